@@ -1,0 +1,87 @@
+# nanti - the case ledger daemon and its client.
+#
+#   make run     install missing Debian packages, build, start nantid on ./var/
+#   make test    install missing Debian packages, build, run every test
+#   make bench   the throughput and latency benchmark (docs/bench.md)
+#   make memcheck  the C unit tests under valgrind
+#
+# Everything builds into build/. No downloads at build or test time.
+
+CC      ?= cc
+PKGS    := libzmq msgpack lmdb libsystemd
+WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+           -Wpointer-arith -Wcast-qual -Wformat=2 -Wundef
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=c11 -D_GNU_SOURCE $(WARN) -Iinclude
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+LDLIBS  += $(PKG_LIBS) -lpthread
+
+# Debian packages the build, the tests and the benchmark need.
+DEB_PKGS := make gcc pkg-config libzmq3-dev libmsgpack-dev liblmdb-dev libsystemd-dev \
+            python3 python3-zmq python3-msgpack procps
+
+B := build
+PROTO_SRC  := proto/proto.c proto/err.c
+DAEMON_SRC := $(filter-out daemon/nantid.c,$(wildcard daemon/*.c))
+CLIENT_SRC := $(filter-out clients/nanti.c,$(wildcard clients/*.c))
+
+PROTO_OBJ  := $(PROTO_SRC:%.c=$(B)/%.o)
+DAEMON_OBJ := $(DAEMON_SRC:%.c=$(B)/%.o)
+CLIENT_OBJ := $(CLIENT_SRC:%.c=$(B)/%.o)
+
+UNIT_TESTS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(wildcard tests/unit/test_*.c))
+
+VAR      ?= $(CURDIR)/var
+
+.PHONY: all deps run test bench memcheck clean
+all: $(B)/nantid $(UNIT_TESTS)
+
+deps:
+	@missing=$$(for p in $(DEB_PKGS); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; \
+	done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing: $$missing"; \
+		if [ "$$(id -u)" != 0 ]; then echo "run as root, or install: $$missing" >&2; exit 1; fi; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+
+$(B)/%.o: %.c $(wildcard include/*.h) Makefile
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
+
+$(B)/nantid: $(B)/daemon/nantid.o $(DAEMON_OBJ) $(PROTO_OBJ)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/nanti: $(B)/clients/nanti.o $(CLIENT_OBJ) $(PROTO_OBJ)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/tests/%: $(B)/tests/unit/%.o $(DAEMON_OBJ) $(PROTO_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/bench/nanti-bench: $(B)/tests/bench/bench.o $(DAEMON_OBJ) $(PROTO_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+run: deps
+	$(MAKE) $(B)/nantid $(B)/nanti
+	@mkdir -p $(VAR)/lib $(VAR)/run
+	exec $(B)/nantid --state-dir $(VAR)/lib --runtime-dir $(VAR)/run
+
+test: deps
+	$(MAKE) all
+	tests/run
+
+bench: deps
+	$(MAKE) all
+	$(B)/bench/nanti-bench --nantid $(B)/nantid
+
+memcheck: deps
+	$(MAKE) $(UNIT_TESTS)
+	@for t in $(UNIT_TESTS); do \
+		valgrind -q --error-exitcode=1 --leak-check=full $$t || exit 1; done
+
+clean:
+	rm -rf $(B)

@@ -1,0 +1,308 @@
+/*
+ * batch.c - validation, reads, and group commit: the shell around the pure core.
+ *
+ * batch_commit() is the heart of durability. It opens one write transaction for all the
+ * write requests the loop collected, and for each:
+ *   1. looks its id up in the reqs index: a known id with the same request hash gets
+ *      the stored reply again with "duplicate": true; a different hash gets "conflict";
+ *   2. asks the core what the request does (core.c), through a view that reads the
+ *      transaction, so that each request sees those before it in the batch;
+ *   3. stores the effect's records, appends the log entry with the next seq (MDB_APPEND:
+ *      the log is written at its right edge only), and records the id with its seq, its
+ *      hash and the reply's op-specific fields.
+ * A request the core refuses writes nothing. Then one commit, one fsync, for everyone.
+ * Replies and log entries are only handed back; the loop sends them after the commit, so
+ * nothing is acknowledged or published before it is durable.
+ *
+ * Page economy: a batch appends to log and cases (right edge, few pages), and inserts ids
+ * in reqs; time-ordered ids (docs/protocol.md) make those inserts near-appends too.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "batch.h"
+
+#define MAX_GROW 12	/* doublings of the map in one batch before giving up */
+
+/* the reqs value: seq, hash, number of reply fields, the fields */
+#define REQ_HDR 17
+#define REQ_MAX 256	/* a write op's reply fields are a few ids: small by design */
+
+nt_err batch_load(struct ledger *lg, struct batch_state *st)
+{
+	struct ledger_txn t;
+	MDB_val v;
+	nt_err rc;
+
+	memset(st, 0, sizeof *st);
+	if ((rc = ledger_begin(lg, &t, false)) != NT_OK)
+		return rc;
+	st->last_seq = ledger_last_u64(&t, DB_LOG, &v);
+	if (st->last_seq > 0) {
+		proto_doc doc = { 0 };
+
+		if (proto_parse(&doc, v.mv_data, v.mv_size, NULL, 0) != NT_OK ||
+		    !proto_obj_i64(proto_map_get(&doc.root, "at"), &st->last_at))
+			rc = NT_ECORRUPT;
+		proto_doc_fini(&doc);
+	}
+	st->next_case = ledger_last_u64(&t, DB_CASES, NULL) + 1;
+	if (rc == NT_OK)
+		rc = t.err;
+	ledger_abort(&t);
+	return rc;
+}
+
+void batch_item_init(struct batch_item *it, const void *body, size_t len)
+{
+	memset(it, 0, sizeof *it);
+	it->body = body;
+	it->len = len;
+	proto_out_init(&it->reply);
+	proto_out_init(&it->entry);
+}
+
+void batch_item_fini(struct batch_item *it)
+{
+	if (it == NULL)
+		return;
+	proto_doc_fini(&it->doc);
+	proto_out_fini(&it->reply);
+	proto_out_fini(&it->entry);
+}
+
+static void item_fail(struct batch_item *it, nt_err e, const char *why)
+{
+	proto_reply_error(&it->reply, it->req.id, e, why);
+	it->has_entry = false;
+	it->done = true;
+}
+
+bool batch_prepare(struct batch_item *it)
+{
+	char why[PROTO_WHY] = "";
+	nt_err rc;
+
+	rc = proto_request(&it->doc, it->body, it->len, &it->req, why, sizeof why);
+	if (rc != NT_OK) {
+		item_fail(it, rc, why);
+		return false;
+	}
+	it->op = ops_find(it->req.op);
+	if (it->op == NULL) {
+		snprintf(why, sizeof why, "no operation '%.*s'", (int)it->req.op.len,
+			 it->req.op.ptr);
+		item_fail(it, NT_EUNKNOWNOP, why);
+		return false;
+	}
+	if (it->op->write && (it->req.id.len == 0 || it->req.actor.len == 0)) {
+		snprintf(why, sizeof why, "'%s' changes the ledger: 'id' and 'actor' are required",
+			 it->op->name);
+		item_fail(it, NT_EBADREQ, why);
+		return false;
+	}
+	rc = proto_fields(it->req.body, it->op->fields, *it->op->nfields, it->args, why,
+			  sizeof why);
+	if (rc != NT_OK) {
+		item_fail(it, rc, why);
+		return false;
+	}
+	return it->op->write;
+}
+
+/* {"ok": true, "seq": seq, "id"?: id, "duplicate"?: true, fields...} */
+static void reply_ok(struct batch_item *it, uint64_t seq, bool duplicate, uint32_t n,
+		     const void *fields, size_t flen)
+{
+	proto_out *out = &it->reply;
+
+	proto_out_reset(out);
+	msgpack_pack_map(&out->pk, 2 + (it->req.id.len > 0) + duplicate + n);
+	proto_kv_bool(out, "ok", true);
+	proto_kv_u64(out, "seq", seq);
+	if (it->req.id.len > 0)
+		proto_kv_str(out, "id", it->req.id);
+	if (duplicate)
+		proto_kv_bool(out, "duplicate", true);
+	proto_out_raw(out, fields, flen);
+	it->seq = seq;
+	it->done = true;
+}
+
+void batch_query(struct ledger *lg, const struct batch_state *st, const struct ops_stats *stats,
+		 struct batch_item *it, int64_t now)
+{
+	struct ledger_txn t;
+	struct ops_query_ctx c = { &t, stats, st->last_seq, now };
+	proto_out fields;
+	char why[PROTO_WHY] = "";
+	uint32_t n = 0;
+	nt_err rc;
+
+	proto_out_init(&fields);
+	if ((rc = ledger_begin(lg, &t, false)) == NT_OK) {
+		/* the read sees the last commit; name the seq it saw */
+		c.last_seq = st->last_seq;
+		rc = it->op->query(&c, it->args, &fields, &n, why, sizeof why);
+		ledger_abort(&t);
+	}
+	if (rc == NT_OK && fields.oom)
+		rc = NT_ENOMEM;
+	if (rc != NT_OK)
+		item_fail(it, rc, why);
+	else
+		reply_ok(it, st->last_seq, false, n, fields.sb.data, fields.sb.size);
+	proto_out_fini(&fields);
+}
+
+/* The view the core reads through: the write transaction. */
+static nt_err view_case_get(void *ctx, uint64_t id, proto_doc *doc, struct case_rec *rec)
+{
+	struct ledger_txn *t = ctx;
+	uint8_t key[8];
+	MDB_val v;
+	nt_err rc;
+
+	ledger_key_u64(key, id);
+	if ((rc = ledger_get(t, DB_CASES, key, sizeof key, &v)) != NT_OK)
+		return rc;
+	return case_decode(v.mv_data, v.mv_size, doc, rec);
+}
+
+/* Is the failure the request's own (refuse it) rather than the ledger's (abort all)? */
+static bool request_error(nt_err e)
+{
+	return e >= NT_EBADREQ && e <= NT_ETOOLARGE;
+}
+
+/*
+ * Apply one write item inside t. Returns NT_OK when the item is done (accepted, duplicate
+ * or refused by the core); any other return means the transaction is unusable.
+ */
+static nt_err apply_one(struct ledger_txn *t, struct batch_state *st, struct batch_item *it,
+			struct core_effect *e, int64_t now)
+{
+	uint64_t hash = core_request_hash(it->req.body);
+	struct core_view view = { t, view_case_get, st->next_case, st->last_seq + 1, now };
+	struct core_req req = { it->req.id, it->req.actor, it->args };
+	char why[PROTO_WHY] = "";
+	uint8_t seqkey[8], reqval[REQ_MAX];
+	MDB_val v;
+	nt_err rc;
+
+	rc = ledger_get(t, DB_REQS, it->req.id.ptr, it->req.id.len, &v);
+	if (rc == NT_OK) {
+		const uint8_t *p = v.mv_data;
+
+		if (v.mv_size < REQ_HDR)
+			return NT_ECORRUPT;
+		if (ledger_u64(p + 8) != hash) {
+			snprintf(why, sizeof why,
+				 "id '%.*s' was already used for a different request (seq %" PRIu64 ")",
+				 (int)it->req.id.len, it->req.id.ptr, ledger_u64(p));
+			item_fail(it, NT_ECONFLICT, why);
+			return NT_OK;
+		}
+		reply_ok(it, ledger_u64(p), true, p[16], p + REQ_HDR, v.mv_size - REQ_HDR);
+		return NT_OK;
+	}
+	if (rc != NT_ENOTFOUND)
+		return rc;
+
+	core_effect_reset(e);
+	rc = e->buf.oom ? NT_ENOMEM : it->op->apply(&view, &req, e, why, sizeof why);
+	if (t->err != NT_OK)
+		return t->err;	/* the view's reads failed: not the request's fault */
+	if (rc != NT_OK) {
+		if (!request_error(rc))
+			return rc;
+		item_fail(it, rc, why);
+		return NT_OK;
+	}
+	for (unsigned i = 0; i < e->nputs; i++) {
+		const struct core_put *p = &e->puts[i];
+
+		ledger_put(t, p->db, p->key, p->klen, e->buf.sb.data + p->voff, p->vlen, p->append);
+	}
+
+	/* the log entry: seq and topic first, then the common keys, then the op's own */
+	proto_out_reset(&it->entry);
+	msgpack_pack_map(&it->entry.pk, 5 + (e->case_id > 0) + e->entry.n);
+	proto_kv_u64(&it->entry, "seq", view.seq);
+	proto_kv_cstr(&it->entry, "topic", e->topic);
+	proto_kv_i64(&it->entry, "at", now);
+	if (e->case_id > 0)
+		proto_kv_u64(&it->entry, "case", e->case_id);
+	proto_kv_str(&it->entry, "actor", it->req.actor);
+	proto_kv_str(&it->entry, "id", it->req.id);
+	proto_out_raw(&it->entry, e->buf.sb.data + e->entry.off, e->entry.len);
+	if (it->entry.oom)
+		return NT_ENOMEM;
+	ledger_key_u64(seqkey, view.seq);
+	ledger_put(t, DB_LOG, seqkey, 8, it->entry.sb.data, it->entry.sb.size, true);
+
+	/* the id, with what it takes to answer a retry */
+	reply_ok(it, view.seq, false, e->reply.n, e->buf.sb.data + e->reply.off, e->reply.len);
+	if (e->reply.len > sizeof reqval - REQ_HDR || it->reply.oom)
+		return it->reply.oom ? NT_ENOMEM : NT_EINTERNAL;
+	ledger_key_u64(reqval, view.seq);
+	ledger_key_u64(reqval + 8, hash);
+	reqval[16] = (uint8_t)e->reply.n;
+	memcpy(reqval + REQ_HDR, e->buf.sb.data + e->reply.off, e->reply.len);
+	ledger_put(t, DB_REQS, it->req.id.ptr, it->req.id.len, reqval, REQ_HDR + e->reply.len,
+		   false);
+	if (t->err != NT_OK)
+		return t->err;
+
+	it->has_entry = true;
+	it->topic = e->topic;
+	st->last_seq = view.seq;
+	if (e->new_case)
+		st->next_case++;
+	st->last_at = now;
+	return NT_OK;
+}
+
+static void items_reset(struct batch_item **items, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		items[i]->done = false;
+		items[i]->has_entry = false;
+		items[i]->topic = NULL;
+		proto_out_reset(&items[i]->reply);
+	}
+}
+
+nt_err batch_commit(struct ledger *lg, struct batch_state *st, struct batch_item **items,
+		    size_t n, struct core_effect *scratch, int64_t now, char *why, size_t whylen)
+{
+	struct batch_state next;
+	struct ledger_txn t;
+	nt_err rc = NT_OK;
+
+	if (now < st->last_at)
+		now = st->last_at;
+	for (int attempt = 0; attempt <= MAX_GROW; attempt++) {
+		next = *st;
+		items_reset(items, n);
+		if ((rc = ledger_begin(lg, &t, true)) != NT_OK)
+			break;
+		for (size_t i = 0; i < n && rc == NT_OK; i++)
+			rc = apply_one(&t, &next, items[i], scratch, now);
+		if (rc == NT_OK)
+			rc = ledger_commit(&t);
+		else
+			ledger_abort(&t);
+		if (rc != NT_EMAPFULL || ledger_grow(lg) != NT_OK)
+			break;
+	}
+	if (rc == NT_OK) {
+		*st = next;
+		return NT_OK;
+	}
+	snprintf(why, whylen, "the ledger could not commit: %s", nt_strerror(rc));
+	for (size_t i = 0; i < n; i++)
+		item_fail(items[i], NT_EUNAVAIL, why);
+	return rc;
+}

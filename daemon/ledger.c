@@ -1,0 +1,341 @@
+/*
+ * ledger.c - LMDB behind a small transaction wrapper.
+ *
+ * Design notes:
+ * - One environment, one file (data.mdb) in the state directory, five named databases
+ *   (ledger.h). Keys are big-endian integers where the domain allows, so that a batch of
+ *   new events appends to the right edge of each B-tree and a commit writes few pages.
+ * - Full durability: no MDB_NOSYNC, MDB_NOMETASYNC, MDB_MAPASYNC or MDB_WRITEMAP.
+ *   MDB_NOTLS lets a read transaction be used by whichever thread the caller likes and
+ *   keeps reader slots tied to transactions, not threads.
+ * - The first LMDB error in a transaction sticks (t->err); later calls do nothing. This
+ *   is the only file that sees LMDB return codes; ledger_err() translates them.
+ * - The map grows by doubling on MDB_MAP_FULL (the caller aborts, calls ledger_grow()
+ *   and retries), so a fresh ledger starts small.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ledger.h"
+
+#define DEFAULT_MAPSIZE ((size_t)64 << 20)
+
+struct ledger {
+	MDB_env *env;
+	MDB_dbi dbi[DB__N];
+	size_t mapsize;
+};
+
+static const char *const db_names[DB__N] = {
+	[DB_META] = "meta",
+	[DB_LOG] = "log",
+	[DB_CASES] = "cases",
+	[DB_NOTES] = "notes",
+	[DB_REQS] = "reqs",
+};
+
+static nt_err ledger_err(int rc)
+{
+	switch (rc) {
+	case MDB_SUCCESS:
+		return NT_OK;
+	case MDB_NOTFOUND:
+		return NT_ENOTFOUND;
+	case MDB_MAP_FULL:
+		return NT_EMAPFULL;
+	case MDB_CORRUPTED:
+	case MDB_PAGE_NOTFOUND:
+	case MDB_INVALID:
+	case MDB_VERSION_MISMATCH:
+	case MDB_BAD_TXN:
+	case MDB_PANIC:
+		return NT_ECORRUPT;
+	case MDB_BAD_VALSIZE:
+		return NT_ETOOLARGE;
+	case ENOMEM:
+		return NT_ENOMEM;
+	case MDB_KEYEXIST:
+		return NT_ECONFLICT;
+	default:
+		return NT_EIO;
+	}
+}
+
+static void txn_fail(struct ledger_txn *t, int rc)
+{
+	if (t->err == NT_OK) {
+		t->err = ledger_err(rc);
+		t->mdb_rc = rc;
+	}
+}
+
+const char *ledger_txn_strerror(const struct ledger_txn *t)
+{
+	return t->mdb_rc ? mdb_strerror(t->mdb_rc) : nt_strerror(t->err);
+}
+
+nt_err ledger_open(struct ledger **out, const char *dir, size_t mapsize)
+{
+	struct ledger *lg = NULL;
+	struct ledger_txn t = { 0 };
+	int rc, dead = 0;
+	nt_err err = NT_OK;
+	MDB_val ver;
+
+	*out = NULL;
+	if ((lg = calloc(1, sizeof *lg)) == NULL)
+		return NT_ENOMEM;
+	lg->mapsize = mapsize ? mapsize : DEFAULT_MAPSIZE;
+	if ((rc = mdb_env_create(&lg->env)) != 0 ||
+	    (rc = mdb_env_set_maxdbs(lg->env, DB__N + 4)) != 0 ||
+	    (rc = mdb_env_set_maxreaders(lg->env, 126)) != 0) {
+		err = ledger_err(rc);
+		goto out;
+	}
+	/* an existing map may be larger than asked: use its size */
+	if ((rc = mdb_env_set_mapsize(lg->env, lg->mapsize)) != 0 ||
+	    (rc = mdb_env_open(lg->env, dir, MDB_NOTLS, 0600)) != 0) {
+		err = rc == ENOENT ? NT_EIO : ledger_err(rc);
+		errno = rc;
+		goto out;
+	}
+	{
+		MDB_envinfo info;
+
+		mdb_env_info(lg->env, &info);
+		if (info.me_mapsize > lg->mapsize)
+			lg->mapsize = info.me_mapsize;
+	}
+	mdb_reader_check(lg->env, &dead);
+
+	if ((err = ledger_begin(lg, &t, true)) != NT_OK)
+		goto out;
+	for (int i = 0; i < DB__N; i++) {
+		if ((rc = mdb_dbi_open(t.txn, db_names[i], MDB_CREATE, &lg->dbi[i])) != 0) {
+			txn_fail(&t, rc);
+			break;
+		}
+	}
+	if (t.err == NT_OK) {
+		err = ledger_get(&t, DB_META, "format", 6, &ver);
+		if (err == NT_ENOTFOUND) {
+			uint8_t v[8];
+
+			ledger_key_u64(v, LEDGER_FORMAT);
+			ledger_put(&t, DB_META, "format", 6, v, 8, false);
+		} else if (err == NT_OK &&
+			   (ver.mv_size != 8 || ledger_u64(ver.mv_data) != LEDGER_FORMAT)) {
+			ledger_abort(&t);
+			err = NT_ECORRUPT;
+			goto out;
+		}
+	}
+	if ((err = ledger_commit(&t)) != NT_OK)
+		goto out;
+	*out = lg;
+	lg = NULL;
+out:
+	if (lg != NULL) {
+		if (lg->env != NULL)
+			mdb_env_close(lg->env);
+		free(lg);
+	}
+	return err;
+}
+
+void ledger_close(struct ledger **lgp)
+{
+	if (lgp == NULL || *lgp == NULL)
+		return;
+	mdb_env_close((*lgp)->env);
+	free(*lgp);
+	*lgp = NULL;
+}
+
+size_t ledger_mapsize(const struct ledger *lg)
+{
+	return lg->mapsize;
+}
+
+nt_err ledger_grow(struct ledger *lg)
+{
+	size_t want = lg->mapsize * 2;
+	int rc;
+
+	if ((rc = mdb_env_set_mapsize(lg->env, want)) != 0)
+		return ledger_err(rc);
+	lg->mapsize = want;
+	return NT_OK;
+}
+
+nt_err ledger_begin(struct ledger *lg, struct ledger_txn *t, bool write)
+{
+	int rc;
+
+	memset(t, 0, sizeof *t);
+	t->lg = lg;
+	t->write = write;
+	rc = mdb_txn_begin(lg->env, NULL, write ? 0 : MDB_RDONLY, &t->txn);
+	if (rc == MDB_MAP_RESIZED) {
+		/* another process grew the map: adopt its size and try again */
+		mdb_env_set_mapsize(lg->env, 0);
+		rc = mdb_txn_begin(lg->env, NULL, write ? 0 : MDB_RDONLY, &t->txn);
+	}
+	if (rc != 0) {
+		t->txn = NULL;
+		txn_fail(t, rc);
+	}
+	return t->err;
+}
+
+nt_err ledger_commit(struct ledger_txn *t)
+{
+	int rc;
+
+	if (t->txn == NULL)
+		return t->err != NT_OK ? t->err : NT_EINTERNAL;
+	if (t->err != NT_OK) {
+		ledger_abort(t);
+		return t->err;
+	}
+	rc = mdb_txn_commit(t->txn);
+	t->txn = NULL;
+	if (rc != 0)
+		txn_fail(t, rc);
+	return t->err;
+}
+
+void ledger_abort(struct ledger_txn *t)
+{
+	if (t->txn != NULL) {
+		mdb_txn_abort(t->txn);
+		t->txn = NULL;
+	}
+}
+
+nt_err ledger_get(struct ledger_txn *t, enum ledger_db db, const void *key, size_t klen,
+		  MDB_val *val)
+{
+	MDB_val k = { klen, (void *)(uintptr_t)key };
+	int rc;
+
+	if (t->err != NT_OK)
+		return t->err;
+	rc = mdb_get(t->txn, t->lg->dbi[db], &k, val);
+	if (rc == MDB_NOTFOUND)
+		return NT_ENOTFOUND;
+	if (rc != 0)
+		txn_fail(t, rc);
+	return t->err;
+}
+
+void ledger_put(struct ledger_txn *t, enum ledger_db db, const void *key, size_t klen,
+		const void *val, size_t vlen, bool append)
+{
+	MDB_val k = { klen, (void *)(uintptr_t)key };
+	MDB_val v = { vlen, (void *)(uintptr_t)val };
+	int rc;
+
+	if (t->err != NT_OK)
+		return;
+	rc = mdb_put(t->txn, t->lg->dbi[db], &k, &v, append ? MDB_APPEND : 0);
+	if (rc != 0)
+		txn_fail(t, rc);
+}
+
+uint64_t ledger_last_u64(struct ledger_txn *t, enum ledger_db db, MDB_val *val)
+{
+	struct ledger_iter it;
+	MDB_val k, v;
+	uint64_t last = 0;
+
+	ledger_iter_init_rev(&it, t, db, NULL, 0);
+	if (ledger_iter_next(&it, &k, &v) && k.mv_size >= 8) {
+		last = ledger_u64(k.mv_data);
+		if (val != NULL)
+			*val = v;
+	}
+	ledger_iter_close(&it);
+	return last;
+}
+
+uint64_t ledger_count(struct ledger_txn *t, enum ledger_db db)
+{
+	MDB_stat st;
+
+	if (t->err != NT_OK || mdb_stat(t->txn, t->lg->dbi[db], &st) != 0)
+		return 0;
+	return st.ms_entries;
+}
+
+static void iter_open(struct ledger_iter *it, struct ledger_txn *t, enum ledger_db db,
+		      const void *from, size_t flen, bool reverse)
+{
+	int rc;
+
+	memset(it, 0, sizeof *it);
+	it->t = t;
+	it->reverse = reverse;
+	it->from.mv_data = (void *)(uintptr_t)from;
+	it->from.mv_size = flen;
+	if (t->err != NT_OK)
+		return;
+	if ((rc = mdb_cursor_open(t->txn, t->lg->dbi[db], &it->cur)) != 0) {
+		it->cur = NULL;
+		txn_fail(t, rc);
+	}
+}
+
+void ledger_iter_init(struct ledger_iter *it, struct ledger_txn *t, enum ledger_db db,
+		      const void *from, size_t flen)
+{
+	iter_open(it, t, db, from, flen, false);
+}
+
+void ledger_iter_init_rev(struct ledger_iter *it, struct ledger_txn *t, enum ledger_db db,
+			  const void *from, size_t flen)
+{
+	iter_open(it, t, db, from, flen, true);
+}
+
+bool ledger_iter_next(struct ledger_iter *it, MDB_val *key, MDB_val *val)
+{
+	int rc;
+
+	if (it->cur == NULL)
+		return false;
+	if (it->started) {
+		rc = mdb_cursor_get(it->cur, key, val, it->reverse ? MDB_PREV : MDB_NEXT);
+	} else if (it->from.mv_data == NULL) {
+		rc = mdb_cursor_get(it->cur, key, val, it->reverse ? MDB_LAST : MDB_FIRST);
+	} else {
+		*key = it->from;
+		rc = mdb_cursor_get(it->cur, key, val, MDB_SET_RANGE);
+		if (it->reverse) {
+			/* the last key <= from */
+			if (rc == MDB_NOTFOUND)
+				rc = mdb_cursor_get(it->cur, key, val, MDB_LAST);
+			else if (rc == 0 && (key->mv_size != it->from.mv_size ||
+					     memcmp(key->mv_data, it->from.mv_data, key->mv_size)))
+				rc = mdb_cursor_get(it->cur, key, val, MDB_PREV);
+		}
+	}
+	it->started = true;
+	if (rc == MDB_NOTFOUND)
+		return false;
+	if (rc != 0) {
+		txn_fail(it->t, rc);
+		return false;
+	}
+	return true;
+}
+
+void ledger_iter_close(struct ledger_iter *it)
+{
+	if (it->cur != NULL) {
+		mdb_cursor_close(it->cur);
+		it->cur = NULL;
+	}
+}

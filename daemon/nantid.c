@@ -1,0 +1,761 @@
+/*
+ * nantid.c - the daemon: start-up, the sockets, and the loop.
+ *
+ * The loop is deliberately thin. Each turn it
+ *   1. sleeps in zmq_poll() on the request socket and a self-pipe that signal handlers
+ *      write to, at most until the next heartbeat;
+ *   2. takes every request already waiting (up to MAX_BATCH): reads that arrive before
+ *      any write are answered at once; writes are collected;
+ *   3. applies the writes in one transaction, one fsync (batch.c: group commit: all
+ *      requests that arrived while the previous commit was syncing share the next one);
+ *   4. replies, then publishes each new log entry on the PUB socket, in seq order.
+ * Nothing is acknowledged or published before its commit returned. The PUB socket never
+ * blocks (ZeroMQ drops for a subscriber past its high-water mark); replies to a peer that
+ * has gone are dropped by ROUTER. Everything that decides what an event means lives in
+ * core.c; everything that stores it in batch.c and ledger.c.
+ *
+ * Shutdown (SIGTERM, SIGINT): the loop stops taking new turns, takes what is already
+ * queued, commits and answers it, then closes the sockets (lingering briefly so that the
+ * last replies leave) and exits 0.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "batch.h"
+#include "ledger.h"
+#include "proto.h"
+#include "sys.h"
+
+#define MAX_BATCH	1024	/* requests taken in one turn */
+#define MAX_TCP		8
+#define HEARTBEAT_MS	1000
+#define PUB_HWM		100000
+#define LINGER_MS	2000
+
+struct config {
+	char state_dir[PATH_MAX];
+	char runtime_dir[PATH_MAX];
+	char tcp[MAX_TCP][256];
+	int ntcp;
+	size_t map_size;
+	bool debug;
+};
+
+/* One received message: its frames (the last is the body). */
+struct msg {
+	zmq_msg_t frames[PROTO_MAX_FRAMES];
+	int nframes;
+	bool too_many;
+	struct batch_item item;
+	bool deferred;		/* a read that must wait for this turn's commit */
+	bool sent;		/* its reply has been sent */
+};
+
+struct daemon {
+	struct config cfg;
+	struct ledger *lg;
+	struct batch_state st;
+	struct ops_stats stats;
+	void *zctx, *router, *pub;
+	int lock_fd;
+	int sigpipe[2];
+	struct msg *msgs;
+	struct batch_item **writes;
+	struct core_effect scratch;
+	bool healthy;
+	int64_t next_heartbeat;
+	uint64_t watchdog_usec;
+	int64_t next_watchdog;
+};
+
+static volatile sig_atomic_t got_stop;
+static int sig_write_fd = -1;
+
+static void on_signal(int sig)
+{
+	int saved = errno;
+	char c = (char)sig;
+
+	if (sig == SIGTERM || sig == SIGINT)
+		got_stop = 1;
+	if (sig_write_fd >= 0 && write(sig_write_fd, &c, 1) < 0) {
+		/* the pipe is full: a wake-up is already pending */
+	}
+	errno = saved;
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* ---- configuration ---- */
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: nantid [options]\n"
+		"\n"
+		"The nanti case-ledger daemon. Runs in the foreground.\n"
+		"\n"
+		"  --state-dir DIR      the ledger (LMDB) lives here\n"
+		"                       (default: $STATE_DIRECTORY, else $XDG_STATE_HOME/nanti,\n"
+		"                       else ~/.local/state/nanti)\n"
+		"  --runtime-dir DIR    submit.sock and events.sock are created here\n"
+		"                       (default: $RUNTIME_DIRECTORY, else $XDG_RUNTIME_DIR/nanti,\n"
+		"                       else /tmp/nanti-UID)\n"
+		"  --config FILE        read settings from FILE (lines 'key = value'; keys:\n"
+		"                       state-dir, runtime-dir, listen-tcp, map-size-mb);\n"
+		"                       flags given on the command line win\n"
+		"  --listen-tcp H:P     also serve requests on tcp://H:P and notifications on\n"
+		"                       tcp://H:P+1 (repeatable, at most %d)\n"
+		"  --map-size-mb N      initial LMDB map size (it grows by itself)\n"
+		"  --debug              log debug messages\n"
+		"  --version            print the version and exit\n"
+		"  --help               print this and exit\n"
+		"\n"
+		"Signals: SIGTERM or SIGINT stop it cleanly (everything received is committed\n"
+		"and answered). Exit status: 0 clean stop, 1 failure, 2 usage error.\n",
+		MAX_TCP);
+}
+
+static bool set_str(char *dst, size_t size, const char *v)
+{
+	size_t n = strlen(v);
+
+	if (n == 0 || n >= size)
+		return false;
+	memcpy(dst, v, n + 1);
+	return true;
+}
+
+static bool add_tcp(struct config *c, const char *v)
+{
+	const char *colon = strrchr(v, ':');
+	char *end;
+	long port;
+
+	if (c->ntcp == MAX_TCP || colon == NULL || colon == v)
+		return false;
+	port = strtol(colon + 1, &end, 10);
+	if (*end != '\0' || port < 1 || port > 65534)
+		return false;
+	return set_str(c->tcp[c->ntcp++], sizeof c->tcp[0], v);
+}
+
+static bool set_mapsize(struct config *c, const char *v)
+{
+	char *end;
+	unsigned long mb = strtoul(v, &end, 10);
+
+	if (*end != '\0' || mb < 1 || mb > (1UL << 24))
+		return false;
+	c->map_size = (size_t)mb << 20;
+	return true;
+}
+
+/* Apply one setting; false if the value is invalid. */
+static bool config_set(struct config *c, const char *key, const char *val)
+{
+	if (strcmp(key, "state-dir") == 0)
+		return set_str(c->state_dir, sizeof c->state_dir, val);
+	if (strcmp(key, "runtime-dir") == 0)
+		return set_str(c->runtime_dir, sizeof c->runtime_dir, val);
+	if (strcmp(key, "listen-tcp") == 0)
+		return add_tcp(c, val);
+	if (strcmp(key, "map-size-mb") == 0)
+		return set_mapsize(c, val);
+	return false;
+}
+
+static char *trim(char *s)
+{
+	char *e;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' || e[-1] == '\r'))
+		*--e = '\0';
+	return s;
+}
+
+/* Read FILE into c; report every bad line with file:line. Returns false on any error. */
+static bool config_read(struct config *c, const char *path)
+{
+	char line[1024];
+	FILE *f = fopen(path, "r");
+	int lineno = 0;
+	bool ok = true;
+
+	if (f == NULL) {
+		fprintf(stderr, "nantid: %s: %s\n", path, strerror(errno));
+		return false;
+	}
+	while (fgets(line, sizeof line, f) != NULL) {
+		char *s = trim(line), *eq, *key, *val;
+
+		lineno++;
+		if (*s == '\0' || *s == '#')
+			continue;
+		if ((eq = strchr(s, '=')) == NULL) {
+			fprintf(stderr, "nantid: %s:%d: expected 'key = value'\n", path, lineno);
+			ok = false;
+			continue;
+		}
+		*eq = '\0';
+		key = trim(s);
+		val = trim(eq + 1);
+		if (!config_set(c, key, val)) {
+			fprintf(stderr, "nantid: %s:%d: invalid setting '%s'\n", path, lineno, key);
+			ok = false;
+		}
+	}
+	fclose(f);
+	return ok;
+}
+
+static void default_dir(char *dst, size_t size, const char *sysd_env, const char *xdg_env,
+			const char *home_rel, const char *last)
+{
+	const char *v = getenv(sysd_env), *home;
+
+	if (v != NULL && *v) {
+		/* systemd may list several directories separated by ':': take the first */
+		snprintf(dst, size, "%.*s", (int)strcspn(v, ":"), v);
+		return;
+	}
+	if ((v = getenv(xdg_env)) != NULL && *v) {
+		snprintf(dst, size, "%s/nanti", v);
+		return;
+	}
+	if (home_rel != NULL && (home = getenv("HOME")) != NULL && *home) {
+		snprintf(dst, size, "%s/%s", home, home_rel);
+		return;
+	}
+	snprintf(dst, size, "%s", last);
+}
+
+/* Returns 0 to run, or an exit status + 1. */
+static int config_load(struct config *c, int argc, char **argv)
+{
+	enum { O_STATE = 256, O_RUNTIME, O_CONFIG, O_TCP, O_MAP, O_DEBUG, O_VERSION, O_HELP };
+	static const struct option opts[] = {
+		{ "state-dir", required_argument, NULL, O_STATE },
+		{ "runtime-dir", required_argument, NULL, O_RUNTIME },
+		{ "config", required_argument, NULL, O_CONFIG },
+		{ "listen-tcp", required_argument, NULL, O_TCP },
+		{ "map-size-mb", required_argument, NULL, O_MAP },
+		{ "debug", no_argument, NULL, O_DEBUG },
+		{ "version", no_argument, NULL, O_VERSION },
+		{ "help", no_argument, NULL, O_HELP },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct config flags = { 0 };
+	const char *config_file = NULL;
+	char tmp[64];
+	int o;
+
+	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		bool ok = true;
+
+		switch (o) {
+		case O_STATE: ok = set_str(flags.state_dir, sizeof flags.state_dir, optarg); break;
+		case O_RUNTIME: ok = set_str(flags.runtime_dir, sizeof flags.runtime_dir, optarg); break;
+		case O_CONFIG: config_file = optarg; break;
+		case O_TCP: ok = add_tcp(&flags, optarg); break;
+		case O_MAP: ok = set_mapsize(&flags, optarg); break;
+		case O_DEBUG: flags.debug = true; break;
+		case O_VERSION: printf("nantid %s\n", PROTO_VERSION); return 1;
+		case O_HELP: usage(stdout); return 1;
+		default: usage(stderr); return 3;
+		}
+		if (!ok) {
+			fprintf(stderr, "nantid: invalid value for --%s: '%s'\n",
+				opts[o - O_STATE].name, optarg);
+			return 3;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "nantid: unexpected argument '%s'\n", argv[optind]);
+		usage(stderr);
+		return 3;
+	}
+	memset(c, 0, sizeof *c);
+	if (config_file != NULL && !config_read(c, config_file))
+		return 2;
+	/* flags win over the file */
+	if (flags.state_dir[0])
+		memcpy(c->state_dir, flags.state_dir, sizeof c->state_dir);
+	if (flags.runtime_dir[0])
+		memcpy(c->runtime_dir, flags.runtime_dir, sizeof c->runtime_dir);
+	if (flags.ntcp > 0) {
+		memcpy(c->tcp, flags.tcp, sizeof c->tcp);
+		c->ntcp = flags.ntcp;
+	}
+	if (flags.map_size)
+		c->map_size = flags.map_size;
+	c->debug = flags.debug;
+	if (!c->state_dir[0])
+		default_dir(c->state_dir, sizeof c->state_dir, "STATE_DIRECTORY", "XDG_STATE_HOME",
+			    ".local/state/nanti", "./var/lib");
+	snprintf(tmp, sizeof tmp, "/tmp/nanti-%u", (unsigned)getuid());
+	if (!c->runtime_dir[0])
+		default_dir(c->runtime_dir, sizeof c->runtime_dir, "RUNTIME_DIRECTORY",
+			    "XDG_RUNTIME_DIR", NULL, tmp);
+	return 0;
+}
+
+/* ---- start-up ---- */
+
+static int mkdir_p(const char *path, mode_t mode)
+{
+	char buf[PATH_MAX];
+	size_t n = strlen(path);
+
+	if (n == 0 || n >= sizeof buf)
+		return -1;
+	memcpy(buf, path, n + 1);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, mode) != 0 && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	if (mkdir(buf, mode) != 0 && errno != EEXIST)
+		return -1;
+	return 0;
+}
+
+/* Take the state directory's lock, or say who holds it. */
+static bool lock_state(struct daemon *d)
+{
+	char path[PATH_MAX + 16], pid[32];
+	ssize_t n;
+
+	snprintf(path, sizeof path, "%s/nantid.lock", d->cfg.state_dir);
+	d->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (d->lock_fd < 0) {
+		log_err("cannot open %s: %s", path, strerror(errno));
+		return false;
+	}
+	if (flock(d->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+		int saved = errno;
+
+		n = pread(d->lock_fd, pid, sizeof pid - 1, 0);
+		pid[n > 0 ? n : 0] = '\0';
+		if (saved == EWOULDBLOCK)
+			log_err("state directory %s is in use by another nantid (pid %s); "
+				"not starting a second one", d->cfg.state_dir,
+				pid[0] ? trim(pid) : "unknown");
+		else
+			log_err("cannot lock %s: %s", path, strerror(saved));
+		return false;
+	}
+	n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+	if (ftruncate(d->lock_fd, 0) != 0 || pwrite(d->lock_fd, pid, (size_t)n, 0) != n)
+		log_warn("cannot write pid to %s", path);
+	return true;
+}
+
+static void *socket_new(struct daemon *d, int type)
+{
+	void *s = zmq_socket(d->zctx, type);
+	int linger = LINGER_MS;
+
+	if (s != NULL)
+		zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger);
+	return s;
+}
+
+static bool bind_endpoint(void *s, const char *ep)
+{
+	if (zmq_bind(s, ep) != 0) {
+		log_err("cannot bind %s: %s", ep, zmq_strerror(zmq_errno()));
+		return false;
+	}
+	log_info("listening on %s", ep);
+	return true;
+}
+
+static bool sockets_open(struct daemon *d)
+{
+	int64_t maxmsg = PROTO_MAX_FRAME;
+	int hwm = PUB_HWM, rhwm = 10000;
+	char ep[PATH_MAX + 16];
+
+	if (strlen(d->cfg.runtime_dir) + sizeof "ipc:///submit.sock" > sizeof
+	    ((struct sockaddr_un *)0)->sun_path + 6) {
+		log_err("runtime directory path too long for a unix socket (%zu bytes): %s",
+			strlen(d->cfg.runtime_dir), d->cfg.runtime_dir);
+		return false;
+	}
+	if ((d->zctx = zmq_ctx_new()) == NULL ||
+	    (d->router = socket_new(d, ZMQ_ROUTER)) == NULL ||
+	    (d->pub = socket_new(d, ZMQ_PUB)) == NULL) {
+		log_err("cannot create sockets: %s", zmq_strerror(zmq_errno()));
+		return false;
+	}
+	zmq_setsockopt(d->router, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
+	zmq_setsockopt(d->router, ZMQ_RCVHWM, &rhwm, sizeof rhwm);
+	zmq_setsockopt(d->router, ZMQ_SNDHWM, &rhwm, sizeof rhwm);
+	zmq_setsockopt(d->pub, ZMQ_SNDHWM, &hwm, sizeof hwm);
+
+	snprintf(ep, sizeof ep, "ipc://%s/submit.sock", d->cfg.runtime_dir);
+	if (!bind_endpoint(d->router, ep))
+		return false;
+	snprintf(ep, sizeof ep, "ipc://%s/events.sock", d->cfg.runtime_dir);
+	if (!bind_endpoint(d->pub, ep))
+		return false;
+	for (int i = 0; i < d->cfg.ntcp; i++) {
+		const char *hp = d->cfg.tcp[i], *colon = strrchr(hp, ':');
+		long port = strtol(colon + 1, NULL, 10);
+
+		snprintf(ep, sizeof ep, "tcp://%s", hp);
+		if (!bind_endpoint(d->router, ep))
+			return false;
+		snprintf(ep, sizeof ep, "tcp://%.*s:%ld", (int)(colon - hp), hp, port + 1);
+		if (!bind_endpoint(d->pub, ep))
+			return false;
+	}
+	return true;
+}
+
+static bool signals_setup(struct daemon *d)
+{
+	struct sigaction sa;
+
+	if (pipe2(d->sigpipe, O_NONBLOCK | O_CLOEXEC) != 0) {
+		log_err("pipe: %s", strerror(errno));
+		return false;
+	}
+	sig_write_fd = d->sigpipe[1];
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+	return true;
+}
+
+/* ---- the loop ---- */
+
+static void msg_close(struct msg *m)
+{
+	for (int i = 0; i < m->nframes; i++)
+		zmq_msg_close(&m->frames[i]);
+	m->nframes = 0;
+	batch_item_fini(&m->item);
+}
+
+/* Take one message if one is waiting. Returns 1 taken, 0 none, -1 error. */
+static int msg_recv(void *router, struct msg *m)
+{
+	zmq_msg_t extra;
+	int more;
+
+	m->nframes = 0;
+	m->too_many = false;
+	m->deferred = false;
+	m->sent = false;
+	do {
+		zmq_msg_t *f = m->nframes < PROTO_MAX_FRAMES ? &m->frames[m->nframes] : &extra;
+
+		zmq_msg_init(f);
+		if (zmq_msg_recv(f, router, m->nframes == 0 ? ZMQ_DONTWAIT : 0) < 0) {
+			int e = zmq_errno();
+
+			zmq_msg_close(f);
+			if (m->nframes == 0)
+				return e == EAGAIN ? 0 : -1;
+			/* a multipart message is delivered whole: this does not happen */
+			break;
+		}
+		more = zmq_msg_more(f);
+		if (f == &extra) {
+			zmq_msg_close(f);
+			m->too_many = true;
+		} else {
+			m->nframes++;
+		}
+	} while (more);
+	return 1;
+}
+
+static void msg_send_reply(struct daemon *d, struct msg *m)
+{
+	const proto_out *r = &m->item.reply;
+	int env = m->nframes - 1;
+
+	if (m->too_many)	/* the envelope is not known: route by identity + delimiter */
+		env = (m->nframes > 1 && zmq_msg_size(&m->frames[1]) == 0) ? 2 : 1;
+	for (int i = 0; i < env; i++)
+		zmq_send(d->router, zmq_msg_data(&m->frames[i]), zmq_msg_size(&m->frames[i]),
+			 ZMQ_SNDMORE | ZMQ_DONTWAIT);
+	zmq_send(d->router, r->sb.data, r->sb.size, ZMQ_DONTWAIT);
+	m->sent = true;
+}
+
+static void publish(struct daemon *d, const char *topic, const proto_out *body)
+{
+	zmq_send(d->pub, topic, strlen(topic), ZMQ_SNDMORE | ZMQ_DONTWAIT);
+	zmq_send(d->pub, body->sb.data, body->sb.size, ZMQ_DONTWAIT);
+}
+
+static void heartbeat(struct daemon *d, int64_t now)
+{
+	proto_out out;
+
+	proto_out_init(&out);
+	msgpack_pack_map(&out.pk, 3);
+	proto_kv_cstr(&out, "topic", "heartbeat");
+	proto_kv_i64(&out, "at", now);
+	proto_kv_u64(&out, "last_seq", d->st.last_seq);
+	if (!out.oom)
+		publish(d, "heartbeat", &out);
+	proto_out_fini(&out);
+	sys_notify("STATUS=serving; last seq %" PRIu64 ", %" PRIu64 " events in %" PRIu64
+		   " commits since start, last commit %" PRIu64 " us",
+		   d->st.last_seq, d->stats.events, d->stats.commits, d->stats.last_commit_us);
+}
+
+/* Prepare each message; answer early reads; return how many writes were collected. */
+static size_t turn_prepare(struct daemon *d, size_t n)
+{
+	size_t nw = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		struct msg *m = &d->msgs[i];
+		zmq_msg_t *body = &m->frames[m->nframes - 1];
+
+		batch_item_init(&m->item, zmq_msg_data(body), zmq_msg_size(body));
+		if (m->too_many) {
+			proto_reply_error(&m->item.reply, PROTO_STR_NULL, NT_ETOOLARGE,
+					  "more than 8 frames in one message");
+			m->item.done = true;
+		} else if (m->nframes < 2) {
+			proto_reply_error(&m->item.reply, PROTO_STR_NULL, NT_EBADREQ,
+					  "no request body");
+			m->item.done = true;
+		} else if (batch_prepare(&m->item)) {
+			d->writes[nw++] = &m->item;
+			continue;
+		}
+		if (m->item.done) {
+			msg_send_reply(d, m);
+		} else if (nw == 0) {
+			batch_query(d->lg, &d->st, &d->stats, &m->item, now_ms());
+			msg_send_reply(d, m);
+		} else {
+			m->deferred = true;	/* it may read what the writes before it change */
+		}
+	}
+	return nw;
+}
+
+static void turn(struct daemon *d, size_t n)
+{
+	size_t nw = turn_prepare(d, n);
+
+	if (nw > 0) {
+		char why[PROTO_WHY];
+		int64_t t0 = mono_us();
+		nt_err rc = batch_commit(d->lg, &d->st, d->writes, nw, &d->scratch, now_ms(), why,
+					 sizeof why);
+
+		d->stats.last_commit_us = (uint64_t)(mono_us() - t0);
+		if (rc == NT_OK) {
+			d->stats.commits++;
+			d->healthy = true;
+		} else {
+			d->healthy = false;
+			log_err("%s (%zu requests refused as unavailable)", why, nw);
+		}
+		/* replies first, in arrival order; then the notifications, in seq order */
+		for (size_t i = 0; i < n; i++) {
+			struct msg *m = &d->msgs[i];
+
+			if (m->sent)
+				continue;
+			if (m->deferred)
+				batch_query(d->lg, &d->st, &d->stats, &m->item, now_ms());
+			msg_send_reply(d, m);
+		}
+		for (size_t i = 0; i < nw; i++) {
+			if (d->writes[i]->has_entry) {
+				publish(d, d->writes[i]->topic, &d->writes[i]->entry);
+				d->stats.events++;
+			}
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+		msg_close(&d->msgs[i]);
+}
+
+/* Take every waiting message (up to MAX_BATCH) and process them. Returns how many. */
+static size_t take_and_process(struct daemon *d)
+{
+	size_t n = 0;
+
+	while (n < MAX_BATCH) {
+		int r = msg_recv(d->router, &d->msgs[n]);
+
+		if (r <= 0)
+			break;
+		n++;
+	}
+	if (n > 0)
+		turn(d, n);
+	return n;
+}
+
+static void drain_signals(struct daemon *d)
+{
+	char buf[64];
+
+	while (read(d->sigpipe[0], buf, sizeof buf) > 0)
+		;
+}
+
+static void loop(struct daemon *d)
+{
+	zmq_pollitem_t items[2] = {
+		{ d->router, 0, ZMQ_POLLIN, 0 },
+		{ NULL, d->sigpipe[0], ZMQ_POLLIN, 0 },
+	};
+
+	d->next_heartbeat = now_ms();
+	d->next_watchdog = now_ms();
+	while (!got_stop) {
+		int64_t now = now_ms(), wait = d->next_heartbeat - now;
+
+		if (d->watchdog_usec && d->next_watchdog - now < wait)
+			wait = d->next_watchdog - now;
+		if (wait < 0)
+			wait = 0;
+		if (zmq_poll(items, 2, (long)wait) < 0 && zmq_errno() != EINTR) {
+			log_err("zmq_poll: %s", zmq_strerror(zmq_errno()));
+			break;
+		}
+		if (items[1].revents & ZMQ_POLLIN)
+			drain_signals(d);
+		if (got_stop)
+			break;
+		if (items[0].revents & ZMQ_POLLIN)
+			take_and_process(d);
+		now = now_ms();
+		if (now >= d->next_heartbeat) {
+			heartbeat(d, now);
+			d->next_heartbeat = now + HEARTBEAT_MS;
+		}
+		if (d->watchdog_usec && now >= d->next_watchdog) {
+			if (d->healthy)
+				sys_notify("WATCHDOG=1");
+			d->next_watchdog = now + (int64_t)(d->watchdog_usec / 2000);
+		}
+	}
+}
+
+/* Stop: answer what is already queued, then close. */
+static void shutdown_cleanly(struct daemon *d)
+{
+	int64_t deadline = now_ms() + 5000;
+
+	sys_notify("STOPPING=1");
+	log_info("stopping: answering the requests already received");
+	while (now_ms() < deadline && take_and_process(d) > 0)
+		;
+	log_info("stopped at seq %" PRIu64, d->st.last_seq);
+}
+
+int main(int argc, char **argv)
+{
+	struct daemon d = { .lock_fd = -1, .sigpipe = { -1, -1 } };
+	int status = 1, rc;
+	nt_err err;
+
+	if ((rc = config_load(&d.cfg, argc, argv)) != 0)
+		return rc - 1;
+	log_init("nantid", d.cfg.debug);
+	if (mkdir_p(d.cfg.state_dir, 0700) != 0) {
+		log_err("cannot create state directory %s: %s", d.cfg.state_dir, strerror(errno));
+		goto out;
+	}
+	if (mkdir_p(d.cfg.runtime_dir, 0755) != 0) {
+		log_err("cannot create runtime directory %s: %s", d.cfg.runtime_dir,
+			strerror(errno));
+		goto out;
+	}
+	if (!lock_state(&d))
+		goto out;
+	if ((err = ledger_open(&d.lg, d.cfg.state_dir, d.cfg.map_size)) != NT_OK) {
+		log_err("cannot open the ledger in %s: %s%s%s", d.cfg.state_dir, nt_strerror(err),
+			err == NT_EIO ? ": " : "", err == NT_EIO ? strerror(errno) : "");
+		goto out;
+	}
+	if ((err = batch_load(d.lg, &d.st)) != NT_OK) {
+		log_err("cannot read the end of the ledger: %s", nt_strerror(err));
+		goto out;
+	}
+	d.msgs = calloc(MAX_BATCH, sizeof *d.msgs);
+	d.writes = calloc(MAX_BATCH, sizeof *d.writes);
+	if (d.msgs == NULL || d.writes == NULL) {
+		log_err("out of memory");
+		goto out;
+	}
+	core_effect_init(&d.scratch);
+	if (!signals_setup(&d) || !sockets_open(&d))
+		goto out;
+	d.stats.started_ms = now_ms();
+	d.healthy = true;
+	d.watchdog_usec = sys_watchdog_usec();
+	log_info("ready: ledger %s at seq %" PRIu64 ", next case %" PRIu64, d.cfg.state_dir,
+		 d.st.last_seq, d.st.next_case);
+	sys_notify("READY=1\nSTATUS=serving; last seq %" PRIu64, d.st.last_seq);
+	loop(&d);
+	shutdown_cleanly(&d);
+	status = 0;
+out:
+	if (d.router != NULL)
+		zmq_close(d.router);
+	if (d.pub != NULL)
+		zmq_close(d.pub);
+	if (d.zctx != NULL)
+		zmq_ctx_term(d.zctx);
+	core_effect_fini(&d.scratch);
+	free(d.msgs);
+	free(d.writes);
+	ledger_close(&d.lg);
+	if (d.lock_fd >= 0)
+		close(d.lock_fd);
+	return status;
+}

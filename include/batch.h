@@ -1,0 +1,76 @@
+/*
+ * batch.h - from a received request to its reply: validation, reads, and group commit.
+ *
+ * This is the shell around the pure core. The loop (daemon/nantid.c) hands each received
+ * body to batch_prepare(); read ops are answered by batch_query() in a short read
+ * transaction; write ops are collected and applied together by batch_commit(): one LMDB
+ * write transaction, one fsync, then every item has its reply and, if it changed the
+ * ledger, its log entry ready to publish. Nothing here touches a socket, so all of it is
+ * tested with a real LMDB and no ZeroMQ.
+ */
+#ifndef BATCH_H
+#define BATCH_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core.h"
+#include "ledger.h"
+#include "ops.h"
+#include "proto.h"
+
+/* What the daemon knows about the end of the ledger. */
+struct batch_state {
+	uint64_t last_seq;	/* seq of the last log entry, 0 if none */
+	uint64_t next_case;	/* the id the next new case gets */
+	int64_t last_at;	/* "at" of the last entry: "at" never goes backwards */
+};
+
+/* Read the state from the ledger at start. */
+nt_err batch_load(struct ledger *lg, struct batch_state *st);
+
+struct batch_item {
+	/* input: the body must stay valid until the item is finished */
+	const void *body;
+	size_t len;
+	/* decoded */
+	proto_doc doc;
+	struct proto_request req;
+	const struct op *op;
+	struct proto_arg args[OPS_MAX_FIELDS];
+	/* output */
+	proto_out reply;	/* the reply body, once done */
+	bool done;		/* reply is final */
+	proto_out entry;	/* the log entry, if has_entry */
+	bool has_entry;
+	const char *topic;
+	uint64_t seq;
+};
+
+void batch_item_init(struct batch_item *it, const void *body, size_t len);
+void batch_item_fini(struct batch_item *it);
+
+/*
+ * batch_prepare - decode and validate it. Returns true if it is a valid write op that
+ * must go through batch_commit(); otherwise the item is either done (an error reply) or
+ * a valid read op for batch_query().
+ */
+bool batch_prepare(struct batch_item *it);
+
+/* batch_query - answer a prepared read op in its own read transaction. */
+void batch_query(struct ledger *lg, const struct batch_state *st, const struct ops_stats *stats,
+		 struct batch_item *it, int64_t now);
+
+/*
+ * batch_commit - apply the prepared write items[0..n) in one write transaction and
+ * commit it with full sync. Items are applied in order, each seeing the ones before it.
+ * On return every item is done: accepted ones have an ok reply and (unless duplicates) a
+ * log entry; refused ones an error reply. If the commit itself fails, every item gets an
+ * "unavailable" reply, nothing is published, *st is unchanged, and the error is returned.
+ * On MDB_MAP_FULL the map is grown and the batch retried.
+ * scratch is a core_effect the caller owns (reused to avoid allocations).
+ */
+nt_err batch_commit(struct ledger *lg, struct batch_state *st, struct batch_item **items,
+		    size_t n, struct core_effect *scratch, int64_t now, char *why, size_t whylen);
+
+#endif

@@ -1,0 +1,141 @@
+/*
+ * ledger.h - the case ledger in LMDB: the environment, its sub-databases, keys, and a
+ * transaction wrapper with a sticky error.
+ *
+ * Sub-databases (all keys big-endian so that byte order is numeric order):
+ *
+ *   meta   str -> bytes       format version and other singletons
+ *   log    u64 seq -> entry   every accepted change, gap-free, appended (MDB_APPEND)
+ *   cases  u64 id -> record   the current state of each case; new ids are appended
+ *   notes  u64 case, u32 n -> note
+ *   reqs   request id -> u64 seq, u64 hash, reply extras   (idempotency index)
+ *
+ * The wrapper (struct ledger_txn) records the first LMDB error of a transaction and turns
+ * every later call into a no-op, so callers write begin, puts, commit and check once.
+ * LMDB error codes are translated to nt_err here and nowhere else.
+ *
+ * Memory returned by ledger_get() and the iterators points into the map: valid until the
+ * next write in the same transaction, or its end. Copy out what must live longer.
+ *
+ * Durability: the environment is opened without MDB_NOSYNC, MDB_NOMETASYNC, MDB_MAPASYNC
+ * or MDB_WRITEMAP, so ledger_commit() returns only after fdatasync of the data file.
+ */
+#ifndef LEDGER_H
+#define LEDGER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <lmdb.h>
+
+#include "nt_err.h"
+
+enum ledger_db {
+	DB_META,
+	DB_LOG,
+	DB_CASES,
+	DB_NOTES,
+	DB_REQS,
+	DB__N
+};
+
+#define LEDGER_FORMAT 1
+#define LEDGER_MAX_KEY 80
+
+struct ledger;
+
+struct ledger_txn {
+	struct ledger *lg;
+	MDB_txn *txn;
+	nt_err err;		/* sticky: first failure, NT_OK while all is well */
+	int mdb_rc;		/* the LMDB code behind err, for messages */
+	bool write;
+};
+
+/*
+ * ledger_open - open (creating if needed) the environment in directory dir with a map of
+ * mapsize bytes (0: the default), clear stale reader slots, create the sub-databases and
+ * check the format version. On success *out is the caller's; free with ledger_close().
+ * Returns NT_OK, NT_EIO, NT_ECORRUPT (unknown format), NT_ENOMEM.
+ */
+nt_err ledger_open(struct ledger **out, const char *dir, size_t mapsize);
+void ledger_close(struct ledger **lg);
+
+/* The map size in bytes now, and a request to double it (no transaction may be open). */
+size_t ledger_mapsize(const struct ledger *lg);
+nt_err ledger_grow(struct ledger *lg);
+
+/* A sentence about the last LMDB failure of t (for logs). */
+const char *ledger_txn_strerror(const struct ledger_txn *t);
+
+/* Begin a read or write transaction. Returns NT_OK or the failure (also left in t->err). */
+nt_err ledger_begin(struct ledger *lg, struct ledger_txn *t, bool write);
+/* Commit (write: with full sync); on a sticky error, abort and return it. */
+nt_err ledger_commit(struct ledger_txn *t);
+/* Abort; harmless on a transaction already ended. */
+void ledger_abort(struct ledger_txn *t);
+
+/* Look up key. NT_OK with *val filled, NT_ENOTFOUND, or the sticky error. */
+nt_err ledger_get(struct ledger_txn *t, enum ledger_db db, const void *key, size_t klen,
+		  MDB_val *val);
+/* Store key -> val. append: the key sorts after every key of db (MDB_APPEND).
+ * Failures are sticky. */
+void ledger_put(struct ledger_txn *t, enum ledger_db db, const void *key, size_t klen,
+		const void *val, size_t vlen, bool append);
+
+/* The last key of db read as a big-endian u64 (0 if db is empty). */
+uint64_t ledger_last_u64(struct ledger_txn *t, enum ledger_db db, MDB_val *val);
+/* Entries in db. */
+uint64_t ledger_count(struct ledger_txn *t, enum ledger_db db);
+
+/*
+ * Iteration over keys >= from (from NULL: the first key), in key order.
+ * ledger_iter_next() returns true with key and val filled, false at the end or on error
+ * (then t->err says which). Close every iterator before its transaction ends.
+ */
+struct ledger_iter {
+	MDB_cursor *cur;
+	struct ledger_txn *t;
+	bool started;
+	MDB_val from;
+	bool reverse;
+};
+void ledger_iter_init(struct ledger_iter *it, struct ledger_txn *t, enum ledger_db db,
+		      const void *from, size_t flen);
+/* Iterate backwards from the last key <= from (from NULL: the last key). */
+void ledger_iter_init_rev(struct ledger_iter *it, struct ledger_txn *t, enum ledger_db db,
+			  const void *from, size_t flen);
+bool ledger_iter_next(struct ledger_iter *it, MDB_val *key, MDB_val *val);
+void ledger_iter_close(struct ledger_iter *it);
+
+/* Big-endian keys. */
+static inline void ledger_key_u64(uint8_t out[8], uint64_t v)
+{
+	for (int i = 7; i >= 0; i--, v >>= 8)
+		out[i] = (uint8_t)v;
+}
+
+static inline uint64_t ledger_u64(const void *p)
+{
+	const uint8_t *b = p;
+	uint64_t v = 0;
+
+	for (int i = 0; i < 8; i++)
+		v = (v << 8) | b[i];
+	return v;
+}
+
+static inline void ledger_key_u32(uint8_t out[4], uint32_t v)
+{
+	for (int i = 3; i >= 0; i--, v >>= 8)
+		out[i] = (uint8_t)v;
+}
+
+static inline uint32_t ledger_u32(const void *p)
+{
+	const uint8_t *b = p;
+
+	return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+}
+
+#endif

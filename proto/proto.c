@@ -1,0 +1,750 @@
+/*
+ * proto.c - strict, bounded decoding and simple encoding of nanti messages.
+ *
+ * Decoding is two passes. proto_check() walks the raw MessagePack bytes with an explicit
+ * cursor and refuses, before anything is allocated, every frame whose declared lengths do
+ * not fit the bytes that are really there, that nests deeper than PROTO_MAX_DEPTH, has
+ * trailing bytes, non-string or oversized map keys, extension types or invalid UTF-8.
+ * Because every element of a container takes at least one byte, a frame that passes holds
+ * at most len objects, so msgpack-c's unpacker, which allocates one msgpack_object per
+ * declared element, allocates at most ~24 * len bytes: bounded by what was received, not
+ * by what was claimed. The second pass is msgpack-c's own msgpack_unpack().
+ *
+ * proto_fields() then checks a request map against a per-op schema, so that the daemon's
+ * op handlers see only well-typed, bounded arguments.
+ */
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "proto.h"
+
+#define ROOT_MAX_KEYS 64	/* a request has a dozen keys at most */
+
+static void why_set(char *why, size_t whylen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void why_set(char *why, size_t whylen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (why == NULL || whylen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(why, whylen, fmt, ap);
+	va_end(ap);
+}
+
+bool proto_str_eq(proto_str s, const char *c)
+{
+	size_t n = strlen(c);
+
+	return s.len == n && (n == 0 || memcmp(s.ptr, c, n) == 0);
+}
+
+/* ---- pass 1: the raw walk ---- */
+
+struct walk {
+	const uint8_t *p;
+	const uint8_t *end;
+	char *why;
+	size_t whylen;
+};
+
+static bool utf8_valid(const uint8_t *s, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		uint8_t c = s[i];
+		size_t k;
+		uint32_t cp;
+
+		if (c < 0x80) {
+			i++;
+			continue;
+		} else if ((c & 0xe0) == 0xc0) {
+			k = 1, cp = c & 0x1f;
+		} else if ((c & 0xf0) == 0xe0) {
+			k = 2, cp = c & 0x0f;
+		} else if ((c & 0xf8) == 0xf0) {
+			k = 3, cp = c & 0x07;
+		} else {
+			return false;
+		}
+		if (n - i <= k)
+			return false;
+		for (size_t j = 1; j <= k; j++) {
+			if ((s[i + j] & 0xc0) != 0x80)
+				return false;
+			cp = (cp << 6) | (s[i + j] & 0x3f);
+		}
+		if ((k == 1 && cp < 0x80) || (k == 2 && cp < 0x800) ||
+		    (k == 3 && cp < 0x10000) || cp > 0x10ffff ||
+		    (cp >= 0xd800 && cp <= 0xdfff))
+			return false;
+		i += k + 1;
+	}
+	return true;
+}
+
+static bool take(struct walk *w, size_t n, const uint8_t **out)
+{
+	if ((size_t)(w->end - w->p) < n)
+		return false;
+	*out = w->p;
+	w->p += n;
+	return true;
+}
+
+static bool take_uint(struct walk *w, size_t n, uint64_t *v)
+{
+	const uint8_t *b;
+
+	if (!take(w, n, &b))
+		return false;
+	*v = 0;
+	for (size_t i = 0; i < n; i++)
+		*v = (*v << 8) | b[i];
+	return true;
+}
+
+enum kind { K_SCALAR, K_STR, K_BIN, K_ARRAY, K_MAP };
+
+/* Read one header: its kind and, for str/bin/array/map, its declared length. */
+static nt_err walk_header(struct walk *w, enum kind *kind, uint64_t *n)
+{
+	const uint8_t *b;
+	uint8_t c;
+	uint64_t dummy;
+
+	if (!take(w, 1, &b)) {
+		why_set(w->why, w->whylen, "truncated: the message ends inside an object");
+		return NT_EBADREQ;
+	}
+	c = *b;
+	*n = 0;
+	if (c <= 0x7f || c >= 0xe0 || c == 0xc0 || c == 0xc2 || c == 0xc3) {
+		*kind = K_SCALAR;
+		return NT_OK;
+	}
+	if ((c & 0xf0) == 0x80) {
+		*kind = K_MAP, *n = c & 0x0f;
+		return NT_OK;
+	}
+	if ((c & 0xf0) == 0x90) {
+		*kind = K_ARRAY, *n = c & 0x0f;
+		return NT_OK;
+	}
+	if ((c & 0xe0) == 0xa0) {
+		*kind = K_STR, *n = c & 0x1f;
+		return NT_OK;
+	}
+	switch (c) {
+	case 0xcc: case 0xd0: *kind = K_SCALAR; if (!take_uint(w, 1, &dummy)) goto trunc; return NT_OK;
+	case 0xcd: case 0xd1: *kind = K_SCALAR; if (!take_uint(w, 2, &dummy)) goto trunc; return NT_OK;
+	case 0xce: case 0xd2: case 0xca: *kind = K_SCALAR; if (!take_uint(w, 4, &dummy)) goto trunc; return NT_OK;
+	case 0xcf: case 0xd3: case 0xcb: *kind = K_SCALAR; if (!take_uint(w, 8, &dummy)) goto trunc; return NT_OK;
+	case 0xd9: *kind = K_STR; if (!take_uint(w, 1, n)) goto trunc; return NT_OK;
+	case 0xda: *kind = K_STR; if (!take_uint(w, 2, n)) goto trunc; return NT_OK;
+	case 0xdb: *kind = K_STR; if (!take_uint(w, 4, n)) goto trunc; return NT_OK;
+	case 0xc4: *kind = K_BIN; if (!take_uint(w, 1, n)) goto trunc; return NT_OK;
+	case 0xc5: *kind = K_BIN; if (!take_uint(w, 2, n)) goto trunc; return NT_OK;
+	case 0xc6: *kind = K_BIN; if (!take_uint(w, 4, n)) goto trunc; return NT_OK;
+	case 0xdc: *kind = K_ARRAY; if (!take_uint(w, 2, n)) goto trunc; return NT_OK;
+	case 0xdd: *kind = K_ARRAY; if (!take_uint(w, 4, n)) goto trunc; return NT_OK;
+	case 0xde: *kind = K_MAP; if (!take_uint(w, 2, n)) goto trunc; return NT_OK;
+	case 0xdf: *kind = K_MAP; if (!take_uint(w, 4, n)) goto trunc; return NT_OK;
+	case 0xc1:
+		why_set(w->why, w->whylen, "byte 0xc1 is never used in MessagePack");
+		return NT_EBADREQ;
+	default:	/* 0xc7-0xc9, 0xd4-0xd8: extension types */
+		why_set(w->why, w->whylen, "MessagePack extension types are not used by this protocol");
+		return NT_EBADREQ;
+	}
+trunc:
+	why_set(w->why, w->whylen, "truncated: the message ends inside a header");
+	return NT_EBADREQ;
+}
+
+static nt_err walk_value(struct walk *w, int depth);
+
+static nt_err walk_bytes(struct walk *w, enum kind kind, uint64_t n, const uint8_t **body)
+{
+	if (n > (uint64_t)(w->end - w->p)) {
+		why_set(w->why, w->whylen,
+			"a %s declares %" PRIu64 " bytes but only %zu follow",
+			kind == K_STR ? "string" : "binary", n, (size_t)(w->end - w->p));
+		return NT_EBADREQ;
+	}
+	take(w, (size_t)n, body);
+	if (kind == K_STR && !utf8_valid(*body, (size_t)n)) {
+		why_set(w->why, w->whylen, "a string is not valid UTF-8");
+		return NT_EBADREQ;
+	}
+	return NT_OK;
+}
+
+static nt_err walk_key(struct walk *w)
+{
+	enum kind kind;
+	uint64_t n;
+	const uint8_t *body;
+	nt_err rc;
+
+	if ((rc = walk_header(w, &kind, &n)) != NT_OK)
+		return rc;
+	if (kind != K_STR) {
+		why_set(w->why, w->whylen, "map keys must be strings");
+		return NT_EBADREQ;
+	}
+	if (n == 0 || n > PROTO_MAX_KEY) {
+		why_set(w->why, w->whylen, "map keys must be 1 to %d bytes", PROTO_MAX_KEY);
+		return NT_EBADREQ;
+	}
+	return walk_bytes(w, kind, n, &body);
+}
+
+static nt_err walk_value(struct walk *w, int depth)
+{
+	enum kind kind;
+	uint64_t n;
+	const uint8_t *body;
+	nt_err rc;
+
+	if ((rc = walk_header(w, &kind, &n)) != NT_OK)
+		return rc;
+	switch (kind) {
+	case K_SCALAR:
+		return NT_OK;
+	case K_STR:
+	case K_BIN:
+		return walk_bytes(w, kind, n, &body);
+	case K_ARRAY:
+	case K_MAP:
+		if (depth + 1 > PROTO_MAX_DEPTH) {
+			why_set(w->why, w->whylen, "nesting deeper than %d", PROTO_MAX_DEPTH);
+			return NT_EBADREQ;
+		}
+		/* every element needs at least one byte: refuse impossible counts now */
+		if (n > (uint64_t)(w->end - w->p) / (kind == K_MAP ? 2 : 1)) {
+			why_set(w->why, w->whylen,
+				"%s declares %" PRIu64 " elements but only %zu bytes follow",
+				kind == K_MAP ? "a map" : "an array", n, (size_t)(w->end - w->p));
+			return NT_EBADREQ;
+		}
+		for (uint64_t i = 0; i < n; i++) {
+			if (kind == K_MAP && (rc = walk_key(w)) != NT_OK)
+				return rc;
+			if ((rc = walk_value(w, depth + 1)) != NT_OK)
+				return rc;
+		}
+		return NT_OK;
+	}
+	return NT_EINTERNAL;
+}
+
+nt_err proto_check(const void *buf, size_t len, char *why, size_t whylen)
+{
+	struct walk w = { buf, (const uint8_t *)buf + len, why, whylen };
+	nt_err rc;
+
+	if (len == 0) {
+		why_set(why, whylen, "empty message");
+		return NT_EBADREQ;
+	}
+	if ((rc = walk_value(&w, 0)) != NT_OK)
+		return rc;
+	if (w.p != w.end) {
+		why_set(why, whylen, "%zu trailing bytes after the message",
+			(size_t)(w.end - w.p));
+		return NT_EBADREQ;
+	}
+	return NT_OK;
+}
+
+/* ---- pass 2: msgpack-c ---- */
+
+nt_err proto_parse(proto_doc *doc, const void *buf, size_t len, char *why, size_t whylen)
+{
+	size_t off = 0;
+	nt_err rc;
+
+	doc->live = false;
+	if ((rc = proto_check(buf, len, why, whylen)) != NT_OK)
+		return rc;
+	if (!msgpack_zone_init(&doc->zone, 2048))
+		return NT_ENOMEM;
+	doc->live = true;
+	switch (msgpack_unpack(buf, len, &off, &doc->zone, &doc->root)) {
+	case MSGPACK_UNPACK_SUCCESS:
+		break;
+	case MSGPACK_UNPACK_NOMEM_ERROR:
+		return NT_ENOMEM;
+	default:
+		/* proto_check() accepted it, so msgpack-c must too */
+		why_set(why, whylen, "the message does not decode");
+		return NT_EBADREQ;
+	}
+	if (doc->root.type != MSGPACK_OBJECT_MAP) {
+		why_set(why, whylen, "the message must be a map");
+		return NT_EBADREQ;
+	}
+	if (doc->root.via.map.size > ROOT_MAX_KEYS) {
+		why_set(why, whylen, "more than %d keys", ROOT_MAX_KEYS);
+		return NT_EBADREQ;
+	}
+	for (uint32_t i = 0; i < doc->root.via.map.size; i++) {
+		const msgpack_object_str *a = &doc->root.via.map.ptr[i].key.via.str;
+
+		for (uint32_t j = 0; j < i; j++) {
+			const msgpack_object_str *b = &doc->root.via.map.ptr[j].key.via.str;
+
+			if (a->size == b->size && memcmp(a->ptr, b->ptr, a->size) == 0) {
+				why_set(why, whylen, "key '%.*s' appears twice",
+					(int)a->size, a->ptr);
+				return NT_EBADREQ;
+			}
+		}
+	}
+	return NT_OK;
+}
+
+void proto_doc_fini(proto_doc *doc)
+{
+	if (doc == NULL || !doc->live)
+		return;
+	msgpack_zone_destroy(&doc->zone);
+	doc->live = false;
+}
+
+const msgpack_object *proto_map_get(const msgpack_object *map, const char *key)
+{
+	size_t n = strlen(key);
+
+	if (map == NULL || map->type != MSGPACK_OBJECT_MAP)
+		return NULL;
+	for (uint32_t i = 0; i < map->via.map.size; i++) {
+		const msgpack_object *k = &map->via.map.ptr[i].key;
+
+		if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == n &&
+		    memcmp(k->via.str.ptr, key, n) == 0)
+			return &map->via.map.ptr[i].val;
+	}
+	return NULL;
+}
+
+bool proto_obj_str(const msgpack_object *o, proto_str *out)
+{
+	if (o == NULL || o->type != MSGPACK_OBJECT_STR)
+		return false;
+	out->ptr = o->via.str.ptr;
+	out->len = o->via.str.size;
+	return true;
+}
+
+bool proto_obj_u64(const msgpack_object *o, uint64_t *out)
+{
+	if (o == NULL || o->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+		return false;
+	*out = o->via.u64;
+	return true;
+}
+
+bool proto_obj_i64(const msgpack_object *o, int64_t *out)
+{
+	if (o == NULL)
+		return false;
+	if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) {
+		*out = o->via.i64;
+		return true;
+	}
+	if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER && o->via.u64 <= INT64_MAX) {
+		*out = (int64_t)o->via.u64;
+		return true;
+	}
+	return false;
+}
+
+bool proto_obj_bool(const msgpack_object *o, bool *out)
+{
+	if (o == NULL || o->type != MSGPACK_OBJECT_BOOLEAN)
+		return false;
+	*out = o->via.boolean;
+	return true;
+}
+
+/* ---- schemas ---- */
+
+static bool is_envelope_key(const msgpack_object_str *k)
+{
+	static const char *const env[] = { "op", "id", "actor" };
+
+	for (size_t i = 0; i < sizeof env / sizeof env[0]; i++)
+		if (k->size == strlen(env[i]) && memcmp(k->ptr, env[i], k->size) == 0)
+			return true;
+	return false;
+}
+
+static nt_err field_check(const struct proto_field *f, const msgpack_object *v,
+			  struct proto_arg *a, char *why, size_t whylen)
+{
+	a->o = v;
+	switch (f->type) {
+	case PT_STR:
+		if (!proto_obj_str(v, &a->s)) {
+			why_set(why, whylen, "'%s' must be a string", f->key);
+			return NT_EBADREQ;
+		}
+		if (a->s.len < f->min || a->s.len > f->max) {
+			why_set(why, whylen, "'%s' must be %" PRIu64 " to %" PRIu64 " bytes",
+				f->key, f->min, f->max);
+			return NT_EBADREQ;
+		}
+		if (f->oneof != NULL) {
+			size_t i;
+
+			for (i = 0; f->oneof[i] != NULL; i++)
+				if (proto_str_eq(a->s, f->oneof[i]))
+					break;
+			if (f->oneof[i] == NULL) {
+				char list[96] = "";
+
+				for (i = 0; f->oneof[i] != NULL; i++) {
+					if (i > 0)
+						strncat(list, ", ", sizeof list - strlen(list) - 1);
+					strncat(list, f->oneof[i], sizeof list - strlen(list) - 1);
+				}
+				why_set(why, whylen, "'%s' must be one of: %s", f->key, list);
+				return NT_EBADREQ;
+			}
+		}
+		break;
+	case PT_UINT:
+		if (!proto_obj_u64(v, &a->u) || a->u < f->min || a->u > f->max) {
+			why_set(why, whylen, "'%s' must be an integer from %" PRIu64 " to %" PRIu64,
+				f->key, f->min, f->max);
+			return NT_EBADREQ;
+		}
+		break;
+	case PT_BOOL:
+		if (!proto_obj_bool(v, &a->b)) {
+			why_set(why, whylen, "'%s' must be true or false", f->key);
+			return NT_EBADREQ;
+		}
+		break;
+	case PT_STRS:
+		if (v->type != MSGPACK_OBJECT_ARRAY ||
+		    v->via.array.size < f->min || v->via.array.size > f->max) {
+			why_set(why, whylen, "'%s' must be a list of %" PRIu64 " to %" PRIu64
+				" strings", f->key, f->min, f->max);
+			return NT_EBADREQ;
+		}
+		for (uint32_t i = 0; i < v->via.array.size; i++) {
+			const msgpack_object *e = &v->via.array.ptr[i];
+
+			if (e->type != MSGPACK_OBJECT_STR || e->via.str.size == 0 ||
+			    e->via.str.size > f->item_max) {
+				why_set(why, whylen, "'%s' items must be strings of 1 to %u bytes",
+					f->key, f->item_max);
+				return NT_EBADREQ;
+			}
+		}
+		break;
+	}
+	a->set = true;
+	return NT_OK;
+}
+
+nt_err proto_fields(const msgpack_object *map, const struct proto_field *spec, size_t n,
+		    struct proto_arg *out, char *why, size_t whylen)
+{
+	nt_err rc;
+
+	memset(out, 0, n * sizeof *out);
+	if (map == NULL || map->type != MSGPACK_OBJECT_MAP) {
+		why_set(why, whylen, "the request must be a map");
+		return NT_EBADREQ;
+	}
+	for (uint32_t i = 0; i < map->via.map.size; i++) {
+		const msgpack_object_kv *kv = &map->via.map.ptr[i];
+		const msgpack_object_str *k = &kv->key.via.str;
+		size_t j;
+
+		if (kv->key.type != MSGPACK_OBJECT_STR) {
+			why_set(why, whylen, "map keys must be strings");
+			return NT_EBADREQ;
+		}
+		if (is_envelope_key(k))
+			continue;
+		for (j = 0; j < n; j++)
+			if (strlen(spec[j].key) == k->size &&
+			    memcmp(spec[j].key, k->ptr, k->size) == 0)
+				break;
+		if (j == n) {
+			why_set(why, whylen, "unknown key '%.*s'", (int)k->size, k->ptr);
+			return NT_EBADREQ;
+		}
+		if ((rc = field_check(&spec[j], &kv->val, &out[j], why, whylen)) != NT_OK)
+			return rc;
+	}
+	for (size_t j = 0; j < n; j++) {
+		if (spec[j].required && !out[j].set) {
+			why_set(why, whylen, "'%s' is required", spec[j].key);
+			return NT_EBADREQ;
+		}
+	}
+	return NT_OK;
+}
+
+static nt_err envelope_str(const msgpack_object *body, const char *key, uint32_t max,
+			   proto_str *out, char *why, size_t whylen)
+{
+	const msgpack_object *o = proto_map_get(body, key);
+
+	*out = PROTO_STR_NULL;
+	if (o == NULL)
+		return NT_OK;
+	if (!proto_obj_str(o, out) || out->len == 0 || out->len > max) {
+		*out = PROTO_STR_NULL;
+		why_set(why, whylen, "'%s' must be a string of 1 to %u bytes", key, max);
+		return NT_EBADREQ;
+	}
+	return NT_OK;
+}
+
+nt_err proto_request(proto_doc *doc, const void *buf, size_t len, struct proto_request *req,
+		     char *why, size_t whylen)
+{
+	const msgpack_object *op;
+	nt_err rc;
+
+	memset(req, 0, sizeof *req);
+	if ((rc = proto_parse(doc, buf, len, why, whylen)) != NT_OK)
+		return rc;
+	req->body = &doc->root;
+	/* the id first, so that later errors can still echo it */
+	if ((rc = envelope_str(req->body, "id", PROTO_MAX_ID, &req->id, why, whylen)) != NT_OK)
+		return rc;
+	op = proto_map_get(req->body, "op");
+	if (op == NULL) {
+		why_set(why, whylen, "'op' is required");
+		return NT_EBADREQ;
+	}
+	if (!proto_obj_str(op, &req->op) || req->op.len == 0 || req->op.len > PROTO_MAX_KEY) {
+		why_set(why, whylen, "'op' must be a string of 1 to %d bytes", PROTO_MAX_KEY);
+		return NT_EBADREQ;
+	}
+	return envelope_str(req->body, "actor", PROTO_MAX_ACTOR, &req->actor, why, whylen);
+}
+
+/* ---- encoding ---- */
+
+static int out_write(void *data, const char *buf, size_t len)
+{
+	proto_out *out = data;
+
+	if (out->oom)
+		return -1;
+	if (msgpack_sbuffer_write(&out->sb, buf, len) != 0) {
+		out->oom = true;
+		return -1;
+	}
+	return 0;
+}
+
+void proto_out_init(proto_out *out)
+{
+	msgpack_sbuffer_init(&out->sb);
+	msgpack_packer_init(&out->pk, out, out_write);
+	out->oom = false;
+}
+
+void proto_out_reset(proto_out *out)
+{
+	out->sb.size = 0;
+	out->oom = false;
+}
+
+void proto_out_fini(proto_out *out)
+{
+	if (out == NULL)
+		return;
+	msgpack_sbuffer_destroy(&out->sb);
+	msgpack_sbuffer_init(&out->sb);
+}
+
+void proto_out_raw(proto_out *out, const void *buf, size_t len)
+{
+	out_write(out, buf, len);
+}
+
+void proto_pack_str(proto_out *out, proto_str s)
+{
+	msgpack_pack_str_with_body(&out->pk, s.ptr, s.len);
+}
+
+void proto_pack_cstr(proto_out *out, const char *s)
+{
+	msgpack_pack_str_with_body(&out->pk, s, strlen(s));
+}
+
+void proto_kv_str(proto_out *out, const char *key, proto_str v)
+{
+	proto_pack_cstr(out, key);
+	proto_pack_str(out, v);
+}
+
+void proto_kv_cstr(proto_out *out, const char *key, const char *v)
+{
+	proto_pack_cstr(out, key);
+	proto_pack_cstr(out, v);
+}
+
+void proto_kv_u64(proto_out *out, const char *key, uint64_t v)
+{
+	proto_pack_cstr(out, key);
+	msgpack_pack_uint64(&out->pk, v);
+}
+
+void proto_kv_i64(proto_out *out, const char *key, int64_t v)
+{
+	proto_pack_cstr(out, key);
+	msgpack_pack_int64(&out->pk, v);
+}
+
+void proto_kv_bool(proto_out *out, const char *key, bool v)
+{
+	proto_pack_cstr(out, key);
+	if (v)
+		msgpack_pack_true(&out->pk);
+	else
+		msgpack_pack_false(&out->pk);
+}
+
+void proto_kv_nil(proto_out *out, const char *key)
+{
+	proto_pack_cstr(out, key);
+	msgpack_pack_nil(&out->pk);
+}
+
+void proto_kv_obj(proto_out *out, const char *key, const msgpack_object *o)
+{
+	proto_pack_cstr(out, key);
+	msgpack_pack_object(&out->pk, *o);
+}
+
+void proto_reply_error(proto_out *out, proto_str id, nt_err e, const char *message)
+{
+	proto_out_reset(out);
+	msgpack_pack_map(&out->pk, id.len > 0 ? 3 : 2);
+	proto_kv_bool(out, "ok", false);
+	proto_pack_cstr(out, "error");
+	msgpack_pack_map(&out->pk, 2);
+	proto_kv_cstr(out, "code", nt_err_code(e));
+	proto_kv_cstr(out, "message", message != NULL && *message ? message : nt_strerror(e));
+	if (id.len > 0)
+		proto_kv_str(out, "id", id);
+}
+
+/* ---- ids and hashes ---- */
+
+void proto_new_id(char buf[PROTO_ID_BUF])
+{
+	struct timespec ts;
+	uint64_t ms, rnd = 0;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	if (getrandom(&rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd)
+		rnd = ((uint64_t)getpid() << 32) ^ (uint64_t)ts.tv_nsec;
+	snprintf(buf, PROTO_ID_BUF, "%012" PRIx64 "-%016" PRIx64, (uint64_t)(ms & 0xffffffffffffULL), rnd);
+}
+
+uint64_t proto_hash(const void *buf, size_t len, uint64_t h)
+{
+	const uint8_t *p = buf;
+
+	for (size_t i = 0; i < len; i++) {
+		h ^= p[i];
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+/* ---- JSON ---- */
+
+static void json_str(FILE *f, const char *s, size_t n)
+{
+	fputc('"', f);
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		switch (c) {
+		case '"': fputs("\\\"", f); break;
+		case '\\': fputs("\\\\", f); break;
+		case '\n': fputs("\\n", f); break;
+		case '\r': fputs("\\r", f); break;
+		case '\t': fputs("\\t", f); break;
+		default:
+			if (c < 0x20)
+				fprintf(f, "\\u%04x", c);
+			else
+				fputc(c, f);
+		}
+	}
+	fputc('"', f);
+}
+
+void proto_json(FILE *f, const msgpack_object *o)
+{
+	switch (o->type) {
+	case MSGPACK_OBJECT_NIL: fputs("null", f); break;
+	case MSGPACK_OBJECT_BOOLEAN: fputs(o->via.boolean ? "true" : "false", f); break;
+	case MSGPACK_OBJECT_POSITIVE_INTEGER: fprintf(f, "%" PRIu64, o->via.u64); break;
+	case MSGPACK_OBJECT_NEGATIVE_INTEGER: fprintf(f, "%" PRId64, o->via.i64); break;
+	case MSGPACK_OBJECT_FLOAT32:
+	case MSGPACK_OBJECT_FLOAT64: fprintf(f, "%.17g", o->via.f64); break;
+	case MSGPACK_OBJECT_STR: json_str(f, o->via.str.ptr, o->via.str.size); break;
+	case MSGPACK_OBJECT_BIN:
+		fputc('"', f);
+		for (uint32_t i = 0; i < o->via.bin.size; i++)
+			fprintf(f, "%02x", (unsigned char)o->via.bin.ptr[i]);
+		fputc('"', f);
+		break;
+	case MSGPACK_OBJECT_ARRAY:
+		fputc('[', f);
+		for (uint32_t i = 0; i < o->via.array.size; i++) {
+			if (i > 0)
+				fputc(',', f);
+			proto_json(f, &o->via.array.ptr[i]);
+		}
+		fputc(']', f);
+		break;
+	case MSGPACK_OBJECT_MAP:
+		fputc('{', f);
+		for (uint32_t i = 0; i < o->via.map.size; i++) {
+			const msgpack_object_kv *kv = &o->via.map.ptr[i];
+
+			if (i > 0)
+				fputc(',', f);
+			if (kv->key.type == MSGPACK_OBJECT_STR)
+				json_str(f, kv->key.via.str.ptr, kv->key.via.str.size);
+			else {
+				fputc('"', f);
+				proto_json(f, &kv->key);
+				fputc('"', f);
+			}
+			fputc(':', f);
+			proto_json(f, &kv->val);
+		}
+		fputc('}', f);
+		break;
+	default: fputs("null", f); break;
+	}
+}
