@@ -35,7 +35,7 @@ UNIT_TESTS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(wildcard tests/unit/test_
 VAR      ?= $(CURDIR)/var
 
 .PHONY: all deps run test bench memcheck clean
-all: $(B)/nantid $(UNIT_TESTS)
+all: $(B)/nantid $(UNIT_TESTS) $(B)/bench/nanti-bench
 
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do \

@@ -27,7 +27,6 @@
 
 /* the reqs value: seq, hash, number of reply fields, the fields */
 #define REQ_HDR 17
-#define REQ_MAX 256	/* a write op's reply fields are a few ids: small by design */
 
 nt_err batch_load(struct ledger *lg, struct batch_state *st)
 {
@@ -187,7 +186,8 @@ static nt_err apply_one(struct ledger_txn *t, struct batch_state *st, struct bat
 	struct core_view view = { t, view_case_get, st->next_case, st->last_seq + 1, now };
 	struct core_req req = { it->req.id, it->req.actor, it->args };
 	char why[PROTO_WHY] = "";
-	uint8_t seqkey[8], reqval[REQ_MAX];
+	uint8_t seqkey[8], reqval[BATCH_REQVAL_MAX];
+	size_t reqlen;
 	MDB_val v;
 	nt_err rc;
 
@@ -226,17 +226,7 @@ static nt_err apply_one(struct ledger_txn *t, struct batch_state *st, struct bat
 		ledger_put(t, p->db, p->key, p->klen, e->buf.sb.data + p->voff, p->vlen, p->append);
 	}
 
-	/* the log entry: seq and topic first, then the common keys, then the op's own */
-	proto_out_reset(&it->entry);
-	msgpack_pack_map(&it->entry.pk, 5 + (e->case_id > 0) + e->entry.n);
-	proto_kv_u64(&it->entry, "seq", view.seq);
-	proto_kv_cstr(&it->entry, "topic", e->topic);
-	proto_kv_i64(&it->entry, "at", now);
-	if (e->case_id > 0)
-		proto_kv_u64(&it->entry, "case", e->case_id);
-	proto_kv_str(&it->entry, "actor", it->req.actor);
-	proto_kv_str(&it->entry, "id", it->req.id);
-	proto_out_raw(&it->entry, e->buf.sb.data + e->entry.off, e->entry.len);
+	batch_entry_pack(&it->entry, view.seq, now, &req, e);
 	if (it->entry.oom)
 		return NT_ENOMEM;
 	ledger_key_u64(seqkey, view.seq);
@@ -244,14 +234,9 @@ static nt_err apply_one(struct ledger_txn *t, struct batch_state *st, struct bat
 
 	/* the id, with what it takes to answer a retry */
 	reply_ok(it, view.seq, false, e->reply.n, e->buf.sb.data + e->reply.off, e->reply.len);
-	if (e->reply.len > sizeof reqval - REQ_HDR || it->reply.oom)
+	if ((reqlen = batch_reqval(reqval, view.seq, hash, e)) == 0 || it->reply.oom)
 		return it->reply.oom ? NT_ENOMEM : NT_EINTERNAL;
-	ledger_key_u64(reqval, view.seq);
-	ledger_key_u64(reqval + 8, hash);
-	reqval[16] = (uint8_t)e->reply.n;
-	memcpy(reqval + REQ_HDR, e->buf.sb.data + e->reply.off, e->reply.len);
-	ledger_put(t, DB_REQS, it->req.id.ptr, it->req.id.len, reqval, REQ_HDR + e->reply.len,
-		   false);
+	ledger_put(t, DB_REQS, it->req.id.ptr, it->req.id.len, reqval, reqlen, false);
 	if (t->err != NT_OK)
 		return t->err;
 
@@ -262,6 +247,35 @@ static nt_err apply_one(struct ledger_txn *t, struct batch_state *st, struct bat
 		st->next_case++;
 	st->last_at = now;
 	return NT_OK;
+}
+
+void batch_entry_pack(proto_out *out, uint64_t seq, int64_t at, const struct core_req *r,
+		      const struct core_effect *e)
+{
+	/* seq and topic first, then the common keys, then the op's own */
+	proto_out_reset(out);
+	msgpack_pack_map(&out->pk, 5 + (e->case_id > 0) + e->entry.n);
+	proto_kv_u64(out, "seq", seq);
+	proto_kv_cstr(out, "topic", e->topic);
+	proto_kv_i64(out, "at", at);
+	if (e->case_id > 0)
+		proto_kv_u64(out, "case", e->case_id);
+	proto_kv_str(out, "actor", r->actor);
+	proto_kv_str(out, "id", r->id);
+	proto_out_raw(out, e->buf.sb.data + e->entry.off, e->entry.len);
+}
+
+/* A write op's reply fields are a few ids: small by design. */
+size_t batch_reqval(uint8_t buf[BATCH_REQVAL_MAX], uint64_t seq, uint64_t hash,
+		    const struct core_effect *e)
+{
+	if (e->reply.len > BATCH_REQVAL_MAX - REQ_HDR || e->reply.n > UINT8_MAX)
+		return 0;
+	ledger_key_u64(buf, seq);
+	ledger_key_u64(buf + 8, hash);
+	buf[16] = (uint8_t)e->reply.n;
+	memcpy(buf + REQ_HDR, e->buf.sb.data + e->reply.off, e->reply.len);
+	return REQ_HDR + e->reply.len;
 }
 
 static void items_reset(struct batch_item **items, size_t n)

@@ -587,6 +587,7 @@ static void turn(struct daemon *d, size_t n)
 	size_t nw = turn_prepare(d, n);
 
 	if (nw > 0) {
+		uint64_t events = 0;
 		char why[PROTO_WHY];
 		int64_t t0 = mono_us();
 		nt_err rc = batch_commit(d->lg, &d->st, d->writes, nw, &d->scratch, now_ms(), why,
@@ -594,7 +595,6 @@ static void turn(struct daemon *d, size_t n)
 
 		d->stats.last_commit_us = (uint64_t)(mono_us() - t0);
 		if (rc == NT_OK) {
-			d->stats.commits++;
 			d->healthy = true;
 		} else {
 			d->healthy = false;
@@ -613,9 +613,12 @@ static void turn(struct daemon *d, size_t n)
 		for (size_t i = 0; i < nw; i++) {
 			if (d->writes[i]->has_entry) {
 				publish(d, d->writes[i]->topic, &d->writes[i]->entry);
-				d->stats.events++;
+				events++;
 			}
 		}
+		/* a batch of duplicates and refusals wrote nothing: not a commit worth counting */
+		d->stats.events += events;
+		d->stats.commits += events > 0;
 	}
 	for (size_t i = 0; i < n; i++)
 		msg_close(&d->msgs[i]);

@@ -73,4 +73,17 @@ void batch_query(struct ledger *lg, const struct batch_state *st, const struct o
 nt_err batch_commit(struct ledger *lg, struct batch_state *st, struct batch_item **items,
 		    size_t n, struct core_effect *scratch, int64_t now, char *why, size_t whylen);
 
+/*
+ * The records batch_commit() writes besides the core's puts, exposed so that the
+ * benchmark's raw-LMDB loop writes exactly the same bytes.
+ * batch_entry_pack: the log entry of effect e applied as r with seq and at, into out
+ * (reset first). batch_reqval: the reqs value (seq, hash, reply fields) into buf of size
+ * BATCH_REQVAL_MAX; returns its length, or 0 if the reply fields do not fit.
+ */
+#define BATCH_REQVAL_MAX 256
+void batch_entry_pack(proto_out *out, uint64_t seq, int64_t at, const struct core_req *r,
+		      const struct core_effect *e);
+size_t batch_reqval(uint8_t buf[BATCH_REQVAL_MAX], uint64_t seq, uint64_t hash,
+		    const struct core_effect *e);
+
 #endif

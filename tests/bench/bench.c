@@ -1,0 +1,546 @@
+/*
+ * bench.c - `make bench`: nantid's durable throughput and latency, beside the raw limit
+ * of the disk measured in the same run.
+ *
+ * What it does, in order:
+ *   1. starts the real nantid on a fresh directory under build/ (a real disk, not tmpfs)
+ *      and loads it with 100,000 cases through the protocol;
+ *   2. for R rounds: drives it with 8 clients keeping 64 requests in flight each, then
+ *      with 8 clients keeping 1 in flight, each for a few seconds; records every ack's
+ *      latency and, from the daemon's stats op, how many commits served those events;
+ *   3. after each daemon run, measures the raw limit: the same records (encoded by the
+ *      same core and batch functions) written straight into a separate LMDB environment
+ *      holding the same number of cases, by a plain loop, in batches of the size the
+ *      daemon's group commit actually formed, with full sync;
+ *   4. loads the daemon to 1,000,000 cases and reads RssAnon from /proc.
+ * It prints medians over the rounds and the ratio daemon/raw. Nothing here asserts a
+ * time: the numbers are for people (docs/bench.md).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "batch.h"
+#include "core.h"
+#include "ledger.h"
+#include "proto.h"
+
+#define CLIENTS		8
+#define MAX_ROUNDS	9
+
+static const char *opt_nantid = "build/nantid";
+static const char *opt_dir = "build/bench-data";
+static int opt_rounds = 3;
+static double opt_seconds = 4.0;
+static uint64_t opt_preload = 100000;
+static uint64_t opt_big = 1000000;
+
+static void *zctx;
+static char submit_ep[700];
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void die(const char *what)
+{
+	fprintf(stderr, "nanti-bench: %s\n", what);
+	exit(1);
+}
+
+/* ---- the request every client sends: a realistic case.open ---- */
+
+static void pack_open(proto_out *o, const char *id, uint64_t n)
+{
+	char title[96];
+
+	snprintf(title, sizeof title, "村道水毁修复 road repair, section %" PRIu64, n);
+	proto_out_reset(o);
+	msgpack_pack_map(&o->pk, 7);
+	proto_kv_cstr(o, "op", "case.open");
+	proto_kv_cstr(o, "id", id);
+	proto_kv_cstr(o, "actor", "bench.cadre");
+	proto_kv_cstr(o, "title", title);
+	proto_kv_cstr(o, "unit", "安岭乡");
+	proto_kv_cstr(o, "kind", "problem");
+	proto_pack_cstr(o, "tags");
+	msgpack_pack_array(&o->pk, 1);
+	proto_pack_cstr(o, "livelihood");
+}
+
+/* A time-ordered id as the nanti client makes them; client and counter in it. */
+static void make_id(char *buf, size_t size, int client, uint64_t n)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	snprintf(buf, size, "%012" PRIx64 "-%02d-%010" PRIx64,
+		 (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000, client, n);
+}
+
+/* ---- a synchronous request, for ping and stats ---- */
+
+static bool request(const char *op, uint64_t *out_vals, const char *const *keys, int nkeys)
+{
+	void *s = zmq_socket(zctx, ZMQ_REQ);
+	int tmo = 2000, zero = 0;
+	char buf[65536];
+	proto_out o;
+	proto_doc doc;
+	int n;
+	bool ok = false;
+
+	zmq_setsockopt(s, ZMQ_RCVTIMEO, &tmo, sizeof tmo);
+	zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero);
+	zmq_connect(s, submit_ep);
+	proto_out_init(&o);
+	msgpack_pack_map(&o.pk, 1);
+	proto_kv_cstr(&o, "op", op);
+	zmq_send(s, o.sb.data, o.sb.size, 0);
+	n = zmq_recv(s, buf, sizeof buf, 0);
+	if (n > 0 && proto_parse(&doc, buf, (size_t)n, NULL, 0) == NT_OK) {
+		ok = proto_obj_bool(proto_map_get(&doc.root, "ok"), &ok) && ok;
+		for (int i = 0; i < nkeys; i++)
+			proto_obj_u64(proto_map_get(&doc.root, keys[i]), &out_vals[i]);
+	}
+	proto_doc_fini(&doc);
+	proto_out_fini(&o);
+	zmq_close(s);
+	return ok;
+}
+
+struct stats {
+	uint64_t seq, commits, events;
+};
+
+static struct stats daemon_stats(void)
+{
+	static const char *const keys[] = { "seq", "commits", "events" };
+	uint64_t v[3] = { 0 };
+
+	if (!request("stats", v, keys, 3))
+		die("stats request failed");
+	return (struct stats){ v[0], v[1], v[2] };
+}
+
+/* ---- the daemon ---- */
+
+static pid_t daemon_start(void)
+{
+	char state[600], run[600], logf[600];
+	pid_t pid;
+
+	snprintf(state, sizeof state, "%s/state", opt_dir);
+	snprintf(run, sizeof run, "%s/run", opt_dir);
+	snprintf(logf, sizeof logf, "%s/nantid.log", opt_dir);
+	snprintf(submit_ep, sizeof submit_ep, "ipc://%s/submit.sock", run);
+	if ((pid = fork()) < 0)
+		die("fork failed");
+	if (pid == 0) {
+		int fd = open(logf, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+		if (fd >= 0) {
+			dup2(fd, 2);
+			close(fd);
+		}
+		execl(opt_nantid, "nantid", "--state-dir", state, "--runtime-dir", run,
+		      (char *)NULL);
+		_exit(127);
+	}
+	for (int i = 0; i < 100; i++) {
+		if (request("ping", NULL, NULL, 0))
+			return pid;
+		usleep(100000);
+	}
+	kill(pid, SIGKILL);
+	die("nantid did not become ready (see the log in the bench directory)");
+	return -1;
+}
+
+static uint64_t rss_anon_kb(pid_t pid)
+{
+	char path[64], line[256];
+	uint64_t kb = 0;
+	FILE *f;
+
+	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return 0;
+	while (fgets(line, sizeof line, f) != NULL)
+		if (sscanf(line, "RssAnon: %" SCNu64, &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
+}
+
+/* ---- load generators ---- */
+
+struct driver {
+	pthread_t th;
+	int client;
+	int depth;		/* requests in flight */
+	double seconds;		/* run this long ... */
+	uint64_t count;		/* ... or until this many acks (if > 0) */
+	uint64_t acks, errors;
+	double *lat;		/* latencies in ms, one per ack */
+	size_t nlat, caplat;
+};
+
+static uint64_t id_counter;	/* per process, so ids never repeat across runs */
+
+static void *drive(void *arg)
+{
+	struct driver *d = arg;
+	void *s = zmq_socket(zctx, ZMQ_DEALER);
+	int zero = 0, hwm = 0;
+	double *sent_at = calloc((size_t)d->depth, sizeof *sent_at);
+	uint64_t *slot_n = calloc((size_t)d->depth, sizeof *slot_n);
+	int *free_slots = malloc((size_t)d->depth * sizeof *free_slots), nfree = d->depth;
+	double end = now_s() + d->seconds;
+	char id[64], buf[4096];
+	proto_out o;
+
+	zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero);
+	zmq_setsockopt(s, ZMQ_SNDHWM, &hwm, sizeof hwm);
+	zmq_setsockopt(s, ZMQ_RCVHWM, &hwm, sizeof hwm);
+	zmq_connect(s, submit_ep);
+	proto_out_init(&o);
+	for (int i = 0; i < d->depth; i++)
+		free_slots[i] = i;
+	for (;;) {
+		bool stop = d->count ? d->acks + d->errors + (uint64_t)(d->depth - nfree) >= d->count
+				     : now_s() >= end;
+
+		while (!stop && nfree > 0) {
+			int slot = free_slots[--nfree];
+			uint64_t n = __atomic_fetch_add(&id_counter, 1, __ATOMIC_RELAXED);
+
+			/* the slot rides in the id's last digits so the reply finds it */
+			make_id(id, sizeof id, d->client, n * 1024 + (uint64_t)slot);
+			slot_n[slot] = n;
+			pack_open(&o, id, n);
+			sent_at[slot] = now_s();
+			zmq_send(s, "", 0, ZMQ_SNDMORE);
+			zmq_send(s, o.sb.data, o.sb.size, 0);
+			stop = d->count && d->acks + d->errors + (uint64_t)(d->depth - nfree) >= d->count;
+		}
+		if (nfree == d->depth)
+			break;
+		/* one reply: empty delimiter, body */
+		int n = zmq_recv(s, buf, sizeof buf, 0);
+		if (n != 0)
+			die("unexpected reply envelope");
+		n = zmq_recv(s, buf, sizeof buf, 0);
+		double t = now_s();
+		proto_doc doc;
+		proto_str rid;
+		bool ok = false;
+
+		if (n <= 0 || proto_parse(&doc, buf, (size_t)n, NULL, 0) != NT_OK ||
+		    !proto_obj_str(proto_map_get(&doc.root, "id"), &rid) || rid.len < 4)
+			die("undecodable reply");
+		proto_obj_bool(proto_map_get(&doc.root, "ok"), &ok);
+		{
+			char tail[16];
+			uint64_t v;
+			int slot;
+
+			snprintf(tail, sizeof tail, "%.*s", 10, rid.ptr + rid.len - 10);
+			v = strtoull(tail, NULL, 16);
+			slot = (int)(v % 1024);
+			if (slot >= d->depth)
+				die("reply for an unknown slot");
+			if (ok) {
+				d->acks++;
+				if (d->nlat == d->caplat) {
+					d->caplat = d->caplat ? d->caplat * 2 : 65536;
+					d->lat = realloc(d->lat, d->caplat * sizeof *d->lat);
+				}
+				d->lat[d->nlat++] = (t - sent_at[slot]) * 1e3;
+			} else {
+				d->errors++;
+			}
+			free_slots[nfree++] = slot;
+		}
+		proto_doc_fini(&doc);
+	}
+	proto_out_fini(&o);
+	zmq_close(s);
+	free(sent_at);
+	free(slot_n);
+	free(free_slots);
+	return NULL;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+struct run_result {
+	double eps;		/* durable acknowledged events per second */
+	double p50, p99;	/* ack latency, ms */
+	double batch;		/* mean events per commit */
+	uint64_t events;
+};
+
+static struct run_result run_clients(int nclients, int depth, double seconds, uint64_t count)
+{
+	struct driver d[CLIENTS] = { 0 };
+	struct stats s0 = daemon_stats(), s1;
+	struct run_result r = { 0 };
+	double t0 = now_s(), el;
+	double *all;
+	size_t n = 0;
+
+	for (int i = 0; i < nclients; i++) {
+		d[i].client = i;
+		d[i].depth = depth;
+		d[i].seconds = seconds;
+		d[i].count = count ? count / (uint64_t)nclients : 0;
+		pthread_create(&d[i].th, NULL, drive, &d[i]);
+	}
+	for (int i = 0; i < nclients; i++) {
+		pthread_join(d[i].th, NULL);
+		r.events += d[i].acks;
+		n += d[i].nlat;
+		if (d[i].errors)
+			fprintf(stderr, "nanti-bench: %" PRIu64 " requests refused\n", d[i].errors);
+	}
+	el = now_s() - t0;
+	s1 = daemon_stats();
+	all = malloc((n ? n : 1) * sizeof *all);
+	n = 0;
+	for (int i = 0; i < nclients; i++) {
+		memcpy(all + n, d[i].lat, d[i].nlat * sizeof *all);
+		n += d[i].nlat;
+		free(d[i].lat);
+	}
+	qsort(all, n, sizeof *all, cmp_double);
+	r.eps = (double)r.events / el;
+	r.p50 = n ? all[n / 2] : 0;
+	r.p99 = n ? all[(size_t)((double)n * 0.99)] : 0;
+	r.batch = s1.commits > s0.commits ?
+		(double)(s1.events - s0.events) / (double)(s1.commits - s0.commits) : 1;
+	free(all);
+	return r;
+}
+
+/* ---- the raw limit ---- */
+
+struct raw {
+	struct ledger *lg;
+	struct core_effect e;
+	proto_out req, entry;
+	uint64_t seq, next_case, n;
+};
+
+static nt_err no_case(void *ctx, uint64_t id, proto_doc *doc, struct case_rec *rec)
+{
+	(void)ctx, (void)id, (void)doc, (void)rec;
+	return NT_ENOTFOUND;
+}
+
+/* Write batches of `batch` events for `seconds` (or `count` events); returns events/s. */
+static double raw_run(struct raw *w, double batch, double seconds, uint64_t count, bool sync)
+{
+	const struct proto_field *spec = core_case_open_fields;
+	double t0 = now_s(), carry = 0;
+	uint64_t done = 0;
+
+	while (count ? done < count : now_s() - t0 < seconds) {
+		struct ledger_txn t;
+		uint64_t k;
+
+		carry += batch;
+		k = (uint64_t)carry;
+		carry -= (double)k;
+		if (k == 0)
+			continue;
+		if (count && k > count - done)
+			k = count - done;
+		if (ledger_begin(w->lg, &t, true) != NT_OK)
+			die("raw: begin failed");
+		for (uint64_t i = 0; i < k; i++) {
+			struct proto_arg args[OPS_MAX_FIELDS];
+			struct proto_request rq;
+			proto_doc doc;
+			char id[64];
+			uint8_t key[8], rv[BATCH_REQVAL_MAX];
+			size_t rl;
+			int64_t at = (int64_t)time(NULL) * 1000;
+			struct core_view v = { NULL, no_case, w->next_case, w->seq + 1, at };
+			struct core_req r;
+
+			make_id(id, sizeof id, 99, w->n++);
+			pack_open(&w->req, id, w->n);
+			if (proto_request(&doc, w->req.sb.data, w->req.sb.size, &rq, NULL, 0) != NT_OK ||
+			    proto_fields(rq.body, spec, core_case_open_nfields, args, NULL, 0) != NT_OK)
+				die("raw: bad request");
+			r = (struct core_req){ rq.id, rq.actor, args };
+			core_effect_reset(&w->e);
+			if (core_case_open(&v, &r, &w->e, NULL, 0) != NT_OK)
+				die("raw: core refused");
+			for (unsigned p = 0; p < w->e.nputs; p++)
+				ledger_put(&t, w->e.puts[p].db, w->e.puts[p].key, w->e.puts[p].klen,
+					   w->e.buf.sb.data + w->e.puts[p].voff, w->e.puts[p].vlen,
+					   w->e.puts[p].append);
+			batch_entry_pack(&w->entry, v.seq, at, &r, &w->e);
+			ledger_key_u64(key, v.seq);
+			ledger_put(&t, DB_LOG, key, 8, w->entry.sb.data, w->entry.sb.size, true);
+			rl = batch_reqval(rv, v.seq, core_request_hash(rq.body), &w->e);
+			ledger_put(&t, DB_REQS, rq.id.ptr, rq.id.len, rv, rl, false);
+			proto_doc_fini(&doc);
+			w->seq++;
+			w->next_case++;
+		}
+		if (ledger_commit(&t) == NT_EMAPFULL) {
+			ledger_grow(w->lg);
+			continue;	/* the batch was not counted; write it again */
+		}
+		if (t.err != NT_OK)
+			die("raw: commit failed");
+		done += k;
+	}
+	(void)sync;
+	return (double)done / (now_s() - t0);
+}
+
+static double median(double *v, int n)
+{
+	qsort(v, (size_t)n, sizeof *v, cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+static void usage(void)
+{
+	printf("usage: nanti-bench [--nantid PATH] [--dir DIR] [--rounds N] [--seconds S]\n"
+	       "                   [--preload N] [--big N]\n"
+	       "  defaults: build/nantid, build/bench-data, 3 rounds of 4 s, 100000 cases,\n"
+	       "  RssAnon measured at 1000000 cases (--big 0 skips it)\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "nantid", required_argument, NULL, 'n' },
+		{ "dir", required_argument, NULL, 'd' },
+		{ "rounds", required_argument, NULL, 'r' },
+		{ "seconds", required_argument, NULL, 's' },
+		{ "preload", required_argument, NULL, 'p' },
+		{ "big", required_argument, NULL, 'b' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	double a_eps[MAX_ROUNDS], a_raw[MAX_ROUNDS], a_ratio[MAX_ROUNDS], a_p50[MAX_ROUNDS],
+	       a_p99[MAX_ROUNDS], a_batch[MAX_ROUNDS];
+	double b_eps[MAX_ROUNDS], b_raw[MAX_ROUNDS], b_ratio[MAX_ROUNDS], b_p50[MAX_ROUNDS],
+	       b_p99[MAX_ROUNDS], b_batch[MAX_ROUNDS];
+	struct raw w = { 0 };
+	char cmd[1200], rawdir[600];
+	struct stats st;
+	pid_t pid;
+	int o, status;
+
+	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (o) {
+		case 'n': opt_nantid = optarg; break;
+		case 'd': opt_dir = optarg; break;
+		case 'r': opt_rounds = atoi(optarg); break;
+		case 's': opt_seconds = atof(optarg); break;
+		case 'p': opt_preload = strtoull(optarg, NULL, 10); break;
+		case 'b': opt_big = strtoull(optarg, NULL, 10); break;
+		case 'h': usage(); return 0;
+		default: usage(); return 2;
+		}
+	}
+	if (opt_rounds < 1 || opt_rounds > MAX_ROUNDS || opt_seconds <= 0)
+		die("--rounds must be 1..9 and --seconds positive");
+	snprintf(cmd, sizeof cmd, "rm -rf '%s' && mkdir -p '%s/raw'", opt_dir, opt_dir);
+	if (system(cmd) != 0)
+		die("cannot prepare the bench directory");
+	zctx = zmq_ctx_new();
+	pid = daemon_start();
+
+	printf("nanti-bench: nantid %s, %d clients, %d rounds of %.1f s, data in %s\n",
+	       PROTO_VERSION, CLIENTS, opt_rounds, opt_seconds, opt_dir);
+	printf("loading %" PRIu64 " cases through the daemon ...\n", opt_preload);
+	fflush(stdout);
+	run_clients(CLIENTS, 64, 0, opt_preload);
+
+	/* the raw environment gets the same number of cases, written without timing */
+	snprintf(rawdir, sizeof rawdir, "%s/raw", opt_dir);
+	if (ledger_open(&w.lg, rawdir, 0) != NT_OK)
+		die("cannot open the raw LMDB environment");
+	core_effect_init(&w.e);
+	proto_out_init(&w.req);
+	proto_out_init(&w.entry);
+	w.next_case = 1;
+	raw_run(&w, 5000, 0, daemon_stats().seq, true);
+
+	for (int r = 0; r < opt_rounds; r++) {
+		struct run_result a, b;
+
+		a = run_clients(CLIENTS, 64, opt_seconds, 0);
+		a_raw[r] = raw_run(&w, a.batch, opt_seconds, 0, true);
+		b = run_clients(CLIENTS, 1, opt_seconds, 0);
+		b_raw[r] = raw_run(&w, b.batch, opt_seconds, 0, true);
+		a_eps[r] = a.eps, a_p50[r] = a.p50, a_p99[r] = a.p99, a_batch[r] = a.batch;
+		b_eps[r] = b.eps, b_p50[r] = b.p50, b_p99[r] = b.p99, b_batch[r] = b.batch;
+		a_ratio[r] = a.eps / a_raw[r];
+		b_ratio[r] = b.eps / b_raw[r];
+		printf("round %d: 8x64 %.0f ev/s (raw %.0f, ratio %.2f, batch %.1f, p50 %.2f ms, "
+		       "p99 %.2f ms) | 8x1 %.0f ev/s (raw %.0f, ratio %.2f, batch %.1f, p50 %.2f ms, "
+		       "p99 %.2f ms)\n", r + 1, a.eps, a_raw[r], a_ratio[r], a.batch, a.p50, a.p99,
+		       b.eps, b_raw[r], b_ratio[r], b.batch, b.p50, b.p99);
+		fflush(stdout);
+	}
+	st = daemon_stats();
+	printf("\nmedians over %d rounds, ledger at %" PRIu64 " events:\n", opt_rounds, st.seq);
+	printf("  %-6s %12s %12s %7s %8s %10s %10s\n", "load", "acked ev/s", "raw ev/s",
+	       "ratio", "batch", "p50 ms", "p99 ms");
+	printf("  %-6s %12.0f %12.0f %7.2f %8.1f %10.2f %10.2f   (target: ratio >= 0.90)\n",
+	       "8x64", median(a_eps, opt_rounds), median(a_raw, opt_rounds),
+	       median(a_ratio, opt_rounds), median(a_batch, opt_rounds),
+	       median(a_p50, opt_rounds), median(a_p99, opt_rounds));
+	printf("  %-6s %12.0f %12.0f %7.2f %8.1f %10.2f %10.2f   (target: p99 < 3 ms)\n",
+	       "8x1", median(b_eps, opt_rounds), median(b_raw, opt_rounds),
+	       median(b_ratio, opt_rounds), median(b_batch, opt_rounds),
+	       median(b_p50, opt_rounds), median(b_p99, opt_rounds));
+	fflush(stdout);
+
+	if (opt_big > st.seq) {
+		printf("\nloading to %" PRIu64 " cases ...\n", opt_big);
+		fflush(stdout);
+		run_clients(CLIENTS, 64, 0, opt_big - st.seq);
+		st = daemon_stats();
+		printf("RssAnon of nantid at %" PRIu64 " events: %.1f MB   (target: < 64 MB)\n",
+		       st.seq, (double)rss_anon_kb(pid) / 1024.0);
+	}
+	kill(pid, SIGTERM);
+	waitpid(pid, &status, 0);
+	ledger_close(&w.lg);
+	core_effect_fini(&w.e);
+	proto_out_fini(&w.req);
+	proto_out_fini(&w.entry);
+	zmq_ctx_term(zctx);
+	printf("nantid exited with status %d\n", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+	return 0;
+}
