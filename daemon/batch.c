@@ -62,6 +62,29 @@ void batch_item_init(struct batch_item *it, const void *body, size_t len)
 	proto_out_init(&it->entry);
 }
 
+static void out_trim(proto_out *o)
+{
+	if (o->sb.alloc > BATCH_KEEP) {
+		proto_out_fini(o);
+		proto_out_init(o);
+	}
+	proto_out_reset(o);
+}
+
+void batch_item_reuse(struct batch_item *it, const void *body, size_t len)
+{
+	proto_out reply = it->reply, entry = it->entry;
+
+	proto_doc_fini(&it->doc);
+	memset(it, 0, sizeof *it);
+	it->body = body;
+	it->len = len;
+	it->reply = reply;
+	it->entry = entry;
+	out_trim(&it->reply);
+	out_trim(&it->entry);
+}
+
 void batch_item_fini(struct batch_item *it)
 {
 	if (it == NULL)

@@ -322,10 +322,8 @@ out:
 
 uint64_t core_request_hash(const msgpack_object *body)
 {
-	proto_out tmp;
 	uint64_t sum = 0;
 
-	proto_out_init(&tmp);
 	for (uint32_t i = 0; i < body->via.map.size; i++) {
 		const msgpack_object_kv *kv = &body->via.map.ptr[i];
 		uint64_t h;
@@ -333,14 +331,9 @@ uint64_t core_request_hash(const msgpack_object *body)
 		if (kv->key.type == MSGPACK_OBJECT_STR && kv->key.via.str.size == 2 &&
 		    memcmp(kv->key.via.str.ptr, "id", 2) == 0)
 			continue;
-		/* msgpack-c packs integers in their smallest form: a canonical encoding */
-		proto_out_reset(&tmp);
-		msgpack_pack_object(&tmp.pk, kv->key);
-		msgpack_pack_object(&tmp.pk, kv->val);
-		h = proto_hash(tmp.sb.data, tmp.sb.size, PROTO_HASH_SEED);
-		/* a sum, so that key order does not matter */
+		h = proto_hash_obj(&kv->val, proto_hash_obj(&kv->key, PROTO_HASH_SEED));
+		/* a sum of mixed pair hashes, so that key order does not matter */
 		sum += h * 0x9e3779b97f4a7c15ULL + (h >> 29);
 	}
-	proto_out_fini(&tmp);
 	return sum;
 }

@@ -2,17 +2,21 @@
  * nantid.c - the daemon: start-up, the sockets, and the loop.
  *
  * The loop is deliberately thin. Each turn it
- *   1. sleeps in zmq_poll() on the request socket and a self-pipe that signal handlers
- *      write to, at most until the next heartbeat;
- *   2. takes every request already waiting (up to MAX_BATCH): reads that arrive before
- *      any write are answered at once; writes are collected;
- *   3. applies the writes in one transaction, one fsync (batch.c: group commit: all
- *      requests that arrived while the previous commit was syncing share the next one);
- *   4. replies, then publishes each new log entry on the PUB socket, in seq order.
+ *   1. sleeps in zmq_poll() on the request socket, the commit thread's eventfd, and a
+ *      self-pipe that signal handlers write to, at most until the next heartbeat;
+ *   2. if the commit thread (writer.c) finished a group, replies to its requests in
+ *      arrival order, then publishes its new log entries on the PUB socket in seq order;
+ *   3. takes every request waiting: errors, and reads that no pending write precedes,
+ *      are answered at once; writes join the forming group; a read that follows a
+ *      pending write waits for that write's group (a client reads its own writes);
+ *   4. if the commit thread is idle, hands it the forming group: one transaction, one
+ *      fsync for all of them (batch.c). While it waits for the disk, the loop keeps
+ *      receiving and validating the next group.
  * Nothing is acknowledged or published before its commit returned. The PUB socket never
  * blocks (ZeroMQ drops for a subscriber past its high-water mark); replies to a peer that
- * has gone are dropped by ROUTER. Everything that decides what an event means lives in
- * core.c; everything that stores it in batch.c and ledger.c.
+ * has gone are dropped by ROUTER. When both groups are full the loop stops reading the
+ * socket and ZeroMQ's queues push back on clients. What an event means is decided in
+ * core.c; how it is stored, in batch.c and ledger.c.
  *
  * Shutdown (SIGTERM, SIGINT): the loop stops taking new turns, takes what is already
  * queued, commits and answers it, then closes the sockets (lingering briefly so that the
@@ -38,6 +42,7 @@
 #include "ledger.h"
 #include "proto.h"
 #include "sys.h"
+#include "writer.h"
 
 #define MAX_BATCH	1024	/* requests taken in one turn */
 #define MAX_TCP		8
@@ -60,8 +65,16 @@ struct msg {
 	int nframes;
 	bool too_many;
 	struct batch_item item;
-	bool deferred;		/* a read that must wait for this turn's commit */
-	bool sent;		/* its reply has been sent */
+	bool deferred;		/* a read that waits for a group commit */
+	struct msg *next;	/* in the free list */
+};
+
+/* The messages of one group commit, in arrival order, and its writes. */
+struct group {
+	struct msg **msgs;
+	size_t n;
+	struct batch_item **writes;
+	size_t nw;
 };
 
 struct daemon {
@@ -72,9 +85,10 @@ struct daemon {
 	void *zctx, *router, *pub;
 	int lock_fd;
 	int sigpipe[2];
-	struct msg *msgs;
-	struct batch_item **writes;
-	struct core_effect scratch;
+	struct msg *pool, *free_msgs;
+	struct group group[2];	/* one forming, the other with the writer (or empty) */
+	int forming;
+	struct writer *writer;
 	bool healthy;
 	int64_t next_heartbeat;
 	uint64_t watchdog_usec;
@@ -103,14 +117,6 @@ static int64_t now_ms(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t mono_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 /* ---- configuration ---- */
@@ -469,12 +475,23 @@ static bool signals_setup(struct daemon *d)
 
 /* ---- the loop ---- */
 
-static void msg_close(struct msg *m)
+static struct msg *msg_get(struct daemon *d)
+{
+	struct msg *m = d->free_msgs;
+
+	if (m != NULL)
+		d->free_msgs = m->next;
+	return m;
+}
+
+static void msg_put(struct daemon *d, struct msg *m)
 {
 	for (int i = 0; i < m->nframes; i++)
 		zmq_msg_close(&m->frames[i]);
 	m->nframes = 0;
-	batch_item_fini(&m->item);
+	proto_doc_fini(&m->item.doc);
+	m->next = d->free_msgs;
+	d->free_msgs = m;
 }
 
 /* Take one message if one is waiting. Returns 1 taken, 0 none, -1 error. */
@@ -486,7 +503,6 @@ static int msg_recv(void *router, struct msg *m)
 	m->nframes = 0;
 	m->too_many = false;
 	m->deferred = false;
-	m->sent = false;
 	do {
 		zmq_msg_t *f = m->nframes < PROTO_MAX_FRAMES ? &m->frames[m->nframes] : &extra;
 
@@ -522,7 +538,6 @@ static void msg_send_reply(struct daemon *d, struct msg *m)
 		zmq_send(d->router, zmq_msg_data(&m->frames[i]), zmq_msg_size(&m->frames[i]),
 			 ZMQ_SNDMORE | ZMQ_DONTWAIT);
 	zmq_send(d->router, r->sb.data, r->sb.size, ZMQ_DONTWAIT);
-	m->sent = true;
 }
 
 static void publish(struct daemon *d, const char *topic, const proto_out *body)
@@ -548,97 +563,125 @@ static void heartbeat(struct daemon *d, int64_t now)
 		   d->st.last_seq, d->stats.events, d->stats.commits, d->stats.last_commit_us);
 }
 
-/* Prepare each message; answer early reads; return how many writes were collected. */
-static size_t turn_prepare(struct daemon *d, size_t n)
+static void answer_now(struct daemon *d, struct msg *m)
 {
-	size_t nw = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		struct msg *m = &d->msgs[i];
-		zmq_msg_t *body = &m->frames[m->nframes - 1];
-
-		batch_item_init(&m->item, zmq_msg_data(body), zmq_msg_size(body));
-		if (m->too_many) {
-			proto_reply_error(&m->item.reply, PROTO_STR_NULL, NT_ETOOLARGE,
-					  "more than 8 frames in one message");
-			m->item.done = true;
-		} else if (m->nframes < 2) {
-			proto_reply_error(&m->item.reply, PROTO_STR_NULL, NT_EBADREQ,
-					  "no request body");
-			m->item.done = true;
-		} else if (batch_prepare(&m->item)) {
-			d->writes[nw++] = &m->item;
-			continue;
-		}
-		if (m->item.done) {
-			msg_send_reply(d, m);
-		} else if (nw == 0) {
-			batch_query(d->lg, &d->st, &d->stats, &m->item, now_ms());
-			msg_send_reply(d, m);
-		} else {
-			m->deferred = true;	/* it may read what the writes before it change */
-		}
-	}
-	return nw;
+	if (!m->item.done)
+		batch_query(d->lg, &d->st, &d->stats, &m->item, now_ms());
+	msg_send_reply(d, m);
+	msg_put(d, m);
 }
 
-static void turn(struct daemon *d, size_t n)
+/* Is there room in both groups for one more message? */
+static bool room(const struct daemon *d)
 {
-	size_t nw = turn_prepare(d, n);
-
-	if (nw > 0) {
-		uint64_t events = 0;
-		char why[PROTO_WHY];
-		int64_t t0 = mono_us();
-		nt_err rc = batch_commit(d->lg, &d->st, d->writes, nw, &d->scratch, now_ms(), why,
-					 sizeof why);
-
-		d->stats.last_commit_us = (uint64_t)(mono_us() - t0);
-		if (rc == NT_OK) {
-			d->healthy = true;
-		} else {
-			d->healthy = false;
-			log_err("%s (%zu requests refused as unavailable)", why, nw);
-		}
-		/* replies first, in arrival order; then the notifications, in seq order */
-		for (size_t i = 0; i < n; i++) {
-			struct msg *m = &d->msgs[i];
-
-			if (m->sent)
-				continue;
-			if (m->deferred)
-				batch_query(d->lg, &d->st, &d->stats, &m->item, now_ms());
-			msg_send_reply(d, m);
-		}
-		for (size_t i = 0; i < nw; i++) {
-			if (d->writes[i]->has_entry) {
-				publish(d, d->writes[i]->topic, &d->writes[i]->entry);
-				events++;
-			}
-		}
-		/* a batch of duplicates and refusals wrote nothing: not a commit worth counting */
-		d->stats.events += events;
-		d->stats.commits += events > 0;
-	}
-	for (size_t i = 0; i < n; i++)
-		msg_close(&d->msgs[i]);
+	return d->group[0].n < MAX_BATCH && d->group[1].n < MAX_BATCH;
 }
 
-/* Take every waiting message (up to MAX_BATCH) and process them. Returns how many. */
-static size_t take_and_process(struct daemon *d)
+/*
+ * Sort a received message: errors and reads that no pending write precedes are answered
+ * at once; writes join the forming group; a read that follows a pending write waits for
+ * that write's group, so that a client reads its own writes.
+ */
+static void classify(struct daemon *d, struct msg *m)
+{
+	struct group *forming = &d->group[d->forming];
+	struct group *busy = &d->group[!d->forming];
+	zmq_msg_t *body = &m->frames[m->nframes - 1];
+	bool write;
+
+	batch_item_reuse(&m->item, zmq_msg_data(body), zmq_msg_size(body));
+	if (m->too_many) {
+		proto_reply_error(&m->item.reply, PROTO_STR_NULL, NT_ETOOLARGE,
+				  "more than 8 frames in one message");
+		m->item.done = true;
+		write = false;
+	} else if (m->nframes < 2) {
+		proto_reply_error(&m->item.reply, PROTO_STR_NULL, NT_EBADREQ, "no request body");
+		m->item.done = true;
+		write = false;
+	} else {
+		write = batch_prepare(&m->item);
+	}
+	if (write) {
+		forming->writes[forming->nw++] = &m->item;
+		forming->msgs[forming->n++] = m;
+	} else if (m->item.done || (forming->nw == 0 && !writer_busy(d->writer))) {
+		answer_now(d, m);
+	} else {
+		m->deferred = true;
+		if (forming->nw > 0)
+			forming->msgs[forming->n++] = m;
+		else
+			busy->msgs[busy->n++] = m;
+	}
+}
+
+/* Take the messages waiting on the request socket, as many as there is room for. */
+static size_t receive(struct daemon *d)
 {
 	size_t n = 0;
 
-	while (n < MAX_BATCH) {
-		int r = msg_recv(d->router, &d->msgs[n]);
+	while (room(d)) {
+		struct msg *m = msg_get(d);
 
-		if (r <= 0)
+		if (m == NULL || msg_recv(d->router, m) <= 0) {
+			if (m != NULL) {
+				m->nframes = 0;
+				m->next = d->free_msgs;
+				d->free_msgs = m;
+			}
 			break;
+		}
+		classify(d, m);
 		n++;
 	}
-	if (n > 0)
-		turn(d, n);
 	return n;
+}
+
+/* The writer finished the busy group: reply in arrival order, then publish in seq order. */
+static void complete(struct daemon *d)
+{
+	struct group *g = &d->group[!d->forming];
+	struct writer_result res;
+	uint64_t events = 0;
+
+	if (!writer_collect(d->writer, &res))
+		return;
+	d->st = res.st;
+	d->stats.last_commit_us = res.commit_us;
+	d->healthy = res.rc == NT_OK;
+	if (res.rc != NT_OK)
+		log_err("%s (%zu requests refused as unavailable)", res.why, g->nw);
+	for (size_t i = 0; i < g->n; i++) {
+		struct msg *m = g->msgs[i];
+
+		if (m->deferred)
+			batch_query(d->lg, &d->st, &d->stats, &m->item, now_ms());
+		msg_send_reply(d, m);
+	}
+	for (size_t i = 0; i < g->nw; i++) {
+		if (g->writes[i]->has_entry) {
+			publish(d, g->writes[i]->topic, &g->writes[i]->entry);
+			events++;
+		}
+	}
+	/* a group of duplicates and refusals wrote nothing: not a commit worth counting */
+	d->stats.events += events;
+	d->stats.commits += events > 0;
+	for (size_t i = 0; i < g->n; i++)
+		msg_put(d, g->msgs[i]);
+	g->n = g->nw = 0;
+}
+
+/* If the writer is idle and writes are waiting, hand them over: the next group commit. */
+static void submit(struct daemon *d)
+{
+	struct group *g = &d->group[d->forming];
+
+	if (writer_busy(d->writer) || g->nw == 0)
+		return;
+	writer_submit(d->writer, g->writes, g->nw);
+	d->forming = !d->forming;
 }
 
 static void drain_signals(struct daemon *d)
@@ -651,30 +694,34 @@ static void drain_signals(struct daemon *d)
 
 static void loop(struct daemon *d)
 {
-	zmq_pollitem_t items[2] = {
-		{ d->router, 0, ZMQ_POLLIN, 0 },
+	zmq_pollitem_t items[3] = {
 		{ NULL, d->sigpipe[0], ZMQ_POLLIN, 0 },
+		{ NULL, writer_fd(d->writer), ZMQ_POLLIN, 0 },
+		{ d->router, 0, ZMQ_POLLIN, 0 },
 	};
 
 	d->next_heartbeat = now_ms();
 	d->next_watchdog = now_ms();
 	while (!got_stop) {
 		int64_t now = now_ms(), wait = d->next_heartbeat - now;
+		/* with no room for more, leave requests queued in ZeroMQ: back-pressure */
+		int nitems = room(d) ? 3 : 2;
 
 		if (d->watchdog_usec && d->next_watchdog - now < wait)
 			wait = d->next_watchdog - now;
 		if (wait < 0)
 			wait = 0;
-		if (zmq_poll(items, 2, (long)wait) < 0 && zmq_errno() != EINTR) {
+		if (zmq_poll(items, nitems, (long)wait) < 0 && zmq_errno() != EINTR) {
 			log_err("zmq_poll: %s", zmq_strerror(zmq_errno()));
 			break;
 		}
-		if (items[1].revents & ZMQ_POLLIN)
-			drain_signals(d);
-		if (got_stop)
-			break;
 		if (items[0].revents & ZMQ_POLLIN)
-			take_and_process(d);
+			drain_signals(d);
+		if (items[1].revents & ZMQ_POLLIN)
+			complete(d);
+		if (nitems == 3 && (items[2].revents & ZMQ_POLLIN))
+			receive(d);
+		submit(d);
 		now = now_ms();
 		if (now >= d->next_heartbeat) {
 			heartbeat(d, now);
@@ -688,15 +735,24 @@ static void loop(struct daemon *d)
 	}
 }
 
-/* Stop: answer what is already queued, then close. */
+/* Stop: take what is already queued, commit it, answer everything, then close. */
 static void shutdown_cleanly(struct daemon *d)
 {
 	int64_t deadline = now_ms() + 5000;
 
 	sys_notify("STOPPING=1");
 	log_info("stopping: answering the requests already received");
-	while (now_ms() < deadline && take_and_process(d) > 0)
-		;
+	for (;;) {
+		size_t got = now_ms() < deadline ? receive(d) : 0;
+
+		if (writer_busy(d->writer)) {
+			writer_wait(d->writer);
+			complete(d);
+		}
+		submit(d);
+		if (got == 0 && !writer_busy(d->writer) && d->group[d->forming].n == 0)
+			break;
+	}
 	log_info("stopped at seq %" PRIu64, d->st.last_seq);
 }
 
@@ -729,13 +785,26 @@ int main(int argc, char **argv)
 		log_err("cannot read the end of the ledger: %s", nt_strerror(err));
 		goto out;
 	}
-	d.msgs = calloc(MAX_BATCH, sizeof *d.msgs);
-	d.writes = calloc(MAX_BATCH, sizeof *d.writes);
-	if (d.msgs == NULL || d.writes == NULL) {
+	/* two groups of MAX_BATCH, and one message being answered at once */
+	d.pool = calloc(2 * MAX_BATCH + 1, sizeof *d.pool);
+	for (int i = 0; i < 2; i++) {
+		d.group[i].msgs = calloc(MAX_BATCH, sizeof *d.group[i].msgs);
+		d.group[i].writes = calloc(MAX_BATCH, sizeof *d.group[i].writes);
+	}
+	if (d.pool == NULL || d.group[0].msgs == NULL || d.group[0].writes == NULL ||
+	    d.group[1].msgs == NULL || d.group[1].writes == NULL) {
 		log_err("out of memory");
 		goto out;
 	}
-	core_effect_init(&d.scratch);
+	for (int i = 0; i < 2 * MAX_BATCH + 1; i++) {
+		batch_item_init(&d.pool[i].item, NULL, 0);
+		d.pool[i].next = d.free_msgs;
+		d.free_msgs = &d.pool[i];
+	}
+	if ((err = writer_start(&d.writer, d.lg, &d.st)) != NT_OK) {
+		log_err("cannot start the commit thread: %s", nt_strerror(err));
+		goto out;
+	}
 	if (!signals_setup(&d) || !sockets_open(&d))
 		goto out;
 	d.stats.started_ms = now_ms();
@@ -754,9 +823,14 @@ out:
 		zmq_close(d.pub);
 	if (d.zctx != NULL)
 		zmq_ctx_term(d.zctx);
-	core_effect_fini(&d.scratch);
-	free(d.msgs);
-	free(d.writes);
+	writer_stop(&d.writer);
+	for (int i = 0; d.pool != NULL && i < 2 * MAX_BATCH + 1; i++)
+		batch_item_fini(&d.pool[i].item);
+	free(d.pool);
+	for (int i = 0; i < 2; i++) {
+		free(d.group[i].msgs);
+		free(d.group[i].writes);
+	}
 	ledger_close(&d.lg);
 	if (d.lock_fd >= 0)
 		close(d.lock_fd);

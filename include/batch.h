@@ -48,6 +48,10 @@ struct batch_item {
 };
 
 void batch_item_init(struct batch_item *it, const void *body, size_t len);
+/* Use an initialised item again for another body, keeping its buffers (those that grew
+ * past BATCH_KEEP bytes are freed, so that one large reply does not stay resident). */
+#define BATCH_KEEP 16384
+void batch_item_reuse(struct batch_item *it, const void *body, size_t len);
 void batch_item_fini(struct batch_item *it);
 
 /*

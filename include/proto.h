@@ -171,6 +171,9 @@ void proto_new_id(char buf[PROTO_ID_BUF]);
 /* A 64-bit hash of bytes (FNV-1a): stable across versions and machines, stored on disk. */
 uint64_t proto_hash(const void *buf, size_t len, uint64_t seed);
 #define PROTO_HASH_SEED 0xcbf29ce484222325ULL
+/* A 64-bit hash of a decoded object by value: integers hash alike whatever their
+ * encoded width. Stored on disk: stable across versions. */
+uint64_t proto_hash_obj(const msgpack_object *o, uint64_t seed);
 
 /* ---- JSON ---- */
 

@@ -14,6 +14,7 @@
  * op handlers see only well-typed, bounded arguments.
  */
 #include <fcntl.h>
+#include <stdlib.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -545,16 +546,41 @@ nt_err proto_request(proto_doc *doc, const void *buf, size_t len, struct proto_r
 
 /* ---- encoding ---- */
 
+/*
+ * The buffer starts small and doubles: most messages are a few hundred bytes, and the
+ * daemon keeps one reply and one entry buffer per message slot, so msgpack-c's 8 KiB
+ * initial allocation would cost both time and resident memory.
+ */
+#define OUT_INIT 256
+
 static int out_write(void *data, const char *buf, size_t len)
 {
 	proto_out *out = data;
+	msgpack_sbuffer *sb = &out->sb;
 
 	if (out->oom)
 		return -1;
-	if (msgpack_sbuffer_write(&out->sb, buf, len) != 0) {
-		out->oom = true;
-		return -1;
+	if (sb->alloc - sb->size < len) {
+		size_t want = sb->alloc ? sb->alloc : OUT_INIT;
+		char *p;
+
+		while (want - sb->size < len) {
+			if (want > SIZE_MAX / 2) {
+				out->oom = true;
+				return -1;
+			}
+			want *= 2;
+		}
+		if ((p = realloc(sb->data, want)) == NULL) {
+			out->oom = true;
+			return -1;
+		}
+		sb->data = p;
+		sb->alloc = want;
 	}
+	if (len > 0)
+		memcpy(sb->data + sb->size, buf, len);
+	sb->size += len;
 	return 0;
 }
 
@@ -675,6 +701,56 @@ uint64_t proto_hash(const void *buf, size_t len, uint64_t h)
 		h *= 0x100000001b3ULL;
 	}
 	return h;
+}
+
+/* Mix v into h (FNV-1a over its 8 bytes). */
+static uint64_t hash_u64(uint64_t h, uint64_t v)
+{
+	for (int i = 0; i < 8; i++, v >>= 8) {
+		h ^= v & 0xff;
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+uint64_t proto_hash_obj(const msgpack_object *o, uint64_t h)
+{
+	h = hash_u64(h, (uint64_t)o->type);
+	switch (o->type) {
+	case MSGPACK_OBJECT_NIL:
+		return h;
+	case MSGPACK_OBJECT_BOOLEAN:
+		return hash_u64(h, o->via.boolean);
+	case MSGPACK_OBJECT_POSITIVE_INTEGER:
+		return hash_u64(h, o->via.u64);
+	case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+		return hash_u64(h, (uint64_t)o->via.i64);
+	case MSGPACK_OBJECT_FLOAT32:
+	case MSGPACK_OBJECT_FLOAT64: {
+		uint64_t bits;
+
+		memcpy(&bits, &o->via.f64, sizeof bits);
+		return hash_u64(h, bits);
+	}
+	case MSGPACK_OBJECT_STR:
+		return proto_hash(o->via.str.ptr, o->via.str.size, hash_u64(h, o->via.str.size));
+	case MSGPACK_OBJECT_BIN:
+		return proto_hash(o->via.bin.ptr, o->via.bin.size, hash_u64(h, o->via.bin.size));
+	case MSGPACK_OBJECT_ARRAY:
+		h = hash_u64(h, o->via.array.size);
+		for (uint32_t i = 0; i < o->via.array.size; i++)
+			h = proto_hash_obj(&o->via.array.ptr[i], h);
+		return h;
+	case MSGPACK_OBJECT_MAP:
+		h = hash_u64(h, o->via.map.size);
+		for (uint32_t i = 0; i < o->via.map.size; i++) {
+			h = proto_hash_obj(&o->via.map.ptr[i].key, h);
+			h = proto_hash_obj(&o->via.map.ptr[i].val, h);
+		}
+		return h;
+	default:
+		return h;
+	}
 }
 
 /* ---- JSON ---- */
