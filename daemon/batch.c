@@ -152,11 +152,11 @@ static void reply_ok(struct batch_item *it, uint64_t seq, bool duplicate, uint32
 	it->done = true;
 }
 
-void batch_query(struct ledger *lg, const struct batch_state *st, const struct ops_stats *stats,
+void batch_query(struct ledger *lg, const struct ops_stats *stats,
 		 struct batch_item *it, int64_t now)
 {
 	struct ledger_txn t;
-	struct ops_query_ctx c = { &t, stats, st->last_seq, now };
+	struct ops_query_ctx c = { &t, stats, 0, now };
 	proto_out fields;
 	char why[PROTO_WHY] = "";
 	uint32_t n = 0;
@@ -164,8 +164,8 @@ void batch_query(struct ledger *lg, const struct batch_state *st, const struct o
 
 	proto_out_init(&fields);
 	if ((rc = ledger_begin(lg, &t, false)) == NT_OK) {
-		/* the read sees the last commit; name the seq it saw */
-		c.last_seq = st->last_seq;
+		/* name the seq this transaction saw: the commit thread may be ahead of st */
+		c.last_seq = ledger_last_u64(&t, DB_LOG, NULL);
 		rc = it->op->query(&c, it->args, &fields, &n, why, sizeof why);
 		ledger_abort(&t);
 	}
@@ -174,7 +174,7 @@ void batch_query(struct ledger *lg, const struct batch_state *st, const struct o
 	if (rc != NT_OK)
 		item_fail(it, rc, why);
 	else
-		reply_ok(it, st->last_seq, false, n, fields.sb.data, fields.sb.size);
+		reply_ok(it, c.last_seq, false, n, fields.sb.data, fields.sb.size);
 	proto_out_fini(&fields);
 }
 

@@ -566,7 +566,7 @@ static void heartbeat(struct daemon *d, int64_t now)
 static void answer_now(struct daemon *d, struct msg *m)
 {
 	if (!m->item.done)
-		batch_query(d->lg, &d->st, &d->stats, &m->item, now_ms());
+		batch_query(d->lg, &d->stats, &m->item, now_ms());
 	msg_send_reply(d, m);
 	msg_put(d, m);
 }
@@ -656,7 +656,7 @@ static void complete(struct daemon *d)
 		struct msg *m = g->msgs[i];
 
 		if (m->deferred)
-			batch_query(d->lg, &d->st, &d->stats, &m->item, now_ms());
+			batch_query(d->lg, &d->stats, &m->item, now_ms());
 		msg_send_reply(d, m);
 	}
 	for (size_t i = 0; i < g->nw; i++) {

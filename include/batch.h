@@ -62,7 +62,7 @@ void batch_item_fini(struct batch_item *it);
 bool batch_prepare(struct batch_item *it);
 
 /* batch_query - answer a prepared read op in its own read transaction. */
-void batch_query(struct ledger *lg, const struct batch_state *st, const struct ops_stats *stats,
+void batch_query(struct ledger *lg, const struct ops_stats *stats,
 		 struct batch_item *it, int64_t now);
 
 /*
