@@ -130,10 +130,10 @@ static void usage(FILE *f)
 		"\n"
 		"  --state-dir DIR      the ledger (LMDB) lives here\n"
 		"                       (default: $STATE_DIRECTORY, else $XDG_STATE_HOME/nanti,\n"
-		"                       else ~/.local/state/nanti)\n"
+		"                       else ./var/lib)\n"
 		"  --runtime-dir DIR    submit.sock and events.sock are created here\n"
 		"                       (default: $RUNTIME_DIRECTORY, else $XDG_RUNTIME_DIR/nanti,\n"
-		"                       else /tmp/nanti-UID)\n"
+		"                       else ./var/run, where nanti looks too)\n"
 		"  --config FILE        read settings from FILE (lines 'key = value'; keys:\n"
 		"                       state-dir, runtime-dir, listen-tcp, map-size-mb);\n"
 		"                       flags given on the command line win\n"
@@ -245,22 +245,19 @@ static bool config_read(struct config *c, const char *path)
 	return ok;
 }
 
+/* systemd's variable (it may list several directories: the first), else XDG's + /nanti,
+ * else the source tree's ./var/ as `make run` uses it. */
 static void default_dir(char *dst, size_t size, const char *sysd_env, const char *xdg_env,
-			const char *home_rel, const char *last)
+			const char *last)
 {
-	const char *v = getenv(sysd_env), *home;
+	const char *v = getenv(sysd_env);
 
 	if (v != NULL && *v) {
-		/* systemd may list several directories separated by ':': take the first */
 		snprintf(dst, size, "%.*s", (int)strcspn(v, ":"), v);
 		return;
 	}
 	if ((v = getenv(xdg_env)) != NULL && *v) {
 		snprintf(dst, size, "%s/nanti", v);
-		return;
-	}
-	if (home_rel != NULL && (home = getenv("HOME")) != NULL && *home) {
-		snprintf(dst, size, "%s/%s", home, home_rel);
 		return;
 	}
 	snprintf(dst, size, "%s", last);
@@ -283,7 +280,6 @@ static int config_load(struct config *c, int argc, char **argv)
 	};
 	struct config flags = { 0 };
 	const char *config_file = NULL;
-	char tmp[64];
 	int o;
 
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -328,11 +324,10 @@ static int config_load(struct config *c, int argc, char **argv)
 	c->debug = flags.debug;
 	if (!c->state_dir[0])
 		default_dir(c->state_dir, sizeof c->state_dir, "STATE_DIRECTORY", "XDG_STATE_HOME",
-			    ".local/state/nanti", "./var/lib");
-	snprintf(tmp, sizeof tmp, "/tmp/nanti-%u", (unsigned)getuid());
+			    "./var/lib");
 	if (!c->runtime_dir[0])
 		default_dir(c->runtime_dir, sizeof c->runtime_dir, "RUNTIME_DIRECTORY",
-			    "XDG_RUNTIME_DIR", NULL, tmp);
+			    "XDG_RUNTIME_DIR", "./var/run");
 	return 0;
 }
 
