@@ -19,7 +19,7 @@ LDLIBS  += $(PKG_LIBS) -lpthread
 
 # Debian packages the build, the tests and the benchmark need.
 DEB_PKGS := make gcc pkg-config libzmq3-dev libmsgpack-dev liblmdb-dev libsystemd-dev \
-            python3 python3-zmq python3-msgpack procps
+            python3 python3-zmq python3-msgpack procps clang libclang-rt-14-dev
 
 B := build
 PROTO_SRC  := proto/proto.c proto/err.c
@@ -34,7 +34,7 @@ UNIT_TESTS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(wildcard tests/unit/test_
 
 VAR      ?= $(CURDIR)/var
 
-.PHONY: all deps run test bench memcheck clean
+.PHONY: all deps run test bench memcheck fuzz clean
 all: $(B)/nantid $(UNIT_TESTS) $(B)/bench/nanti-bench
 
 deps:
@@ -71,7 +71,7 @@ run: deps
 	exec $(B)/nantid --state-dir $(VAR)/lib --runtime-dir $(VAR)/run
 
 test: deps
-	$(MAKE) all
+	$(MAKE) all $(B)/tests/test_fuzz_request
 	tests/run
 
 bench: deps
@@ -82,6 +82,31 @@ memcheck: deps
 	$(MAKE) $(UNIT_TESTS)
 	@for t in $(UNIT_TESTS); do \
 		valgrind -q --error-exitcode=1 --leak-check=full $$t || exit 1; done
+
+# ---- fuzzing: clang's libFuzzer with ASan and UBSan (tests/fuzz/) ----
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 300
+FUZZ_SHORT   ?= 20
+FUZZ_FLAGS   := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+                -std=c11 -D_GNU_SOURCE -Iinclude
+FUZZ_SRC     := tests/fuzz/fuzz_request.c $(DAEMON_SRC) $(PROTO_SRC)
+
+$(B)/fuzz/fuzz_request: $(FUZZ_SRC) $(wildcard include/*.h) Makefile
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) $(PKG_CFLAGS) -o $@ $(FUZZ_SRC) $(PKG_LIBS) -lpthread
+
+fuzz: deps
+	$(MAKE) $(B)/fuzz/fuzz_request
+	@mkdir -p $(B)/fuzz/corpus $(B)/fuzz/artifacts
+	$(B)/fuzz/fuzz_request -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=512 \
+		-dict=tests/fuzz/request.dict -artifact_prefix=$(B)/fuzz/artifacts/ \
+		$(B)/fuzz/corpus tests/fuzz/corpus
+
+# the short run in make test: one more test program for tests/run
+$(B)/tests/test_fuzz_request: $(B)/fuzz/fuzz_request tests/fuzz/short.sh
+	@mkdir -p $(dir $@)
+	printf '#!/bin/sh\nexec tests/fuzz/short.sh $(B)/fuzz/fuzz_request $(FUZZ_SHORT)\n' >$@
+	chmod +x $@
 
 clean:
 	rm -rf $(B)

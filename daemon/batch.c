@@ -192,7 +192,7 @@ static nt_err view_case_get(void *ctx, uint64_t id, proto_doc *doc, struct case_
 	return case_decode(v.mv_data, v.mv_size, doc, rec);
 }
 
-/* Is the failure the request's own (refuse it) rather than the ledger's (abort all)? */
+/* Is the failure one of the protocol's own refusals? */
 static bool request_error(nt_err e)
 {
 	return e >= NT_EBADREQ && e <= NT_ETOOLARGE;
@@ -218,8 +218,12 @@ static nt_err apply_one(struct ledger_txn *t, struct batch_state *st, struct bat
 	if (rc == NT_OK) {
 		const uint8_t *p = v.mv_data;
 
-		if (v.mv_size < REQ_HDR)
-			return NT_ECORRUPT;
+		if (v.mv_size < REQ_HDR) {
+			snprintf(why, sizeof why, "the stored record of id '%.*s' is damaged",
+				 (int)it->req.id.len, it->req.id.ptr);
+			item_fail(it, NT_ECORRUPT, why);
+			return NT_OK;
+		}
 		if (ledger_u64(p + 8) != hash) {
 			snprintf(why, sizeof why,
 				 "id '%.*s' was already used for a different request (seq %" PRIu64 ")",
@@ -236,10 +240,13 @@ static nt_err apply_one(struct ledger_txn *t, struct batch_state *st, struct bat
 	core_effect_reset(e);
 	rc = e->buf.oom ? NT_ENOMEM : it->op->apply(&view, &req, e, why, sizeof why);
 	if (t->err != NT_OK)
-		return t->err;	/* the view's reads failed: not the request's fault */
+		return t->err;	/* the view's reads failed: the transaction is unusable */
+	if (rc == NT_ENOMEM)
+		return rc;
 	if (rc != NT_OK) {
-		if (!request_error(rc))
-			return rc;
+		/* refused, or a damaged record the request reads: only this request fails */
+		if (!request_error(rc) && why[0] == '\0')
+			snprintf(why, sizeof why, "%s", nt_strerror(rc));
 		item_fail(it, rc, why);
 		return NT_OK;
 	}

@@ -119,8 +119,12 @@ nt_err case_decode(const void *buf, size_t len, proto_doc *doc, struct case_rec 
 	    !proto_obj_u64(proto_map_get(m, "note_count"), &u) || u > UINT32_MAX)
 		return NT_ECORRUPT;
 	c->note_count = (uint32_t)u;
-	proto_obj_str(proto_map_get(m, "description"), &c->description);
-	proto_obj_str(proto_map_get(m, "unit"), &c->unit);
+	/* optional keys: absent is fine, present with another type is damage */
+	if ((proto_map_get(m, "description") != NULL &&
+	     !proto_obj_str(proto_map_get(m, "description"), &c->description)) ||
+	    (proto_map_get(m, "unit") != NULL &&
+	     !proto_obj_str(proto_map_get(m, "unit"), &c->unit)))
+		return NT_ECORRUPT;
 	tags = proto_map_get(m, "tags");
 	if (tags == NULL || tags->type != MSGPACK_OBJECT_ARRAY ||
 	    tags->via.array.size > CASE_MAX_TAGS)

@@ -1,0 +1,87 @@
+#!/usr/bin/python3
+"""make_corpus.py - write the seed corpus of fuzz_request into tests/fuzz/corpus/.
+
+A dozen and more request bodies, valid and invalid, one file each, so that the fuzzer
+starts from every op and from the interesting ways a body can be wrong (truncated, trailing
+bytes, too deep, bad UTF-8, a wider integer, a duplicate key, an unknown key, too many
+tags...). The files are generated, not hand-edited: change this script and run it again.
+
+Usage: /usr/bin/python3 tests/fuzz/make_corpus.py   (Debian's python3-msgpack)
+"""
+import os
+
+import msgpack
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+OUT = os.path.join(HERE, "corpus")
+
+
+def pack(obj):
+    return msgpack.packb(obj, use_bin_type=True)
+
+
+def map_raw(pairs):
+    """A map from (key, raw value bytes) pairs, keys packed as str: lets a value take any
+    encoding, and a key appear twice."""
+    n = len(pairs)
+    head = bytes([0x80 | n]) if n < 16 else b"\xde" + n.to_bytes(2, "big")
+    return head + b"".join(pack(k) + v for k, v in pairs)
+
+
+ENV = {"id": "0193a1b2c3d4-7f3a9c0011223344", "actor": "wang.li"}
+
+SEEDS = {
+    # valid requests, one per op
+    "ping": pack({"op": "ping"}),
+    "stats-with-id": pack({"op": "stats", "id": "s1"}),
+    "open-minimal": pack({"op": "case.open", **ENV, "title": "Village road washed out"}),
+    "open-full": pack({
+        "op": "case.open", **ENV, "title": "西峡村 road", "description": "d" * 300,
+        "kind": "village", "unit": "安岭乡", "lead": "zhao.min",
+        "tags": ["roads", "水灾"] + ["t%d" % i for i in range(14)],
+    }),
+    "note-existing": pack({"op": "case.note", **ENV, "case": 2, "text": "called the head"}),
+    "note-missing": pack({"op": "case.note", **ENV, "case": 99, "text": "nobody"}),
+    "note-full-counter": pack({"op": "case.note", **ENV, "case": 3, "text": "one more"}),
+    "get": pack({"op": "case.get", "case": 1}),
+    "list-filtered": pack({"op": "case.list", "after": 0, "limit": 10, "kind": "problem",
+                           "unit": "east", "lead": "ann", "status": "open"}),
+    "log-read": pack({"op": "log.read", "after": 5, "limit": 100, "topic": "case."}),
+    # valid, in unusual encodings
+    "note-uint64-case": map_raw([("op", pack("case.note")), ("id", pack("w1")),
+                                 ("actor", pack("a")),
+                                 ("case", b"\xcf" + (2).to_bytes(8, "big")),
+                                 ("text", b"\xd9\x01x")]),
+    # invalid requests
+    "unknown-op": pack({"op": "case.close", **ENV, "case": 1}),
+    "open-without-actor": pack({"op": "case.open", "id": "x", "title": "t"}),
+    "open-unknown-key": pack({"op": "case.open", **ENV, "title": "t", "colour": "red"}),
+    "open-bad-kind": pack({"op": "case.open", **ENV, "title": "t", "kind": "complaint"}),
+    "open-17-tags": pack({"op": "case.open", **ENV, "title": "t",
+                          "tags": ["t%d" % i for i in range(17)]}),
+    "note-case-as-string": pack({"op": "case.note", **ENV, "case": "1", "text": "x"}),
+    "note-negative-case": pack({"op": "case.note", **ENV, "case": -1, "text": "x"}),
+    "id-too-long": pack({"op": "ping", "id": "x" * 65}),
+    "duplicate-key": map_raw([("op", pack("ping")), ("op", pack("ping"))]),
+    "truncated": pack({"op": "case.open", **ENV, "title": "t"})[:-3],
+    "trailing-bytes": pack({"op": "ping"}) + b"\xc0",
+    "not-a-map": pack(["op", "ping"]),
+    "too-deep": map_raw([("op", pack("ping")), ("x", pack([[[[[[[[1]]]]]]]]))]),
+    "bad-utf8": map_raw([("op", pack("ping")), ("id", b"\xa2\xc0\x80")]),
+    "huge-declared-array": map_raw([("op", pack("ping")), ("x", b"\xdd\xff\xff\xff\xff")]),
+    "extension-type": map_raw([("op", pack("ping")), ("x", b"\xd4\x01\x01")]),
+    "binary-title": map_raw([("op", pack("case.open")), ("id", pack("b")),
+                             ("actor", pack("a")), ("title", b"\xc4\x01x")]),
+}
+
+
+def main():
+    os.makedirs(OUT, exist_ok=True)
+    for name, body in sorted(SEEDS.items()):
+        with open(os.path.join(OUT, name + ".msgpack"), "wb") as f:
+            f.write(body)
+    print("wrote %d seeds into %s" % (len(SEEDS), OUT))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1100 @@
+/*
+ * test_batch.c - the shell: validation, group commit, idempotency and reads, on a real
+ * LMDB.
+ *
+ * Each test opens a fresh ledger in its own mkdtemp() directory and removes it at the end.
+ * Requests go through batch_item_init(), batch_prepare(), batch_commit() and batch_query()
+ * in the order daemon/nantid.c's turn() uses them: every body of a turn is prepared, the
+ * writes are committed together, and the reads are answered after the commit (a read that
+ * arrives after a write in the same turn must see it). Replies are decoded with
+ * proto_parse() and checked key by key, as a client would.
+ */
+#include <dirent.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "batch.h"
+#include "../tap.h"
+
+#define T0 1780000000000LL
+
+/* ---- a ledger in a temporary directory ---- */
+
+struct env {
+	char dir[64];
+	struct ledger *lg;
+	struct batch_state st;
+	struct ops_stats stats;
+	struct core_effect scratch;
+};
+
+static bool env_open(struct env *e, size_t mapsize)
+{
+	memset(e, 0, sizeof *e);
+	snprintf(e->dir, sizeof e->dir, "/tmp/nanti-test-batch.XXXXXX");
+	if (mkdtemp(e->dir) == NULL) {
+		printf("# mkdtemp failed\n");
+		return false;
+	}
+	core_effect_init(&e->scratch);
+	if (ledger_open(&e->lg, e->dir, mapsize) != NT_OK ||
+	    batch_load(e->lg, &e->st) != NT_OK) {
+		printf("# could not open a ledger in %s\n", e->dir);
+		return false;
+	}
+	e->stats.started_ms = T0;
+	return true;
+}
+
+/* Close and open again, as a restart of the daemon does. */
+static bool env_reopen(struct env *e, size_t mapsize)
+{
+	ledger_close(&e->lg);
+	memset(&e->st, 0xff, sizeof e->st);	/* batch_load must fill all of it */
+	return ledger_open(&e->lg, e->dir, mapsize) == NT_OK && batch_load(e->lg, &e->st) == NT_OK;
+}
+
+static void env_close(struct env *e)
+{
+	DIR *d;
+	struct dirent *de;
+
+	ledger_close(&e->lg);
+	core_effect_fini(&e->scratch);
+	if (e->dir[0] == '\0' || (d = opendir(e->dir)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		unlinkat(dirfd(d), de->d_name, 0);
+	}
+	closedir(d);
+	if (rmdir(e->dir) != 0)
+		printf("# could not remove %s\n", e->dir);
+}
+
+static uint64_t env_count(struct env *e, enum ledger_db db)
+{
+	struct ledger_txn t;
+	uint64_t n = 0;
+
+	if (ledger_begin(e->lg, &t, false) == NT_OK)
+		n = ledger_count(&t, db);
+	ledger_abort(&t);
+	return n;
+}
+
+/* ---- requests ---- */
+
+/* One key of a request: S("title", "x"), U("case", 3); a NULL string leaves the key out. */
+struct kv {
+	const char *key;
+	char type;		/* 's' or 'u' */
+	const char *s;
+	uint64_t u;
+};
+#define S(k, v) ((struct kv){ (k), 's', (v), 0 })
+#define U(k, v) ((struct kv){ (k), 'u', NULL, (v) })
+#define END ((struct kv){ NULL, 0, NULL, 0 })
+
+static void pack_kvs(proto_out *o, const struct kv *kv)
+{
+	uint32_t n = 0;
+
+	for (const struct kv *p = kv; p->key != NULL; p++)
+		n += p->type == 'u' || p->s != NULL;
+	msgpack_pack_map(&o->pk, n);
+	for (const struct kv *p = kv; p->key != NULL; p++) {
+		if (p->type == 'u')
+			proto_kv_u64(o, p->key, p->u);
+		else if (p->s != NULL)
+			proto_kv_cstr(o, p->key, p->s);
+	}
+}
+
+/*
+ * A turn: the bodies of the requests, their items, and which were writes. Items hold
+ * proto_outs whose packers point at themselves, so they are allocated once, in place.
+ */
+struct turn {
+	size_t n, cap;
+	proto_out *body;
+	struct batch_item *item;
+	bool *write;
+};
+
+static void turn_init(struct turn *t, size_t cap)
+{
+	t->n = 0;
+	t->cap = cap;
+	t->body = calloc(cap, sizeof *t->body);
+	t->item = calloc(cap, sizeof *t->item);
+	t->write = calloc(cap, sizeof *t->write);
+}
+
+static void turn_fini(struct turn *t)
+{
+	for (size_t i = 0; i < t->n; i++) {
+		batch_item_fini(&t->item[i]);
+		proto_out_fini(&t->body[i]);
+	}
+	free(t->body);
+	free(t->item);
+	free(t->write);
+}
+
+/* Add a request; returns its index. */
+static size_t turn_add(struct turn *t, const struct kv *kv)
+{
+	size_t i = t->n++;
+
+	proto_out_init(&t->body[i]);
+	pack_kvs(&t->body[i], kv);
+	return i;
+}
+
+/* Add raw bytes as a body. */
+static size_t turn_add_raw(struct turn *t, const void *buf, size_t len)
+{
+	size_t i = t->n++;
+
+	proto_out_init(&t->body[i]);
+	proto_out_raw(&t->body[i], buf, len);
+	return i;
+}
+
+/* Run the turn as the daemon does; returns batch_commit()'s result (NT_OK if no writes). */
+static nt_err turn_run(struct env *e, struct turn *t, int64_t now)
+{
+	struct batch_item **writes = calloc(t->n + 1, sizeof *writes);
+	size_t nw = 0;
+	char why[PROTO_WHY] = "";
+	nt_err rc = NT_OK;
+
+	for (size_t i = 0; i < t->n; i++) {
+		batch_item_init(&t->item[i], t->body[i].sb.data, t->body[i].sb.size);
+		t->write[i] = batch_prepare(&t->item[i]);
+		if (t->write[i])
+			writes[nw++] = &t->item[i];
+	}
+	if (nw > 0) {
+		rc = batch_commit(e->lg, &e->st, writes, nw, &e->scratch, now, why, sizeof why);
+		if (rc != NT_OK)
+			printf("# batch_commit: %s\n", why);
+	}
+	for (size_t i = 0; i < t->n; i++)
+		if (!t->item[i].done)
+			batch_query(e->lg, &e->stats, &t->item[i], now);
+	free(writes);
+	return rc;
+}
+
+/* ---- replies ---- */
+
+/* A decoded reply; keep it in a struct so that one fini frees it. */
+struct reply {
+	proto_doc doc;
+	bool decoded;
+};
+
+static const msgpack_object *reply_get(struct reply *r, const struct batch_item *it,
+				       const char *key)
+{
+	proto_doc_fini(&r->doc);
+	r->decoded = it->done &&
+		     proto_parse(&r->doc, it->reply.sb.data, it->reply.sb.size, NULL, 0) == NT_OK;
+	return r->decoded ? proto_map_get(&r->doc.root, key) : NULL;
+}
+
+static bool reply_ok(const struct batch_item *it)
+{
+	struct reply r = { 0 };
+	bool ok = false;
+
+	proto_obj_bool(reply_get(&r, it, "ok"), &ok);
+	proto_doc_fini(&r.doc);
+	return ok;
+}
+
+static bool reply_has(const struct batch_item *it, const char *key)
+{
+	struct reply r = { 0 };
+	bool has = reply_get(&r, it, key) != NULL;
+
+	proto_doc_fini(&r.doc);
+	return has;
+}
+
+/* An integer key of the reply, UINT64_MAX if absent or not an integer. */
+static uint64_t reply_u64(const struct batch_item *it, const char *key)
+{
+	struct reply r = { 0 };
+	uint64_t u = UINT64_MAX;
+
+	if (!proto_obj_u64(reply_get(&r, it, key), &u))
+		u = UINT64_MAX;
+	proto_doc_fini(&r.doc);
+	return u;
+}
+
+static bool reply_str_is(const struct batch_item *it, const char *key, const char *want)
+{
+	struct reply r = { 0 };
+	proto_str s;
+	bool is = proto_obj_str(reply_get(&r, it, key), &s) && proto_str_eq(s, want);
+
+	proto_doc_fini(&r.doc);
+	return is;
+}
+
+static bool reply_dup(const struct batch_item *it)
+{
+	struct reply r = { 0 };
+	bool dup = false;
+
+	proto_obj_bool(reply_get(&r, it, "duplicate"), &dup);
+	proto_doc_fini(&r.doc);
+	return dup;
+}
+
+/* Is it an error reply with this code, whose message contains needle (if not NULL)? */
+static bool reply_err(const struct batch_item *it, const char *code, const char *needle)
+{
+	struct reply r = { 0 };
+	const msgpack_object *err = reply_get(&r, it, "error");
+	proto_str c, m;
+	bool ok = true, is;
+
+	proto_obj_bool(proto_map_get(&r.doc.root, "ok"), &ok);
+	is = !ok && proto_obj_str(proto_map_get(err, "code"), &c) && proto_str_eq(c, code) &&
+	     proto_obj_str(proto_map_get(err, "message"), &m);
+	if (is && needle != NULL)
+		is = memmem(m.ptr, m.len, needle, strlen(needle)) != NULL;
+	if (!is && r.decoded) {
+		printf("# reply: ");
+		proto_json(stdout, &r.doc.root);
+		printf("\n");
+	}
+	proto_doc_fini(&r.doc);
+	return is;
+}
+
+/* The log entry a write produced, decoded into doc; false if there is none. */
+static bool entry_of(const struct batch_item *it, proto_doc *doc)
+{
+	return it->has_entry &&
+	       proto_parse(doc, it->entry.sb.data, it->entry.sb.size, NULL, 0) == NT_OK;
+}
+
+/* ---- shorthands ---- */
+
+static size_t add_open(struct turn *t, const char *id, const char *title)
+{
+	return turn_add(t, (struct kv[]){ S("op", "case.open"), S("id", id),
+					  S("actor", "wang.li"), S("title", title), END });
+}
+
+static size_t add_note(struct turn *t, const char *id, uint64_t case_id, const char *text)
+{
+	return turn_add(t, (struct kv[]){ S("op", "case.note"), S("id", id),
+					  S("actor", "li.na"), U("case", case_id),
+					  S("text", text), END });
+}
+
+/* Open n cases in one turn (ids prefix-0, prefix-1, ...) at now. */
+static bool open_cases(struct env *e, const char *prefix, int n, int64_t now)
+{
+	struct turn t;
+	char id[64];
+	bool ok = true;
+
+	turn_init(&t, (size_t)n);
+	for (int i = 0; i < n; i++) {
+		snprintf(id, sizeof id, "%s-%d", prefix, i);
+		add_open(&t, id, "a case");
+	}
+	ok = turn_run(e, &t, now) == NT_OK;
+	for (int i = 0; i < n; i++)
+		ok = ok && reply_ok(&t.item[i]);
+	turn_fini(&t);
+	return ok;
+}
+
+/* ---- group commit ---- */
+
+static void a_group_commit_gives_gap_free_seqs_to_every_accepted_request_in_order(void)
+{
+	struct env e;
+	struct turn t;
+	proto_doc d = { 0 };
+	char id[16];
+
+	if (!env_open(&e, 0)) {
+		CHECK(0);
+		return;
+	}
+	turn_init(&t, 5);
+	for (int i = 0; i < 5; i++) {
+		snprintf(id, sizeof id, "g-%d", i);
+		add_open(&t, id, "road");
+	}
+	CHECK(turn_run(&e, &t, T0) == NT_OK);
+	for (size_t i = 0; i < 5; i++) {
+		CHECK(t.write[i]);
+		CHECK(reply_ok(&t.item[i]));
+		CHECK(reply_u64(&t.item[i], "seq") == i + 1);
+		CHECK(reply_u64(&t.item[i], "case") == i + 1);
+		CHECK(!reply_has(&t.item[i], "duplicate"));
+		CHECK(t.item[i].seq == i + 1);
+		CHECK(t.item[i].topic != NULL && strcmp(t.item[i].topic, "case.opened") == 0);
+		CHECK(entry_of(&t.item[i], &d));
+		if (d.live) {
+			uint64_t u = 0;
+			int64_t at = 0;
+			proto_str s;
+
+			CHECK(proto_obj_u64(proto_map_get(&d.root, "seq"), &u) && u == i + 1);
+			CHECK(proto_obj_u64(proto_map_get(&d.root, "case"), &u) && u == i + 1);
+			CHECK(proto_obj_i64(proto_map_get(&d.root, "at"), &at) && at == T0);
+			CHECK(proto_obj_str(proto_map_get(&d.root, "id"), &s) &&
+			      s.len == 3 && s.ptr[2] == (char)('0' + i));
+			CHECK(proto_obj_str(proto_map_get(&d.root, "actor"), &s) &&
+			      proto_str_eq(s, "wang.li"));
+		}
+		proto_doc_fini(&d);
+	}
+	CHECK(e.st.last_seq == 5 && e.st.next_case == 6 && e.st.last_at == T0);
+	CHECK(env_count(&e, DB_LOG) == 5 && env_count(&e, DB_CASES) == 5);
+	CHECK(env_count(&e, DB_REQS) == 5);
+	turn_fini(&t);
+
+	/* the next commit goes on where this one stopped */
+	turn_init(&t, 3);
+	for (int i = 0; i < 3; i++) {
+		snprintf(id, sizeof id, "h-%d", i);
+		add_open(&t, id, "bridge");
+	}
+	CHECK(turn_run(&e, &t, T0 + 1) == NT_OK);
+	for (size_t i = 0; i < 3; i++)
+		CHECK(reply_u64(&t.item[i], "seq") == 6 + i);
+	CHECK(e.st.last_seq == 8 && env_count(&e, DB_LOG) == 8);
+	turn_fini(&t);
+	env_close(&e);
+}
+
+static void a_refused_request_in_a_batch_writes_nothing_and_the_others_commit_gap_free(void)
+{
+	struct env e;
+	struct turn t;
+	size_t a, b, bad, c, n;
+
+	if (!env_open(&e, 0)) {
+		CHECK(0);
+		return;
+	}
+	turn_init(&t, 5);
+	a = add_open(&t, "a", "road");
+	b = add_open(&t, "b", "well");
+	bad = add_note(&t, "bad", 99, "nobody home");
+	c = add_open(&t, "c", "school");
+	n = add_note(&t, "n", 1, "called the village head");
+	CHECK(turn_run(&e, &t, T0) == NT_OK);
+	CHECK(reply_u64(&t.item[a], "seq") == 1 && reply_u64(&t.item[b], "seq") == 2);
+	CHECK(reply_err(&t.item[bad], "not_found", "99"));
+	CHECK(reply_str_is(&t.item[bad], "id", "bad"));
+	CHECK(!reply_has(&t.item[bad], "seq"));
+	CHECK(!t.item[bad].has_entry);
+	CHECK(reply_u64(&t.item[c], "seq") == 3 && reply_u64(&t.item[c], "case") == 3);
+	CHECK(reply_u64(&t.item[n], "seq") == 4 && reply_u64(&t.item[n], "note") == 1);
+	CHECK(e.st.last_seq == 4 && e.st.next_case == 4);
+	CHECK(env_count(&e, DB_LOG) == 4 && env_count(&e, DB_REQS) == 4);
+	CHECK(env_count(&e, DB_NOTES) == 1);
+	turn_fini(&t);
+
+	/* a refused request is not recorded: its id may be used again, for another request */
+	turn_init(&t, 1);
+	bad = add_note(&t, "bad", 3, "second try");
+	CHECK(turn_run(&e, &t, T0) == NT_OK);
+	CHECK(reply_ok(&t.item[bad]) && !reply_dup(&t.item[bad]));
+	CHECK(reply_u64(&t.item[bad], "seq") == 5);
+	turn_fini(&t);
+	env_close(&e);
+}
+
+static void a_request_sees_the_requests_before_it_in_its_batch(void)
+{
+	struct env e;
+	struct turn t;
+	size_t o, n1, n2, g;
+
+	if (!env_open(&e, 0)) {
+		CHECK(0);
+		return;
+	}
+	turn_init(&t, 4);
+	o = add_open(&t, "o", "road");
+	n1 = add_note(&t, "n1", 1, "first");
+	n2 = add_note(&t, "n2", 1, "second");
+	g = turn_add(&t, (struct kv[]){ S("op", "case.get"), U("case", 1), END });
+	CHECK(turn_run(&e, &t, T0) == NT_OK);
+	CHECK(reply_u64(&t.item[o], "case") == 1);
+	CHECK(reply_u64(&t.item[n1], "note") == 1 && reply_u64(&t.item[n2], "note") == 2);
+	CHECK(!t.write[g] && reply_ok(&t.item[g]) && reply_u64(&t.item[g], "seq") == 3);
+	turn_fini(&t);
+	env_close(&e);
+}
+
+/* ---- idempotency ---- */
+
+static void a_repeated_id_gets_the_original_reply_in_the_same_batch_and_after_a_restart(void)
+{
+	struct env e;
+	struct turn t;
+	size_t a1, n1, a2, n2;
+
+	if (!env_open(&e, 0)) {
+		CHECK(0);
+		return;
+	}
+	turn_init(&t, 4);
+	a1 = add_open(&t, "rq-open", "road");
+	n1 = add_note(&t, "rq-note", 1, "hello");
+	a2 = add_open(&t, "rq-open", "road");
+	n2 = add_note(&t, "rq-note", 1, "hello");
+	CHECK(turn_run(&e, &t, T0) == NT_OK);
+	CHECK(reply_u64(&t.item[a1], "seq") == 1 && !reply_has(&t.item[a1], "duplicate"));
+	CHECK(reply_u64(&t.item[n1], "seq") == 2);
+	CHECK(reply_ok(&t.item[a2]) && reply_dup(&t.item[a2]));
+	CHECK(reply_u64(&t.item[a2], "seq") == 1 && reply_u64(&t.item[a2], "case") == 1);
+	CHECK(reply_str_is(&t.item[a2], "id", "rq-open"));
+	CHECK(!t.item[a2].has_entry);
+	CHECK(reply_ok(&t.item[n2]) && reply_dup(&t.item[n2]));
+	CHECK(reply_u64(&t.item[n2], "seq") == 2 && reply_u64(&t.item[n2], "case") == 1);
+	CHECK(reply_u64(&t.item[n2], "note") == 1);
+	CHECK(!t.item[n2].has_entry);
+	CHECK(e.st.last_seq == 2 && e.st.next_case == 2);
+	CHECK(env_count(&e, DB_LOG) == 2 && env_count(&e, DB_CASES) == 1);
+	CHECK(env_count(&e, DB_NOTES) == 1);
+	turn_fini(&t);
+
+	/* after a restart, still the same reply, and still nothing changes */
+	CHECK(env_reopen(&e, 0));
+	turn_init(&t, 2);
+	a1 = add_open(&t, "rq-open", "road");
+	n1 = add_note(&t, "rq-note", 1, "hello");
+	CHECK(turn_run(&e, &t, T0 + 10) == NT_OK);
+	CHECK(reply_ok(&t.item[a1]) && reply_dup(&t.item[a1]));
+	CHECK(reply_u64(&t.item[a1], "seq") == 1 && reply_u64(&t.item[a1], "case") == 1);
+	CHECK(reply_ok(&t.item[n1]) && reply_dup(&t.item[n1]));
+	CHECK(reply_u64(&t.item[n1], "seq") == 2 && reply_u64(&t.item[n1], "note") == 1);
+	CHECK(!t.item[a1].has_entry && !t.item[n1].has_entry);
+	CHECK(e.st.last_seq == 2 && e.st.next_case == 2 && e.st.last_at == T0);
+	CHECK(env_count(&e, DB_LOG) == 2 && env_count(&e, DB_CASES) == 1);
+	CHECK(env_count(&e, DB_NOTES) == 1);
+	turn_fini(&t);
+	env_close(&e);
+}
+
+static void an_id_reused_for_a_different_request_is_a_conflict_naming_the_original_seq(void)
+{
+	struct env e;
+	struct turn t;
+	size_t a, b, b2, b3;
+
+	if (!env_open(&e, 0)) {
+		CHECK(0);
+		return;
+	}
+	turn_init(&t, 3);
+	a = add_open(&t, "cf-a", "road");
+	b = add_open(&t, "cf-b", "well");
+	b2 = add_open(&t, "cf-b", "a different well");	/* in the same batch */
+	CHECK(turn_run(&e, &t, T0) == NT_OK);
+	CHECK(reply_u64(&t.item[a], "seq") == 1 && reply_u64(&t.item[b], "seq") == 2);
+	CHECK(reply_err(&t.item[b2], "conflict", "seq 2"));
+	CHECK(reply_str_is(&t.item[b2], "id", "cf-b"));
+	CHECK(!t.item[b2].has_entry);
+	turn_fini(&t);
+
+	/* in a later batch; and a different op under the same id */
+	turn_init(&t, 2);
+	b2 = add_open(&t, "cf-b", "a third well");
+	b3 = add_note(&t, "cf-a", 1, "not an open");
+	CHECK(turn_run(&e, &t, T0) == NT_OK);
+	CHECK(reply_err(&t.item[b2], "conflict", "seq 2"));
+	CHECK(reply_err(&t.item[b3], "conflict", "seq 1"));
+	CHECK(e.st.last_seq == 2 && env_count(&e, DB_LOG) == 2 && env_count(&e, DB_CASES) == 2);
+	turn_fini(&t);
+	env_close(&e);
+}
+
+static void a_damaged_case_record_refuses_only_the_request_that_reads_it(void)
+{
+	struct env e;
+	struct turn t;
+	struct ledger_txn w;
+	uint8_t key[8];
+	size_t a, n, b;
+
+	if (!env_open(&e, 0)) {
+		CHECK(0);
+		return;
+	}
+	CHECK(open_cases(&e, "dm", 1, T0));
+	/* damage case 1 behind the daemon's back: a record without its keys */
+	ledger_key_u64(key, 1);
+	CHECK(ledger_begin(e.lg, &w, true) == NT_OK);
+	ledger_put(&w, DB_CASES, key, sizeof key, "\x81\xa2id\x01", 5, false);
+	CHECK(ledger_commit(&w) == NT_OK);
+
+	/*
+	 * The note cannot be applied, but the transaction is sound: the others must commit.
+	 * Refusing the whole batch would also refuse every retry of the note ("unavailable"
+	 * says: retry with the same id) and every innocent request batched with it, for ever.
+	 */
+	turn_init(&t, 3);
+	a = add_open(&t, "dm-a", "road");
+	n = add_note(&t, "dm-n", 1, "on a damaged case");
+	b = add_open(&t, "dm-b", "well");
+	CHECK(turn_run(&e, &t, T0) == NT_OK);
+	CHECK(reply_ok(&t.item[a]) && reply_u64(&t.item[a], "seq") == 2);
+	CHECK(reply_err(&t.item[n], "internal", NULL));
+	CHECK(!t.item[n].has_entry);
+	CHECK(reply_ok(&t.item[b]) && reply_u64(&t.item[b], "seq") == 3);
+	CHECK(e.st.last_seq == 3 && env_count(&e, DB_LOG) == 3);
+	turn_fini(&t);
+	env_close(&e);
+}
+
+/* ---- the map ---- */
+
+static void a_batch_that_fills_the_map_grows_it_and_still_commits(void)
+{
+	enum { N = 500 };
+	struct env e;
+	struct turn t;
+	char *desc = malloc(CASE_MAX_TEXT + 1);
+	char id[32];
+	size_t before;
+	bool all = true;
+
+	if (!env_open(&e, (size_t)1 << 20)) {
+		CHECK(0);
+		free(desc);
+		return;
+	}
+	memset(desc, 'd', CASE_MAX_TEXT);
+	desc[CASE_MAX_TEXT] = '\0';
+	before = ledger_mapsize(e.lg);
+	turn_init(&t, N);
+	for (int i = 0; i < N; i++) {
+		snprintf(id, sizeof id, "big-%03d", i);
+		turn_add(&t, (struct kv[]){ S("op", "case.open"), S("id", id), S("actor", "wang.li"),
+					    S("title", "flood"), S("description", desc), END });
+	}
+	CHECK(turn_run(&e, &t, T0) == NT_OK);
+	for (size_t i = 0; i < N; i++)
+		all = all && reply_ok(&t.item[i]) && reply_u64(&t.item[i], "seq") == i + 1;
+	CHECK(all);
+	CHECK(ledger_mapsize(e.lg) > before);
+	CHECK(e.st.last_seq == N && e.st.next_case == N + 1);
+	CHECK(env_count(&e, DB_LOG) == N && env_count(&e, DB_CASES) == N);
+	turn_fini(&t);
+
+	/* what was committed is there after a restart with the same small map asked for */
+	CHECK(env_reopen(&e, (size_t)1 << 20));
+	CHECK(e.st.last_seq == N && e.st.next_case == N + 1);
+	CHECK(open_cases(&e, "after", 3, T0 + 1));
+	CHECK(e.st.last_seq == N + 3);
+	env_close(&e);
+	free(desc);
+}
+
+/* ---- restart and time ---- */
+
+static void reopening_the_ledger_restores_the_last_seq_the_next_case_and_the_last_time(void)
+{
+	struct env e;
+	struct turn t;
+	size_t n;
+
+	if (!env_open(&e, 0)) {
+		CHECK(0);
+		return;
+	}
+	CHECK(e.st.last_seq == 0 && e.st.next_case == 1 && e.st.last_at == 0);
+	CHECK(open_cases(&e, "x", 3, T0));
+	turn_init(&t, 1);
+	n = add_note(&t, "x-note", 2, "noted");
+	CHECK(turn_run(&e, &t, T0 + 500) == NT_OK);
+	CHECK(reply_u64(&t.item[n], "seq") == 4);
+	turn_fini(&t);
+
+	CHECK(env_reopen(&e, 0));
+	CHECK(e.st.last_seq == 4);
+	CHECK(e.st.next_case == 4);
+	CHECK(e.st.last_at == T0 + 500);
+
+	/* and the ledger goes on from there */
+	turn_init(&t, 1);
+	n = add_open(&t, "x-after", "after the restart");
+	CHECK(turn_run(&e, &t, T0 + 600) == NT_OK);
+	CHECK(reply_u64(&t.item[n], "seq") == 5 && reply_u64(&t.item[n], "case") == 4);
+	turn_fini(&t);
+	env_close(&e);
+}
+
+/* "at" of every log entry, in order, into at[0..max); returns how many. */
+static size_t log_ats(struct env *e, int64_t *at, size_t max)
+{
+	struct ledger_txn t;
+	struct ledger_iter it;
+	MDB_val k, v;
+	size_t n = 0;
+
+	if (ledger_begin(e->lg, &t, false) != NT_OK)
+		return 0;
+	ledger_iter_init(&it, &t, DB_LOG, NULL, 0);
+	while (n < max && ledger_iter_next(&it, &k, &v)) {
+		proto_doc d = { 0 };
+
+		if (proto_parse(&d, v.mv_data, v.mv_size, NULL, 0) == NT_OK &&
+		    proto_obj_i64(proto_map_get(&d.root, "at"), &at[n]))
+			n++;
+		proto_doc_fini(&d);
+	}
+	ledger_iter_close(&it);
+	ledger_abort(&t);
+	return n;
+}
+
+static void at_never_goes_backwards_even_when_the_clock_does(void)
+{
+	struct env e;
+	struct turn t;
+	int64_t at[8];
+	size_t g, n;
+
+	if (!env_open(&e, 0)) {
+		CHECK(0);
+		return;
+	}
+	CHECK(open_cases(&e, "t1", 1, T0 + 2000));
+	CHECK(open_cases(&e, "t2", 1, T0 + 1000));	/* the clock stepped back */
+	CHECK(e.st.last_at == T0 + 2000);
+	turn_init(&t, 2);
+	n = add_note(&t, "t3", 2, "still later");
+	g = turn_add(&t, (struct kv[]){ S("op", "case.get"), U("case", 2), END });
+	CHECK(turn_run(&e, &t, T0 + 1500) == NT_OK);
+	CHECK(reply_ok(&t.item[n]));
+	{
+		struct reply r = { 0 };
+		const msgpack_object *c = reply_get(&r, &t.item[g], "case");
+		int64_t v = 0;
+
+		CHECK(proto_obj_i64(proto_map_get(c, "opened_at"), &v) && v == T0 + 2000);
+		CHECK(proto_obj_i64(proto_map_get(c, "updated_at"), &v) && v == T0 + 2000);
+		proto_doc_fini(&r.doc);
+	}
+	turn_fini(&t);
+
+	/* and across a restart */
+	CHECK(env_reopen(&e, 0));
+	CHECK(open_cases(&e, "t4", 1, T0));
+	CHECK(open_cases(&e, "t5", 1, T0 + 3000));
+	CHECK(log_ats(&e, at, 8) == 5);
+	CHECK(at[0] == T0 + 2000 && at[1] == T0 + 2000 && at[2] == T0 + 2000);
+	CHECK(at[3] == T0 + 2000 && at[4] == T0 + 3000);
+	env_close(&e);
+}
+
+/* ---- reads ---- */
+
+/* Run one read; returns its index in t (a fresh turn the caller finishes). */
+static size_t read1(struct env *e, struct turn *t, const struct kv *kv)
+{
+	size_t i;
+
+	turn_init(t, 1);
+	i = turn_add(t, kv);
+	CHECK(turn_run(e, t, T0) == NT_OK);
+	CHECK(!t->write[i]);
+	return i;
+}
+
+/* The seqs (or case ids) of the reply's items into out; returns the count, or -1. */
+static int reply_item_ids(const struct batch_item *it, const char *idkey, uint64_t *out, int max,
+			  uint64_t *next, bool *next_nil)
+{
+	struct reply r = { 0 };
+	const msgpack_object *items = reply_get(&r, it, "items"), *nx;
+	int n = -1;
+
+	if (items != NULL && items->type == MSGPACK_OBJECT_ARRAY) {
+		n = 0;
+		for (uint32_t i = 0; i < items->via.array.size && n < max; i++)
+			if (!proto_obj_u64(proto_map_get(&items->via.array.ptr[i], idkey), &out[n++]))
+				n = -1;
+	}
+	nx = proto_map_get(&r.doc.root, "next");
+	if (next_nil != NULL)
+		*next_nil = nx != NULL && nx->type == MSGPACK_OBJECT_NIL;
+	if (next != NULL && !proto_obj_u64(nx, next))
+		*next = UINT64_MAX;
+	proto_doc_fini(&r.doc);
+	return n;
+}
+
+/* Topics of the reply's items, joined with spaces, into buf. */
+static void reply_topics(const struct batch_item *it, char *buf, size_t len)
+{
+	struct reply r = { 0 };
+	const msgpack_object *items = reply_get(&r, it, "items");
+
+	buf[0] = '\0';
+	for (uint32_t i = 0; items != NULL && items->type == MSGPACK_OBJECT_ARRAY &&
+			     i < items->via.array.size; i++) {
+		proto_str s = PROTO_STR_NULL;
+
+		proto_obj_str(proto_map_get(&items->via.array.ptr[i], "topic"), &s);
+		snprintf(buf + strlen(buf), len - strlen(buf), "%s%.*s", i ? " " : "",
+			 (int)s.len, s.ptr);
+	}
+	proto_doc_fini(&r.doc);
+}
+
+static void log_read_pages_with_limit_and_next_and_filters_by_topic_prefix(void)
+{
+	struct env e;
+	struct turn t;
+	uint64_t ids[16], next;
+	char topics[256];
+	size_t i;
+
+	if (!env_open(&e, 0)) {
+		CHECK(0);
+		return;
+	}
+	/* seq 1 open, 2 note, 3 open, 4 note, 5 note, 6 open, 7 note */
+	turn_init(&t, 7);
+	add_open(&t, "l1", "one");
+	add_note(&t, "l2", 1, "a");
+	add_open(&t, "l3", "two");
+	add_note(&t, "l4", 2, "b");
+	add_note(&t, "l5", 1, "c");
+	add_open(&t, "l6", "three");
+	add_note(&t, "l7", 3, "d");
+	CHECK(turn_run(&e, &t, T0) == NT_OK);
+	CHECK(e.st.last_seq == 7);
+	turn_fini(&t);
+
+	i = read1(&e, &t, (struct kv[]){ S("op", "log.read"), U("limit", 3), END });
+	CHECK(reply_u64(&t.item[i], "seq") == 7);
+	CHECK(reply_item_ids(&t.item[i], "seq", ids, 16, &next, NULL) == 3);
+	CHECK(ids[0] == 1 && ids[1] == 2 && ids[2] == 3 && next == 3);
+	turn_fini(&t);
+	i = read1(&e, &t, (struct kv[]){ S("op", "log.read"), U("after", 3), U("limit", 3), END });
+	CHECK(reply_item_ids(&t.item[i], "seq", ids, 16, &next, NULL) == 3);
+	CHECK(ids[0] == 4 && ids[2] == 6 && next == 6);
+	turn_fini(&t);
+	i = read1(&e, &t, (struct kv[]){ S("op", "log.read"), U("after", 6), U("limit", 3), END });
+	CHECK(reply_item_ids(&t.item[i], "seq", ids, 16, &next, NULL) == 1);
+	CHECK(ids[0] == 7 && next == 7);
+	turn_fini(&t);
+	i = read1(&e, &t, (struct kv[]){ S("op", "log.read"), U("after", 7), END });
+	CHECK(reply_item_ids(&t.item[i], "seq", ids, 16, &next, NULL) == 0);
+	CHECK(next == 7);
+	turn_fini(&t);
+
+	/* by topic prefix */
+	i = read1(&e, &t, (struct kv[]){ S("op", "log.read"), S("topic", "case.n"), END });
+	CHECK(reply_item_ids(&t.item[i], "seq", ids, 16, &next, NULL) == 4);
+	CHECK(ids[0] == 2 && ids[1] == 4 && ids[2] == 5 && ids[3] == 7 && next == 7);
+	reply_topics(&t.item[i], topics, sizeof topics);
+	CHECK(strcmp(topics, "case.noted case.noted case.noted case.noted") == 0);
+	turn_fini(&t);
+	i = read1(&e, &t, (struct kv[]){ S("op", "log.read"), S("topic", "case.opened"),
+					 U("limit", 2), END });
+	CHECK(reply_item_ids(&t.item[i], "seq", ids, 16, &next, NULL) == 2);
+	CHECK(ids[0] == 1 && ids[1] == 3 && next == 3);
+	turn_fini(&t);
+	i = read1(&e, &t, (struct kv[]){ S("op", "log.read"), S("topic", "case.opened"),
+					 U("after", 3), U("limit", 2), END });
+	CHECK(reply_item_ids(&t.item[i], "seq", ids, 16, &next, NULL) == 1);
+	CHECK(ids[0] == 6 && next == 7);
+	turn_fini(&t);
+	i = read1(&e, &t, (struct kv[]){ S("op", "log.read"), S("topic", "deadline."), END });
+	CHECK(reply_item_ids(&t.item[i], "seq", ids, 16, &next, NULL) == 0);
+	CHECK(next == 7);	/* it examined everything */
+	turn_fini(&t);
+	i = read1(&e, &t, (struct kv[]){ S("op", "log.read"), S("topic", ""), END });
+	CHECK(reply_item_ids(&t.item[i], "seq", ids, 16, &next, NULL) == 7);
+	turn_fini(&t);
+	env_close(&e);
+}
+
+/* Page through case.list with filters kv (after/limit added here); ids into out. */
+static int list_all(struct env *e, const char *kind, const char *unit, const char *lead,
+		    const char *status, uint64_t limit, uint64_t *out, int max, int *pages)
+{
+	uint64_t after = 0, next;
+	int n = 0;
+
+	*pages = 0;
+	for (;;) {
+		struct turn t;
+		bool nil = false;
+		int got;
+		size_t i = read1(e, &t, (struct kv[]){ S("op", "case.list"), U("after", after),
+						       U("limit", limit), S("kind", kind),
+						       S("unit", unit), S("lead", lead),
+						       S("status", status), END });
+
+		got = reply_item_ids(&t.item[i], "id", out + n, max - n, &next, &nil);
+		turn_fini(&t);
+		(*pages)++;
+		if (got < 0 || *pages > 50)
+			return -1;
+		n += got;
+		if (nil)
+			return n;
+		if (next == UINT64_MAX || next <= after)
+			return -1;	/* next must be an int that moves on */
+		after = next;
+	}
+}
+
+static void case_list_filters_by_kind_unit_lead_and_status_and_pages_until_next_is_nil(void)
+{
+	static const struct { const char *kind, *unit, *lead; } cases[10] = {
+		{ "problem", "east", "ann" },	/* 1 */
+		{ "petition", "west", "bob" },	/* 2 */
+		{ "problem", "west", "ann" },	/* 3 */
+		{ "village", NULL, "cy" },	/* 4 */
+		{ NULL, "east", NULL },		/* 5: problem, lead = actor wang.li */
+		{ "household", "east", "bob" },	/* 6 */
+		{ "problem", "east", "bob" },	/* 7 */
+		{ "petition", "east", "ann" },	/* 8 */
+		{ "problem", NULL, "ann" },	/* 9 */
+		{ "problem", "west", "bob" },	/* 10 */
+	};
+	struct env e;
+	struct turn t;
+	uint64_t ids[32];
+	char id[16];
+	int n, pages;
+
+	if (!env_open(&e, 0)) {
+		CHECK(0);
+		return;
+	}
+	turn_init(&t, 10);
+	for (int i = 0; i < 10; i++) {
+		snprintf(id, sizeof id, "cl-%d", i);
+		turn_add(&t, (struct kv[]){ S("op", "case.open"), S("id", id), S("actor", "wang.li"),
+					    S("title", "t"), S("kind", cases[i].kind),
+					    S("unit", cases[i].unit), S("lead", cases[i].lead), END });
+	}
+	CHECK(turn_run(&e, &t, T0) == NT_OK);
+	CHECK(e.st.last_seq == 10);
+	turn_fini(&t);
+
+	n = list_all(&e, NULL, NULL, NULL, NULL, 3, ids, 32, &pages);
+	CHECK(n == 10 && pages == 4);
+	for (int i = 0; i < n; i++)
+		CHECK(ids[i] == (uint64_t)i + 1);
+	n = list_all(&e, NULL, NULL, NULL, NULL, 1000, ids, 32, &pages);
+	CHECK(n == 10 && pages == 1);
+
+	n = list_all(&e, "problem", NULL, NULL, NULL, 2, ids, 32, &pages);
+	CHECK(n == 6);
+	CHECK(n == 6 && ids[0] == 1 && ids[1] == 3 && ids[2] == 5 && ids[3] == 7 &&
+	      ids[4] == 9 && ids[5] == 10);
+	n = list_all(&e, NULL, "east", NULL, NULL, 2, ids, 32, &pages);
+	CHECK(n == 5 && ids[0] == 1 && ids[1] == 5 && ids[2] == 6 && ids[3] == 7 && ids[4] == 8);
+	n = list_all(&e, NULL, NULL, "bob", NULL, 2, ids, 32, &pages);
+	CHECK(n == 4 && ids[0] == 2 && ids[1] == 6 && ids[2] == 7 && ids[3] == 10);
+	n = list_all(&e, NULL, NULL, "wang.li", NULL, 2, ids, 32, &pages);
+	CHECK(n == 1 && ids[0] == 5);
+	n = list_all(&e, "problem", "east", "ann", NULL, 2, ids, 32, &pages);
+	CHECK(n == 1 && ids[0] == 1);
+	n = list_all(&e, NULL, NULL, NULL, "open", 4, ids, 32, &pages);
+	CHECK(n == 10);
+	n = list_all(&e, NULL, NULL, NULL, "closed", 4, ids, 32, &pages);
+	CHECK(n == 0);
+	n = list_all(&e, "village", "east", NULL, NULL, 4, ids, 32, &pages);
+	CHECK(n == 0 && pages == 1);
+
+	/* a summary has the summary's keys: unit only when set */
+	{
+		size_t i = read1(&e, &t, (struct kv[]){ S("op", "case.list"), U("after", 3),
+							U("limit", 2), END });
+		struct reply r = { 0 };
+		const msgpack_object *items = reply_get(&r, &t.item[i], "items");
+
+		CHECK(items != NULL && items->type == MSGPACK_OBJECT_ARRAY &&
+		      items->via.array.size == 2);
+		if (items != NULL && items->type == MSGPACK_OBJECT_ARRAY &&
+		    items->via.array.size == 2) {
+			const msgpack_object *c4 = &items->via.array.ptr[0];
+			const msgpack_object *c5 = &items->via.array.ptr[1];
+			static const char *const keys[] = { "id", "kind", "title", "lead", "status",
+							    "opened_at", "updated_at", "note_count" };
+
+			for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++)
+				CHECK(proto_map_get(c4, keys[k]) != NULL);
+			CHECK(c4->via.map.size == 8 && proto_map_get(c4, "unit") == NULL);
+			CHECK(c5->via.map.size == 9 && proto_map_get(c5, "unit") != NULL);
+		}
+		proto_doc_fini(&r.doc);
+		turn_fini(&t);
+	}
+	env_close(&e);
+}
+
+static void case_get_returns_the_case_and_its_last_100_notes_oldest_first(void)
+{
+	enum { NOTES = 150 };
+	struct env e;
+	struct turn t;
+	char id[16], text[16];
+	size_t g;
+
+	if (!env_open(&e, 0)) {
+		CHECK(0);
+		return;
+	}
+	turn_init(&t, NOTES + 1);
+	turn_add(&t, (struct kv[]){ S("op", "case.open"), S("id", "cg"), S("actor", "wang.li"),
+				    S("title", "many notes"), S("description", "long story"),
+				    S("unit", "east"), END });
+	for (int i = 1; i <= NOTES; i++) {
+		snprintf(id, sizeof id, "cg-%d", i);
+		snprintf(text, sizeof text, "note %d", i);
+		add_note(&t, id, 1, text);
+	}
+	CHECK(turn_run(&e, &t, T0) == NT_OK);
+	CHECK(e.st.last_seq == NOTES + 1);
+	turn_fini(&t);
+
+	g = read1(&e, &t, (struct kv[]){ S("op", "case.get"), U("case", 1), S("id", "q"), END });
+	CHECK(reply_ok(&t.item[g]) && reply_u64(&t.item[g], "seq") == NOTES + 1);
+	CHECK(reply_str_is(&t.item[g], "id", "q"));
+	{
+		struct reply r = { 0 };
+		const msgpack_object *c = reply_get(&r, &t.item[g], "case");
+		const msgpack_object *notes = proto_map_get(c, "notes");
+		static const char *const keys[] = {
+			"id", "kind", "title", "description", "unit", "lead", "tags", "status",
+			"opened_at", "opened_by", "opened_seq", "updated_at", "updated_seq",
+			"note_count", "notes",
+		};
+		uint64_t u = 0;
+		bool in_order = true;
+
+		CHECK(c != NULL && c->type == MSGPACK_OBJECT_MAP);
+		for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++)
+			if (proto_map_get(c, keys[k]) == NULL) {
+				printf("# case.get lacks '%s'\n", keys[k]);
+				CHECK(0);
+			}
+		CHECK(c != NULL && c->via.map.size == sizeof keys / sizeof keys[0]);
+		CHECK(proto_obj_u64(proto_map_get(c, "note_count"), &u) && u == NOTES);
+		CHECK(proto_obj_u64(proto_map_get(c, "updated_seq"), &u) && u == NOTES + 1);
+		CHECK(notes != NULL && notes->type == MSGPACK_OBJECT_ARRAY &&
+		      notes->via.array.size == CASE_GET_NOTES);
+		for (uint32_t i = 0; notes != NULL && notes->type == MSGPACK_OBJECT_ARRAY &&
+				     i < notes->via.array.size; i++) {
+			const msgpack_object *nt = &notes->via.array.ptr[i];
+			uint64_t want = NOTES - CASE_GET_NOTES + 1 + i;
+			proto_str s;
+
+			snprintf(text, sizeof text, "note %" PRIu64, want);
+			in_order = in_order &&
+				   proto_obj_u64(proto_map_get(nt, "note"), &u) && u == want &&
+				   proto_obj_u64(proto_map_get(nt, "seq"), &u) && u == want + 1 &&
+				   proto_obj_str(proto_map_get(nt, "text"), &s) &&
+				   proto_str_eq(s, text) &&
+				   proto_obj_str(proto_map_get(nt, "actor"), &s) &&
+				   proto_str_eq(s, "li.na");
+		}
+		CHECK(in_order);
+		proto_doc_fini(&r.doc);
+	}
+	turn_fini(&t);
+
+	g = read1(&e, &t, (struct kv[]){ S("op", "case.get"), U("case", 2), END });
+	CHECK(reply_err(&t.item[g], "not_found", "2"));
+	turn_fini(&t);
+	env_close(&e);
+}
+
+/* ---- validation ---- */
+
+static void prepare_refuses_unknown_ops_writes_without_id_or_actor_and_unknown_keys(void)
+{
+	struct env e;
+	struct turn t;
+	size_t unk, noid, noactor, badkey, garbage, badtype, ping, readid;
+
+	if (!env_open(&e, 0)) {
+		CHECK(0);
+		return;
+	}
+	turn_init(&t, 8);
+	unk = turn_add(&t, (struct kv[]){ S("op", "case.close"), S("id", "u1"),
+					  S("actor", "a"), U("case", 1), END });
+	noid = turn_add(&t, (struct kv[]){ S("op", "case.open"), S("actor", "a"),
+					   S("title", "t"), END });
+	noactor = turn_add(&t, (struct kv[]){ S("op", "case.open"), S("id", "u3"),
+					      S("title", "t"), END });
+	badkey = turn_add(&t, (struct kv[]){ S("op", "case.open"), S("id", "u4"), S("actor", "a"),
+					     S("title", "t"), S("colour", "red"), END });
+	garbage = turn_add_raw(&t, "\x82\xa2op\xa4ping\xa2id", 12);	/* no value for id */
+	badtype = turn_add(&t, (struct kv[]){ S("op", "case.note"), S("id", "u6"),
+					      S("actor", "a"), S("case", "1"), S("text", "x"),
+					      END });
+	ping = turn_add(&t, (struct kv[]){ S("op", "ping"), END });
+	readid = turn_add(&t, (struct kv[]){ S("op", "stats"), S("id", "u8"), END });
+	CHECK(turn_run(&e, &t, T0) == NT_OK);
+
+	CHECK(!t.write[unk] && reply_err(&t.item[unk], "unknown_op", "case.close"));
+	CHECK(reply_str_is(&t.item[unk], "id", "u1"));
+	CHECK(!t.write[noid] && reply_err(&t.item[noid], "bad_request", "'id'"));
+	CHECK(!t.write[noactor] && reply_err(&t.item[noactor], "bad_request", "'actor'"));
+	CHECK(reply_str_is(&t.item[noactor], "id", "u3"));
+	CHECK(!t.write[badkey] && reply_err(&t.item[badkey], "bad_request", "colour"));
+	CHECK(!t.write[garbage] && reply_err(&t.item[garbage], "bad_request", NULL));
+	CHECK(!t.write[badtype] && reply_err(&t.item[badtype], "bad_request", "'case'"));
+	for (size_t i = 0; i < ping; i++)
+		CHECK(!t.item[i].has_entry);
+	/* reads need neither id nor actor */
+	CHECK(!t.write[ping] && reply_ok(&t.item[ping]) && reply_u64(&t.item[ping], "seq") == 0);
+	CHECK(reply_str_is(&t.item[ping], "version", PROTO_VERSION));
+	CHECK(reply_u64(&t.item[ping], "now") == (uint64_t)T0);
+	CHECK(reply_ok(&t.item[readid]) && reply_str_is(&t.item[readid], "id", "u8"));
+	CHECK(reply_u64(&t.item[readid], "cases") == 0);
+	CHECK(e.st.last_seq == 0 && env_count(&e, DB_LOG) == 0 && env_count(&e, DB_REQS) == 0);
+	turn_fini(&t);
+	env_close(&e);
+}
+
+int main(void)
+{
+	RUN(a_group_commit_gives_gap_free_seqs_to_every_accepted_request_in_order);
+	RUN(a_refused_request_in_a_batch_writes_nothing_and_the_others_commit_gap_free);
+	RUN(a_request_sees_the_requests_before_it_in_its_batch);
+	RUN(a_repeated_id_gets_the_original_reply_in_the_same_batch_and_after_a_restart);
+	RUN(an_id_reused_for_a_different_request_is_a_conflict_naming_the_original_seq);
+	RUN(a_damaged_case_record_refuses_only_the_request_that_reads_it);
+	RUN(a_batch_that_fills_the_map_grows_it_and_still_commits);
+	RUN(reopening_the_ledger_restores_the_last_seq_the_next_case_and_the_last_time);
+	RUN(at_never_goes_backwards_even_when_the_clock_does);
+	RUN(log_read_pages_with_limit_and_next_and_filters_by_topic_prefix);
+	RUN(case_list_filters_by_kind_unit_lead_and_status_and_pages_until_next_is_nil);
+	RUN(case_get_returns_the_case_and_its_last_100_notes_oldest_first);
+	RUN(prepare_refuses_unknown_ops_writes_without_id_or_actor_and_unknown_keys);
+	return tap_done();
+}
