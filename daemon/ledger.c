@@ -154,6 +154,14 @@ void ledger_close(struct ledger **lgp)
 	*lgp = NULL;
 }
 
+unsigned ledger_env_flags(const struct ledger *lg)
+{
+	unsigned flags = 0;
+
+	mdb_env_get_flags(lg->env, &flags);
+	return flags;
+}
+
 size_t ledger_mapsize(const struct ledger *lg)
 {
 	return lg->mapsize;

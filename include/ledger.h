@@ -61,6 +61,9 @@ struct ledger_txn {
 nt_err ledger_open(struct ledger **out, const char *dir, size_t mapsize);
 void ledger_close(struct ledger **lg);
 
+/* The environment's LMDB flags (mdb_env_get_flags), for checks. */
+unsigned ledger_env_flags(const struct ledger *lg);
+
 /* The map size in bytes now, and a request to double it (no transaction may be open). */
 size_t ledger_mapsize(const struct ledger *lg);
 nt_err ledger_grow(struct ledger *lg);
