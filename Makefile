@@ -35,7 +35,7 @@ UNIT_TESTS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(wildcard tests/unit/test_
 VAR      ?= $(CURDIR)/var
 
 .PHONY: all deps run test bench memcheck fuzz clean
-all: $(B)/nantid $(UNIT_TESTS) $(B)/bench/nanti-bench
+all: $(B)/nantid $(B)/nanti $(UNIT_TESTS) $(B)/bench/nanti-bench
 
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do \
@@ -47,7 +47,7 @@ deps:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	fi
 
-$(B)/%.o: %.c $(wildcard include/*.h) Makefile
+$(B)/%.o: %.c $(wildcard include/*.h clients/*.h) Makefile
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
 

@@ -1,0 +1,39 @@
+/*
+ * render.h - the nanti client's output for people (and the one-line JSON for scripts).
+ *
+ * Every function takes decoded protocol objects and tolerates anything in them: a missing
+ * or mistyped field prints as "-", never as a crash. Strings are written with control
+ * characters neutralised, so that a title cannot drive the terminal.
+ */
+#ifndef RENDER_H
+#define RENDER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "proto.h"
+
+#define RENDER_TIME_BUF 40
+
+/* The Unix-ms time in o as local "2026-06-08 14:03" (seconds: "... 14:03:05") into buf;
+ * "-" if o is not an integer. */
+void render_time(char buf[RENDER_TIME_BUF], const msgpack_object *o, bool seconds);
+
+/* s on one line, at most max terminal columns (0: no limit), control characters as '?'. */
+void render_text(FILE *f, proto_str s, size_t max);
+
+/* o as one line of JSON and a newline. */
+void render_json(FILE *f, const msgpack_object *o);
+
+/* Log entries: the column header, and one line per entry (log, watch). */
+void render_entry_header(FILE *f);
+void render_entry(FILE *f, const msgpack_object *entry);
+
+/* A case as case.get returns it, with its notes. */
+void render_case(FILE *f, const msgpack_object *c);
+
+/* Case summaries (case.list items) rows[0..n) as an aligned table. */
+void render_cases(FILE *f, const msgpack_object *const *rows, size_t n);
+
+#endif
