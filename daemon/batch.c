@@ -73,14 +73,16 @@ static void out_trim(proto_out *o)
 
 void batch_item_reuse(struct batch_item *it, const void *body, size_t len)
 {
-	proto_out reply = it->reply, entry = it->entry;
-
+	/* field by field: args are filled by proto_fields() before anything reads them */
 	proto_doc_fini(&it->doc);
-	memset(it, 0, sizeof *it);
 	it->body = body;
 	it->len = len;
-	it->reply = reply;
-	it->entry = entry;
+	memset(&it->req, 0, sizeof it->req);
+	it->op = NULL;
+	it->done = false;
+	it->has_entry = false;
+	it->topic = NULL;
+	it->seq = 0;
 	out_trim(&it->reply);
 	out_trim(&it->entry);
 }

@@ -611,29 +611,12 @@ static void classify(struct daemon *d, struct msg *m)
 	}
 }
 
-/* Take the messages waiting on the request socket, as many as there is room for. */
-static size_t receive(struct daemon *d)
-{
-	size_t n = 0;
+static void submit(struct daemon *d);
 
-	while (room(d)) {
-		struct msg *m = msg_get(d);
-
-		if (m == NULL || msg_recv(d->router, m) <= 0) {
-			if (m != NULL) {
-				m->nframes = 0;
-				m->next = d->free_msgs;
-				d->free_msgs = m;
-			}
-			break;
-		}
-		classify(d, m);
-		n++;
-	}
-	return n;
-}
-
-/* The writer finished the busy group: reply in arrival order, then publish in seq order. */
+/*
+ * The writer finished the busy group. Hand it the forming group first, so that the disk
+ * is busy again while this thread replies (in arrival order) and publishes (in seq order).
+ */
 static void complete(struct daemon *d)
 {
 	struct group *g = &d->group[!d->forming];
@@ -642,6 +625,7 @@ static void complete(struct daemon *d)
 
 	if (!writer_collect(d->writer, &res))
 		return;
+	submit(d);
 	d->st = res.st;
 	d->stats.last_commit_us = res.commit_us;
 	d->healthy = res.rc == NT_OK;
@@ -677,6 +661,31 @@ static void submit(struct daemon *d)
 		return;
 	writer_submit(d->writer, g->writes, g->nw);
 	d->forming = !d->forming;
+}
+
+/* Take the messages waiting on the request socket, as many as there is room for. */
+static size_t receive(struct daemon *d)
+{
+	size_t n = 0;
+
+	while (room(d)) {
+		struct msg *m;
+
+		/* the writer finished: give it the next group before taking more */
+		if (writer_done(d->writer))
+			complete(d);
+		if ((m = msg_get(d)) == NULL)
+			break;
+
+		if (msg_recv(d->router, m) <= 0) {
+			m->next = d->free_msgs;
+			d->free_msgs = m;
+			break;
+		}
+		classify(d, m);
+		n++;
+	}
+	return n;
 }
 
 static void drain_signals(struct daemon *d)

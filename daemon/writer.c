@@ -80,7 +80,7 @@ static void *writer_main(void *arg)
 		pthread_mutex_lock(&w->mu);
 		w->res = res;
 		w->submitted = false;
-		w->done = true;
+		__atomic_store_n(&w->done, true, __ATOMIC_RELEASE);
 		pthread_cond_broadcast(&w->cv);
 		if (write(w->efd, &one, sizeof one) < 0) {
 			/* the counter cannot overflow with one write per batch */
@@ -119,6 +119,11 @@ fail:
 int writer_fd(const struct writer *w)
 {
 	return w->efd;
+}
+
+bool writer_done(const struct writer *w)
+{
+	return w->busy && __atomic_load_n(&w->done, __ATOMIC_ACQUIRE);
 }
 
 bool writer_busy(const struct writer *w)

@@ -168,7 +168,8 @@ void proto_new_id(char buf[PROTO_ID_BUF]);
 
 /* ---- hashing ---- */
 
-/* A 64-bit hash of bytes (FNV-1a): stable across versions and machines, stored on disk. */
+/* A 64-bit hash of bytes, word at a time: stable across versions and machines (it is
+ * stored on disk); not cryptographic. */
 uint64_t proto_hash(const void *buf, size_t len, uint64_t seed);
 #define PROTO_HASH_SEED 0xcbf29ce484222325ULL
 /* A 64-bit hash of a decoded object by value: integers hash alike whatever their

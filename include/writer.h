@@ -29,6 +29,9 @@ nt_err writer_start(struct writer **out, struct ledger *lg, const struct batch_s
 int writer_fd(const struct writer *w);
 /* Is a batch with the writer? */
 bool writer_busy(const struct writer *w);
+/* Has the batch with the writer finished? A cheap check (no lock, no system call) for
+ * the loop to make between messages, so that the disk never waits for the loop. */
+bool writer_done(const struct writer *w);
 /* Hand items[0..n) over; the array itself must stay valid too. Only when !writer_busy(). */
 void writer_submit(struct writer *w, struct batch_item **items, size_t n);
 

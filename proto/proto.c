@@ -692,57 +692,75 @@ void proto_new_id(char buf[PROTO_ID_BUF])
 	snprintf(buf, PROTO_ID_BUF, "%012" PRIx64 "-%016" PRIx64, (uint64_t)(ms & 0xffffffffffffULL), rnd);
 }
 
+/*
+ * A word-at-a-time hash: each 8-byte word (the tail zero-padded, the length mixed in) is
+ * folded into the state by xor, a multiply by an odd constant and a shift, the finaliser of
+ * MurmurHash3 at the end. Not cryptographic; stored on disk, so it never changes.
+ */
+static inline uint64_t mix(uint64_t h, uint64_t w)
+{
+	h ^= w;
+	h *= 0x9e3779b97f4a7c15ULL;
+	return h ^ (h >> 29);
+}
+
+static inline uint64_t fmix(uint64_t h)
+{
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ULL;
+	return h ^ (h >> 33);
+}
+
 uint64_t proto_hash(const void *buf, size_t len, uint64_t h)
 {
 	const uint8_t *p = buf;
+	uint64_t w;
 
-	for (size_t i = 0; i < len; i++) {
-		h ^= p[i];
-		h *= 0x100000001b3ULL;
+	h = mix(h, len);
+	for (; len >= 8; p += 8, len -= 8) {
+		memcpy(&w, p, 8);
+		h = mix(h, w);
 	}
-	return h;
-}
-
-/* Mix v into h (FNV-1a over its 8 bytes). */
-static uint64_t hash_u64(uint64_t h, uint64_t v)
-{
-	for (int i = 0; i < 8; i++, v >>= 8) {
-		h ^= v & 0xff;
-		h *= 0x100000001b3ULL;
+	if (len > 0) {
+		w = 0;
+		memcpy(&w, p, len);
+		h = mix(h, w);
 	}
-	return h;
+	return fmix(h);
 }
 
 uint64_t proto_hash_obj(const msgpack_object *o, uint64_t h)
 {
-	h = hash_u64(h, (uint64_t)o->type);
+	h = mix(h, (uint64_t)o->type);
 	switch (o->type) {
 	case MSGPACK_OBJECT_NIL:
 		return h;
 	case MSGPACK_OBJECT_BOOLEAN:
-		return hash_u64(h, o->via.boolean);
+		return mix(h, o->via.boolean);
 	case MSGPACK_OBJECT_POSITIVE_INTEGER:
-		return hash_u64(h, o->via.u64);
+		return mix(h, o->via.u64);
 	case MSGPACK_OBJECT_NEGATIVE_INTEGER:
-		return hash_u64(h, (uint64_t)o->via.i64);
+		return mix(h, (uint64_t)o->via.i64);
 	case MSGPACK_OBJECT_FLOAT32:
 	case MSGPACK_OBJECT_FLOAT64: {
 		uint64_t bits;
 
 		memcpy(&bits, &o->via.f64, sizeof bits);
-		return hash_u64(h, bits);
+		return mix(h, bits);
 	}
 	case MSGPACK_OBJECT_STR:
-		return proto_hash(o->via.str.ptr, o->via.str.size, hash_u64(h, o->via.str.size));
+		return proto_hash(o->via.str.ptr, o->via.str.size, h);
 	case MSGPACK_OBJECT_BIN:
-		return proto_hash(o->via.bin.ptr, o->via.bin.size, hash_u64(h, o->via.bin.size));
+		return proto_hash(o->via.bin.ptr, o->via.bin.size, h);
 	case MSGPACK_OBJECT_ARRAY:
-		h = hash_u64(h, o->via.array.size);
+		h = mix(h, o->via.array.size);
 		for (uint32_t i = 0; i < o->via.array.size; i++)
 			h = proto_hash_obj(&o->via.array.ptr[i], h);
 		return h;
 	case MSGPACK_OBJECT_MAP:
-		h = hash_u64(h, o->via.map.size);
+		h = mix(h, o->via.map.size);
 		for (uint32_t i = 0; i < o->via.map.size; i++) {
 			h = proto_hash_obj(&o->via.map.ptr[i].key, h);
 			h = proto_hash_obj(&o->via.map.ptr[i].val, h);
