@@ -4,14 +4,15 @@
  * The loop is deliberately thin. Each turn it
  *   1. sleeps in zmq_poll() on the request socket, the commit thread's eventfd, and a
  *      self-pipe that signal handlers write to, at most until the next heartbeat;
- *   2. if the commit thread (writer.c) finished a group, replies to its requests in
- *      arrival order, then publishes its new log entries on the PUB socket in seq order;
- *   3. takes every request waiting: errors, and reads that no pending write precedes,
- *      are answered at once; writes join the forming group; a read that follows a
- *      pending write waits for that write's group (a client reads its own writes);
- *   4. if the commit thread is idle, hands it the forming group: one transaction, one
- *      fsync for all of them (batch.c). While it waits for the disk, the loop keeps
- *      receiving and validating the next group.
+ *   2. collects the groups the commit thread (writer.c) has finished, oldest first, and
+ *      for each replies to its requests in arrival order, then publishes its new log
+ *      entries on the PUB socket in seq order;
+ *   3. takes every request waiting: errors, and reads that no pending write precedes, are
+ *      answered at once; writes go to the writer's forming group; a read that follows a
+ *      pending write waits for that write's group (a client reads its own writes).
+ * The commit thread takes the forming group whenever it is free: one transaction, one
+ * fsync for all of them (batch.c). While it waits for the disk, the loop keeps receiving,
+ * validating and answering.
  * Nothing is acknowledged or published before its commit returned. The PUB socket never
  * blocks (ZeroMQ drops for a subscriber past its high-water mark); replies to a peer that
  * has gone are dropped by ROUTER. When both groups are full the loop stops reading the
@@ -44,7 +45,8 @@
 #include "sys.h"
 #include "writer.h"
 
-#define MAX_BATCH	1024	/* requests taken in one turn */
+#define POOL		(2 * WRITER_MAX + 1)	/* requests held at once */
+#define GROUP_MSGS	(2 * WRITER_MAX)	/* replies one group may hold */
 #define MAX_TCP		8
 #define HEARTBEAT_MS	1000
 #define PUB_HWM		100000
@@ -69,12 +71,11 @@ struct msg {
 	struct msg *next;	/* in the free list */
 };
 
-/* The messages of one group commit, in arrival order, and its writes. */
+/* The messages whose replies wait for one group commit, in arrival order: the group's
+ * writes and the reads that arrived after them. */
 struct group {
 	struct msg **msgs;
 	size_t n;
-	struct batch_item **writes;
-	size_t nw;
 };
 
 struct daemon {
@@ -86,8 +87,7 @@ struct daemon {
 	int lock_fd;
 	int sigpipe[2];
 	struct msg *pool, *free_msgs;
-	struct group group[2];	/* one forming, the other with the writer (or empty) */
-	int forming;
+	struct group group[WRITER_GROUPS];	/* by ticket: group[ticket % WRITER_GROUPS] */
 	struct writer *writer;
 	bool healthy;
 	int64_t next_heartbeat;
@@ -566,101 +566,90 @@ static void answer_now(struct daemon *d, struct msg *m)
 	msg_put(d, m);
 }
 
-/* Is there room in both groups for one more message? */
-static bool room(const struct daemon *d)
+/* Is there room for one more message? Otherwise requests stay queued in ZeroMQ. */
+static bool room(struct daemon *d)
 {
-	return d->group[0].n < MAX_BATCH && d->group[1].n < MAX_BATCH;
+	if (d->free_msgs == NULL || !writer_room(d->writer))
+		return false;
+	for (int i = 0; i < WRITER_GROUPS; i++)
+		if (d->group[i].n >= GROUP_MSGS)
+			return false;
+	return true;
+}
+
+static void group_add(struct daemon *d, uint64_t ticket, struct msg *m)
+{
+	struct group *g = &d->group[ticket % WRITER_GROUPS];
+
+	g->msgs[g->n++] = m;
 }
 
 /*
  * Sort a received message: errors and reads that no pending write precedes are answered
- * at once; writes join the forming group; a read that follows a pending write waits for
- * that write's group, so that a client reads its own writes.
+ * at once; writes go to the writer's forming group; a read that follows a pending write
+ * waits for that write's group, so that a client reads its own writes.
  */
 static void classify(struct daemon *d, struct msg *m)
 {
-	struct group *forming = &d->group[d->forming];
-	struct group *busy = &d->group[!d->forming];
 	zmq_msg_t *body = &m->frames[m->nframes - 1];
-	bool write;
+	uint64_t ticket;
 
 	batch_item_reuse(&m->item, zmq_msg_data(body), zmq_msg_size(body));
 	if (m->too_many) {
 		proto_reply_error(&m->item.reply, PROTO_STR_NULL, NT_ETOOLARGE,
 				  "more than 8 frames in one message");
 		m->item.done = true;
-		write = false;
 	} else if (m->nframes < 2) {
 		proto_reply_error(&m->item.reply, PROTO_STR_NULL, NT_EBADREQ, "no request body");
 		m->item.done = true;
-		write = false;
-	} else {
-		write = batch_prepare(&m->item);
+	} else if (batch_prepare(&m->item)) {
+		group_add(d, writer_add(d->writer, &m->item), m);
+		return;
 	}
-	if (write) {
-		forming->writes[forming->nw++] = &m->item;
-		forming->msgs[forming->n++] = m;
-	} else if (m->item.done || (forming->nw == 0 && !writer_busy(d->writer))) {
+	if (m->item.done || (ticket = writer_pending(d->writer)) == 0) {
 		answer_now(d, m);
-	} else {
-		m->deferred = true;
-		if (forming->nw > 0)
-			forming->msgs[forming->n++] = m;
-		else
-			busy->msgs[busy->n++] = m;
+		return;
 	}
+	m->deferred = true;
+	group_add(d, ticket, m);
 }
 
-static void submit(struct daemon *d);
-
-/*
- * The writer finished the busy group. Hand it the forming group first, so that the disk
- * is busy again while this thread replies (in arrival order) and publishes (in seq order).
- */
+/* Finished groups, oldest first: reply in arrival order, then publish in seq order. */
 static void complete(struct daemon *d)
 {
-	struct group *g = &d->group[!d->forming];
 	struct writer_result res;
-	uint64_t events = 0;
 
-	if (!writer_collect(d->writer, &res))
-		return;
-	submit(d);
-	d->st = res.st;
-	d->stats.last_commit_us = res.commit_us;
-	d->healthy = res.rc == NT_OK;
-	if (res.rc != NT_OK)
-		log_err("%s (%zu requests refused as unavailable)", res.why, g->nw);
-	for (size_t i = 0; i < g->n; i++) {
-		struct msg *m = g->msgs[i];
+	while (writer_collect(d->writer, &res)) {
+		struct group *g = &d->group[res.ticket % WRITER_GROUPS];
+		uint64_t events = 0;
 
-		if (m->deferred)
-			batch_query(d->lg, &d->stats, &m->item, now_ms());
-		msg_send_reply(d, m);
-	}
-	for (size_t i = 0; i < g->nw; i++) {
-		if (g->writes[i]->has_entry) {
-			publish(d, g->writes[i]->topic, &g->writes[i]->entry);
-			events++;
+		d->st = res.st;
+		d->stats.last_commit_us = res.commit_us;
+		d->healthy = res.rc == NT_OK;
+		if (res.rc != NT_OK)
+			log_err("%s (%zu requests refused as unavailable)", res.why, res.n);
+		for (size_t i = 0; i < g->n; i++) {
+			struct msg *m = g->msgs[i];
+
+			if (m->deferred)
+				batch_query(d->lg, &d->stats, &m->item, now_ms());
+			msg_send_reply(d, m);
 		}
+		for (size_t i = 0; i < g->n; i++) {
+			struct batch_item *it = &g->msgs[i]->item;
+
+			if (it->has_entry) {
+				publish(d, it->topic, &it->entry);
+				events++;
+			}
+		}
+		/* a group of duplicates and refusals wrote nothing: not a commit worth counting */
+		d->stats.events += events;
+		d->stats.commits += events > 0;
+		for (size_t i = 0; i < g->n; i++)
+			msg_put(d, g->msgs[i]);
+		g->n = 0;
 	}
-	/* a group of duplicates and refusals wrote nothing: not a commit worth counting */
-	d->stats.events += events;
-	d->stats.commits += events > 0;
-	for (size_t i = 0; i < g->n; i++)
-		msg_put(d, g->msgs[i]);
-	g->n = g->nw = 0;
-}
-
-/* If the writer is idle and writes are waiting, hand them over: the next group commit. */
-static void submit(struct daemon *d)
-{
-	struct group *g = &d->group[d->forming];
-
-	if (writer_busy(d->writer) || g->nw == 0)
-		return;
-	writer_submit(d->writer, g->writes, g->nw);
-	d->forming = !d->forming;
 }
 
 /* Take the messages waiting on the request socket, as many as there is room for. */
@@ -669,13 +658,7 @@ static size_t receive(struct daemon *d)
 	size_t n = 0;
 
 	while (room(d)) {
-		struct msg *m;
-
-		/* the writer finished: give it the next group before taking more */
-		if (writer_done(d->writer))
-			complete(d);
-		if ((m = msg_get(d)) == NULL)
-			break;
+		struct msg *m = msg_get(d);
 
 		if (msg_recv(d->router, m) <= 0) {
 			m->next = d->free_msgs;
@@ -684,6 +667,9 @@ static size_t receive(struct daemon *d)
 		}
 		classify(d, m);
 		n++;
+		/* answer finished groups between messages: replies do not wait for a burst */
+		if (writer_done(d->writer))
+			complete(d);
 	}
 	return n;
 }
@@ -725,7 +711,6 @@ static void loop(struct daemon *d)
 			complete(d);
 		if (nitems == 3 && (items[2].revents & ZMQ_POLLIN))
 			receive(d);
-		submit(d);
 		now = now_ms();
 		if (now >= d->next_heartbeat) {
 			heartbeat(d, now);
@@ -746,16 +731,11 @@ static void shutdown_cleanly(struct daemon *d)
 
 	sys_notify("STOPPING=1");
 	log_info("stopping: answering the requests already received");
-	for (;;) {
-		size_t got = now_ms() < deadline ? receive(d) : 0;
-
-		if (writer_busy(d->writer)) {
-			writer_wait(d->writer);
-			complete(d);
-		}
-		submit(d);
-		if (got == 0 && !writer_busy(d->writer) && d->group[d->forming].n == 0)
-			break;
+	while (now_ms() < deadline && receive(d) > 0)
+		;
+	while (writer_pending(d->writer) != 0) {
+		writer_wait(d->writer);
+		complete(d);
 	}
 	log_info("stopped at seq %" PRIu64, d->st.last_seq);
 }
@@ -789,18 +769,15 @@ int main(int argc, char **argv)
 		log_err("cannot read the end of the ledger: %s", nt_strerror(err));
 		goto out;
 	}
-	/* two groups of MAX_BATCH, and one message being answered at once */
-	d.pool = calloc(2 * MAX_BATCH + 1, sizeof *d.pool);
-	for (int i = 0; i < 2; i++) {
-		d.group[i].msgs = calloc(MAX_BATCH, sizeof *d.group[i].msgs);
-		d.group[i].writes = calloc(MAX_BATCH, sizeof *d.group[i].writes);
-	}
-	if (d.pool == NULL || d.group[0].msgs == NULL || d.group[0].writes == NULL ||
-	    d.group[1].msgs == NULL || d.group[1].writes == NULL) {
+	d.pool = calloc(POOL, sizeof *d.pool);
+	for (int i = 0; i < WRITER_GROUPS; i++)
+		d.group[i].msgs = calloc(GROUP_MSGS, sizeof *d.group[i].msgs);
+	if (d.pool == NULL || d.group[0].msgs == NULL || d.group[1].msgs == NULL ||
+	    d.group[2].msgs == NULL || d.group[3].msgs == NULL) {
 		log_err("out of memory");
 		goto out;
 	}
-	for (int i = 0; i < 2 * MAX_BATCH + 1; i++) {
+	for (int i = 0; i < POOL; i++) {
 		batch_item_init(&d.pool[i].item, NULL, 0);
 		d.pool[i].next = d.free_msgs;
 		d.free_msgs = &d.pool[i];
@@ -828,13 +805,11 @@ out:
 	if (d.zctx != NULL)
 		zmq_ctx_term(d.zctx);
 	writer_stop(&d.writer);
-	for (int i = 0; d.pool != NULL && i < 2 * MAX_BATCH + 1; i++)
+	for (int i = 0; d.pool != NULL && i < POOL; i++)
 		batch_item_fini(&d.pool[i].item);
 	free(d.pool);
-	for (int i = 0; i < 2; i++) {
+	for (int i = 0; i < WRITER_GROUPS; i++)
 		free(d.group[i].msgs);
-		free(d.group[i].writes);
-	}
 	ledger_close(&d.lg);
 	if (d.lock_fd >= 0)
 		close(d.lock_fd);

@@ -2,12 +2,15 @@
  * writer.c - the commit thread: batch_commit() off the loop's thread.
  *
  * Why a thread: a durable LMDB commit spends most of its time waiting for the disk. If
- * the loop committed itself, receiving, validating and answering the next requests would
- * wait for that too; with the writer they overlap, so the disk is kept busy and the
- * daemon approaches the raw limit of the disk (docs/design.md, docs/bench.md).
+ * the loop committed, receiving, validating and answering requests would wait too; with
+ * the writer they overlap. Why the writer takes groups itself: on a busy machine a thread
+ * that has to be woken by another waits for a CPU, and every such hand-off between two
+ * commits leaves the disk idle. Here the writer goes from one commit to the next without
+ * waiting for the loop, as long as requests are there (docs/design.md, docs/bench.md).
  *
- * Hand-off is a mutex and a condition variable towards the writer, and an eventfd back to
- * the loop, which polls it beside its sockets. There is no queue: one batch at a time.
+ * Everything shared is under one mutex: the loop holds it for a few instructions per
+ * request (writer_add()), the writer once per group. The loop is told of finished groups
+ * by an eventfd it polls beside its sockets.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -19,24 +22,32 @@
 
 #include "writer.h"
 
+struct slot {
+	struct batch_item *writes[WRITER_MAX];
+	size_t nw;
+	struct writer_result res;
+};
+
 struct writer {
 	pthread_t thread;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	int efd;
 	struct ledger *lg;
-	struct core_effect scratch;	/* the writer's own */
-	struct batch_state st;		/* authoritative; touched by the writer thread only */
-	/* shared, under mu */
-	struct batch_item **items;
-	size_t n;
-	bool submitted;			/* a batch is waiting for the thread */
-	bool done;			/* the batch is finished, result in res */
+	struct core_effect scratch;	/* the writer thread's own */
+	struct batch_state st;		/* authoritative; the writer thread's own */
+	/* under mu */
+	struct slot slot[WRITER_GROUPS];
+	uint64_t forming;		/* the ticket the loop adds to */
+	uint64_t committed;		/* the last ticket whose commit finished */
+	uint64_t collected;		/* the last ticket the loop collected */
 	bool stop;
-	struct writer_result res;
-	/* the loop's own view */
-	bool busy;
 };
+
+static struct slot *slot_of(struct writer *w, uint64_t ticket)
+{
+	return &w->slot[ticket % WRITER_GROUPS];
+}
 
 static int64_t wall_ms(void)
 {
@@ -54,6 +65,14 @@ static int64_t mono_us(void)
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+/* May the writer take the forming group? It must hold writes, and the ring must have a
+ * free slot to become the next forming group. */
+static bool can_take(const struct writer *w)
+{
+	return w->slot[w->forming % WRITER_GROUPS].nw > 0 &&
+	       w->forming + 1 - w->collected <= WRITER_GROUPS;
+}
+
 static void *writer_main(void *arg)
 {
 	struct writer *w = arg;
@@ -62,28 +81,33 @@ static void *writer_main(void *arg)
 	pthread_mutex_lock(&w->mu);
 	for (;;) {
 		struct writer_result res;
+		struct slot *s;
+		uint64_t ticket;
 		int64_t t0;
 
-		while (!w->submitted && !w->stop)
+		while (!w->stop && !can_take(w))
 			pthread_cond_wait(&w->cv, &w->mu);
-		if (!w->submitted && w->stop)
+		if (w->stop)
 			break;
+		ticket = w->forming++;
+		s = slot_of(w, ticket);
 		pthread_mutex_unlock(&w->mu);
 
 		memset(&res, 0, sizeof res);
 		t0 = mono_us();
-		res.rc = batch_commit(w->lg, &w->st, w->items, w->n, &w->scratch, wall_ms(),
+		res.rc = batch_commit(w->lg, &w->st, s->writes, s->nw, &w->scratch, wall_ms(),
 				      res.why, sizeof res.why);
 		res.commit_us = (uint64_t)(mono_us() - t0);
 		res.st = w->st;
+		res.ticket = ticket;
+		res.n = s->nw;
 
 		pthread_mutex_lock(&w->mu);
-		w->res = res;
-		w->submitted = false;
-		__atomic_store_n(&w->done, true, __ATOMIC_RELEASE);
+		s->res = res;
+		__atomic_store_n(&w->committed, ticket, __ATOMIC_RELEASE);
 		pthread_cond_broadcast(&w->cv);
 		if (write(w->efd, &one, sizeof one) < 0) {
-			/* the counter cannot overflow with one write per batch */
+			/* cannot overflow: one write per group */
 		}
 	}
 	pthread_mutex_unlock(&w->mu);
@@ -99,6 +123,7 @@ nt_err writer_start(struct writer **out, struct ledger *lg, const struct batch_s
 		return NT_ENOMEM;
 	w->lg = lg;
 	w->st = *st;
+	w->forming = 1;
 	core_effect_init(&w->scratch);
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->cv, NULL);
@@ -114,60 +139,6 @@ fail:
 	core_effect_fini(&w->scratch);
 	free(w);
 	return NT_ESYS;
-}
-
-int writer_fd(const struct writer *w)
-{
-	return w->efd;
-}
-
-bool writer_done(const struct writer *w)
-{
-	return w->busy && __atomic_load_n(&w->done, __ATOMIC_ACQUIRE);
-}
-
-bool writer_busy(const struct writer *w)
-{
-	return w->busy;
-}
-
-void writer_submit(struct writer *w, struct batch_item **items, size_t n)
-{
-	pthread_mutex_lock(&w->mu);
-	w->items = items;
-	w->n = n;
-	w->submitted = true;
-	w->done = false;
-	w->busy = true;
-	pthread_cond_broadcast(&w->cv);
-	pthread_mutex_unlock(&w->mu);
-}
-
-bool writer_collect(struct writer *w, struct writer_result *res)
-{
-	uint64_t v;
-	bool done;
-
-	if (read(w->efd, &v, sizeof v) < 0 && errno != EAGAIN) {
-		/* nothing to clear */
-	}
-	pthread_mutex_lock(&w->mu);
-	done = w->busy && w->done;
-	if (done) {
-		*res = w->res;
-		w->done = false;
-		w->busy = false;
-	}
-	pthread_mutex_unlock(&w->mu);
-	return done;
-}
-
-void writer_wait(struct writer *w)
-{
-	pthread_mutex_lock(&w->mu);
-	while (w->busy && !w->done)
-		pthread_cond_wait(&w->cv, &w->mu);
-	pthread_mutex_unlock(&w->mu);
 }
 
 void writer_stop(struct writer **wp)
@@ -187,4 +158,83 @@ void writer_stop(struct writer **wp)
 	pthread_cond_destroy(&w->cv);
 	free(w);
 	*wp = NULL;
+}
+
+int writer_fd(const struct writer *w)
+{
+	return w->efd;
+}
+
+bool writer_room(struct writer *w)
+{
+	bool room;
+
+	pthread_mutex_lock(&w->mu);
+	room = slot_of(w, w->forming)->nw < WRITER_MAX;
+	pthread_mutex_unlock(&w->mu);
+	return room;
+}
+
+uint64_t writer_add(struct writer *w, struct batch_item *it)
+{
+	struct slot *s;
+	uint64_t ticket;
+
+	pthread_mutex_lock(&w->mu);
+	ticket = w->forming;
+	s = slot_of(w, ticket);
+	s->writes[s->nw++] = it;
+	if (s->nw == 1)
+		pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	return ticket;
+}
+
+uint64_t writer_pending(struct writer *w)
+{
+	uint64_t t = 0;
+
+	pthread_mutex_lock(&w->mu);
+	if (slot_of(w, w->forming)->nw > 0)
+		t = w->forming;
+	else if (w->forming - 1 > w->collected)
+		t = w->forming - 1;
+	pthread_mutex_unlock(&w->mu);
+	return t;
+}
+
+bool writer_done(const struct writer *w)
+{
+	/* collected is written by the loop only, which is the caller */
+	return __atomic_load_n(&w->committed, __ATOMIC_ACQUIRE) > w->collected;
+}
+
+bool writer_collect(struct writer *w, struct writer_result *res)
+{
+	bool done = false;
+	uint64_t v;
+
+	if (read(w->efd, &v, sizeof v) < 0 && errno != EAGAIN) {
+		/* nothing to clear */
+	}
+	pthread_mutex_lock(&w->mu);
+	if (w->committed > w->collected) {
+		struct slot *s = slot_of(w, ++w->collected);
+
+		*res = s->res;
+		s->nw = 0;
+		done = true;
+		pthread_cond_broadcast(&w->cv);	/* a slot is free for the writer */
+	}
+	pthread_mutex_unlock(&w->mu);
+	return done;
+}
+
+void writer_wait(struct writer *w)
+{
+	pthread_mutex_lock(&w->mu);
+	while (w->committed == w->collected &&
+	       (w->forming - 1 > w->collected || slot_of(w, w->forming)->nw > 0))
+		pthread_cond_wait(&w->cv, &w->mu);
+	pthread_mutex_unlock(&w->mu);
 }
