@@ -625,6 +625,7 @@ static void complete(struct daemon *d)
 
 		d->st = res.st;
 		d->stats.last_commit_us = res.commit_us;
+		d->stats.commit_us += res.commit_us;
 		d->healthy = res.rc == NT_OK;
 		if (res.rc != NT_OK)
 			log_err("%s (%zu requests refused as unavailable)", res.why, res.n);

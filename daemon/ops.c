@@ -35,8 +35,9 @@ static nt_err q_stats(const struct ops_query_ctx *c, const struct proto_arg *a, 
 	proto_kv_u64(out, "commits", c->stats->commits);
 	proto_kv_u64(out, "events", c->stats->events);
 	proto_kv_u64(out, "last_commit_us", c->stats->last_commit_us);
+	proto_kv_u64(out, "commit_us", c->stats->commit_us);
 	proto_kv_i64(out, "uptime_ms", c->now - c->stats->started_ms);
-	*n = 5;
+	*n = 6;
 	return NT_OK;
 }
 

@@ -21,6 +21,7 @@ struct ops_stats {
 	uint64_t commits;	/* write transactions committed since start */
 	uint64_t events;	/* changes committed since start */
 	uint64_t last_commit_us;
+	uint64_t commit_us;	/* time the commit thread spent applying and committing */
 	int64_t started_ms;
 };
 
