@@ -10,22 +10,31 @@
  *   keeps reader slots tied to transactions, not threads.
  * - The first LMDB error in a transaction sticks (t->err); later calls do nothing. This
  *   is the only file that sees LMDB return codes; ledger_err() translates them.
- * - The map grows by doubling on MDB_MAP_FULL (the caller aborts, calls ledger_grow()
- *   and retries), so a fresh ledger starts small.
+ * - The map starts at 1 GiB of address space (the file grows only as pages are used) and
+ *   doubles on MDB_MAP_FULL: the caller aborts, calls ledger_grow() and retries. Growing
+ *   waits for the read transactions of other threads to end (a rwlock), because LMDB
+ *   allows mdb_env_set_mapsize() only while none of the process's transactions is open.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ledger.h"
 
-#define DEFAULT_MAPSIZE ((size_t)64 << 20)
+#define DEFAULT_MAPSIZE ((size_t)1 << 30)
 
 struct ledger {
 	MDB_env *env;
 	MDB_dbi dbi[DB__N];
 	size_t mapsize;
+	/*
+	 * mdb_env_set_mapsize() may only run while no transaction of this process is open,
+	 * and reads run on the loop's thread while the commit thread grows the map: read
+	 * transactions hold this lock shared, growing holds it exclusively.
+	 */
+	pthread_rwlock_t grow;
 };
 
 static const char *const db_names[DB__N] = {
@@ -87,6 +96,7 @@ nt_err ledger_open(struct ledger **out, const char *dir, size_t mapsize)
 	*out = NULL;
 	if ((lg = calloc(1, sizeof *lg)) == NULL)
 		return NT_ENOMEM;
+	pthread_rwlock_init(&lg->grow, NULL);
 	lg->mapsize = mapsize ? mapsize : DEFAULT_MAPSIZE;
 	if ((rc = mdb_env_create(&lg->env)) != 0 ||
 	    (rc = mdb_env_set_maxdbs(lg->env, DB__N + 4)) != 0 ||
@@ -140,6 +150,7 @@ out:
 	if (lg != NULL) {
 		if (lg->env != NULL)
 			mdb_env_close(lg->env);
+		pthread_rwlock_destroy(&lg->grow);
 		free(lg);
 	}
 	return err;
@@ -150,6 +161,7 @@ void ledger_close(struct ledger **lgp)
 	if (lgp == NULL || *lgp == NULL)
 		return;
 	mdb_env_close((*lgp)->env);
+	pthread_rwlock_destroy(&(*lgp)->grow);
 	free(*lgp);
 	*lgp = NULL;
 }
@@ -172,10 +184,12 @@ nt_err ledger_grow(struct ledger *lg)
 	size_t want = lg->mapsize * 2;
 	int rc;
 
-	if ((rc = mdb_env_set_mapsize(lg->env, want)) != 0)
-		return ledger_err(rc);
-	lg->mapsize = want;
-	return NT_OK;
+	pthread_rwlock_wrlock(&lg->grow);
+	rc = mdb_env_set_mapsize(lg->env, want);
+	if (rc == 0)
+		lg->mapsize = want;
+	pthread_rwlock_unlock(&lg->grow);
+	return ledger_err(rc);
 }
 
 nt_err ledger_begin(struct ledger *lg, struct ledger_txn *t, bool write)
@@ -185,6 +199,8 @@ nt_err ledger_begin(struct ledger *lg, struct ledger_txn *t, bool write)
 	memset(t, 0, sizeof *t);
 	t->lg = lg;
 	t->write = write;
+	if (!write)
+		pthread_rwlock_rdlock(&lg->grow);
 	rc = mdb_txn_begin(lg->env, NULL, write ? 0 : MDB_RDONLY, &t->txn);
 	if (rc == MDB_MAP_RESIZED) {
 		/* another process grew the map: adopt its size and try again */
@@ -194,6 +210,8 @@ nt_err ledger_begin(struct ledger *lg, struct ledger_txn *t, bool write)
 	if (rc != 0) {
 		t->txn = NULL;
 		txn_fail(t, rc);
+		if (!write)
+			pthread_rwlock_unlock(&lg->grow);
 	}
 	return t->err;
 }
@@ -210,6 +228,8 @@ nt_err ledger_commit(struct ledger_txn *t)
 	}
 	rc = mdb_txn_commit(t->txn);
 	t->txn = NULL;
+	if (!t->write)
+		pthread_rwlock_unlock(&t->lg->grow);
 	if (rc != 0)
 		txn_fail(t, rc);
 	return t->err;
@@ -220,6 +240,8 @@ void ledger_abort(struct ledger_txn *t)
 	if (t->txn != NULL) {
 		mdb_txn_abort(t->txn);
 		t->txn = NULL;
+		if (!t->write)
+			pthread_rwlock_unlock(&t->lg->grow);
 	}
 }
 

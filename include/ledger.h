@@ -64,7 +64,8 @@ void ledger_close(struct ledger **lg);
 /* The environment's LMDB flags (mdb_env_get_flags), for checks. */
 unsigned ledger_env_flags(const struct ledger *lg);
 
-/* The map size in bytes now, and a request to double it (no transaction may be open). */
+/* The map size in bytes now, and a request to double it. The calling thread must have no
+ * transaction open; read transactions of other threads are waited for. */
 size_t ledger_mapsize(const struct ledger *lg);
 nt_err ledger_grow(struct ledger *lg);
 

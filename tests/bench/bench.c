@@ -57,9 +57,13 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+static pid_t daemon_pid;
+
 static void die(const char *what)
 {
 	fprintf(stderr, "nanti-bench: %s\n", what);
+	if (daemon_pid > 0)
+		kill(daemon_pid, SIGKILL);
 	exit(1);
 }
 
@@ -206,6 +210,7 @@ static pid_t daemon_start(void)
 		      (char *)NULL);
 		_exit(127);
 	}
+	daemon_pid = pid;
 	for (int i = 0; i < 100; i++) {
 		if (request("ping", NULL, NULL, 0))
 			return pid;

@@ -2,6 +2,7 @@
  * test_ledger.c - the LMDB wrapper: sticky errors, iteration, growth, durability flags.
  */
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -149,6 +150,40 @@ static void a_full_map_reports_mapfull_and_grows_on_request(void)
 	ledger_close(&lg);
 }
 
+struct reader {
+	struct ledger *lg;
+	volatile int opened;
+};
+
+static void *hold_a_read(void *arg)
+{
+	struct reader *r = arg;
+	struct ledger_txn t;
+
+	if (ledger_begin(r->lg, &t, false) != NT_OK)
+		return NULL;
+	r->opened = 1;
+	usleep(100000);
+	ledger_abort(&t);
+	return NULL;
+}
+
+static void growing_waits_for_a_read_on_another_thread_and_succeeds(void)
+{
+	struct ledger *lg = fresh(1 << 20);
+	struct reader r = { lg, 0 };
+	size_t before = ledger_mapsize(lg);
+	pthread_t th;
+
+	CHECK(pthread_create(&th, NULL, hold_a_read, &r) == 0);
+	while (!r.opened)
+		usleep(1000);
+	CHECK(ledger_grow(lg) == NT_OK);	/* LMDB refuses this while the read is open */
+	CHECK(ledger_mapsize(lg) == 2 * before);
+	pthread_join(th, NULL);
+	ledger_close(&lg);
+}
+
 static void data_survives_closing_and_reopening(void)
 {
 	struct ledger *lg = fresh(0);
@@ -200,6 +235,7 @@ int main(void)
 	RUN(an_append_out_of_order_is_refused);
 	RUN(iteration_runs_forwards_from_a_key_and_backwards_from_the_last_key_at_most_it);
 	RUN(a_full_map_reports_mapfull_and_grows_on_request);
+	RUN(growing_waits_for_a_read_on_another_thread_and_succeeds);
 	RUN(data_survives_closing_and_reopening);
 	RUN(a_ledger_of_another_format_is_refused);
 	RUN(the_environment_is_opened_with_full_durability);
