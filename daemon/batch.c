@@ -132,6 +132,9 @@ bool batch_prepare(struct batch_item *it)
 		item_fail(it, rc, why);
 		return false;
 	}
+	/* here, on the loop's thread, rather than in the commit thread's critical path */
+	if (it->op->write)
+		it->hash = core_request_hash(it->req.body);
 	return it->op->write;
 }
 
@@ -207,7 +210,7 @@ static bool request_error(nt_err e)
 static nt_err apply_one(struct ledger_txn *t, struct batch_state *st, struct batch_item *it,
 			struct core_effect *e, int64_t now)
 {
-	uint64_t hash = core_request_hash(it->req.body);
+	uint64_t hash = it->hash;
 	struct core_view view = { t, view_case_get, st->next_case, st->last_seq + 1, now };
 	struct core_req req = { it->req.id, it->req.actor, it->args };
 	char why[PROTO_WHY] = "";

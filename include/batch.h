@@ -38,6 +38,7 @@ struct batch_item {
 	struct proto_request req;
 	const struct op *op;
 	struct proto_arg args[OPS_MAX_FIELDS];
+	uint64_t hash;		/* of a write: core_request_hash(), computed by prepare */
 	/* output */
 	proto_out reply;	/* the reply body, once done */
 	bool done;		/* reply is final */
