@@ -1,20 +1,27 @@
 /*
  * batch.c - validation, reads, and group commit: the shell around the pure core.
  *
- * batch_commit() is the heart of durability. It opens one write transaction for all the
- * write requests the loop collected, and for each:
- *   1. looks its id up in the reqs index: a known id with the same request hash gets
- *      the stored reply again with "duplicate": true; a different hash gets "conflict";
- *   2. asks the core what the request does (core.c), through a view that reads the
- *      transaction, so that each request sees those before it in the batch;
- *   3. stores the effect's records, appends the log entry with the next seq (MDB_APPEND:
- *      the log is written at its right edge only), and records the id with its seq, its
- *      hash and the reply's op-specific fields.
- * A request the core refuses writes nothing. Then one commit, one fsync, for everyone.
- * Replies and log entries are only handed back; the loop sends them after the commit, so
- * nothing is acknowledged or published before it is durable.
+ * A write request goes through two steps, on two threads:
  *
- * Page economy: a batch appends to log and cases (right edge, few pages), and inserts ids
+ *   batch_apply(), on the loop's thread, as soon as the request arrives: looks its id up
+ *   (a known id with the same request hash gets the stored reply again with
+ *   "duplicate": true; a different hash gets "conflict"), asks the core what the request
+ *   does, gives its log entry the next seq, and prepares its reply. It reads the ledger
+ *   as it will be once everything applied before it is committed: the overlay of pending
+ *   writes (overlay.c) first, then a short read transaction. Its records are kept in the
+ *   item and in the overlay.
+ *
+ *   batch_store(), on the commit thread, for a whole group: one write transaction that
+ *   only puts the prepared records (the log with MDB_APPEND: its right edge only), one
+ *   commit, one fsync. No decoding, no encoding, no decisions: the disk is the limit.
+ *
+ * A request the core refuses writes nothing. If a store fails, the group and every group
+ * applied after it (they assumed it) are answered "unavailable" and nothing of them is
+ * kept; their ids may be retried. Replies and log entries are only handed back; the loop
+ * sends them after the commit, so nothing is acknowledged or published before it is
+ * durable.
+ *
+ * Page economy: a group appends to log and cases (right edge, few pages), and inserts ids
  * in reqs; time-ordered ids (docs/protocol.md) make those inserts near-appends too.
  */
 #include <inttypes.h>
@@ -22,6 +29,7 @@
 #include <string.h>
 
 #include "batch.h"
+#include "overlay.h"
 
 #define MAX_GROW 12	/* doublings of the map in one batch before giving up */
 
@@ -60,6 +68,7 @@ void batch_item_init(struct batch_item *it, const void *body, size_t len)
 	it->len = len;
 	proto_out_init(&it->reply);
 	proto_out_init(&it->entry);
+	core_effect_init(&it->eff);
 }
 
 static void out_trim(proto_out *o)
@@ -83,8 +92,10 @@ void batch_item_reuse(struct batch_item *it, const void *body, size_t len)
 	it->has_entry = false;
 	it->topic = NULL;
 	it->seq = 0;
+	it->reqlen = 0;
 	out_trim(&it->reply);
 	out_trim(&it->entry);
+	out_trim(&it->eff.buf);
 }
 
 void batch_item_fini(struct batch_item *it)
@@ -94,9 +105,10 @@ void batch_item_fini(struct batch_item *it)
 	proto_doc_fini(&it->doc);
 	proto_out_fini(&it->reply);
 	proto_out_fini(&it->entry);
+	core_effect_fini(&it->eff);
 }
 
-static void item_fail(struct batch_item *it, nt_err e, const char *why)
+void batch_item_fail(struct batch_item *it, nt_err e, const char *why)
 {
 	proto_reply_error(&it->reply, it->req.id, e, why);
 	it->has_entry = false;
@@ -110,26 +122,26 @@ bool batch_prepare(struct batch_item *it)
 
 	rc = proto_request(&it->doc, it->body, it->len, &it->req, why, sizeof why);
 	if (rc != NT_OK) {
-		item_fail(it, rc, why);
+		batch_item_fail(it, rc, why);
 		return false;
 	}
 	it->op = ops_find(it->req.op);
 	if (it->op == NULL) {
 		snprintf(why, sizeof why, "no operation '%.*s'", (int)it->req.op.len,
 			 it->req.op.ptr);
-		item_fail(it, NT_EUNKNOWNOP, why);
+		batch_item_fail(it, NT_EUNKNOWNOP, why);
 		return false;
 	}
 	if (it->op->write && (it->req.id.len == 0 || it->req.actor.len == 0)) {
 		snprintf(why, sizeof why, "'%s' changes the ledger: 'id' and 'actor' are required",
 			 it->op->name);
-		item_fail(it, NT_EBADREQ, why);
+		batch_item_fail(it, NT_EBADREQ, why);
 		return false;
 	}
 	rc = proto_fields(it->req.body, it->op->fields, *it->op->nfields, it->args, why,
 			  sizeof why);
 	if (rc != NT_OK) {
-		item_fail(it, rc, why);
+		batch_item_fail(it, rc, why);
 		return false;
 	}
 	/* here, on the loop's thread, rather than in the commit thread's critical path */
@@ -177,22 +189,55 @@ void batch_query(struct ledger *lg, const struct ops_stats *stats,
 	if (rc == NT_OK && fields.oom)
 		rc = NT_ENOMEM;
 	if (rc != NT_OK)
-		item_fail(it, rc, why);
+		batch_item_fail(it, rc, why);
 	else
 		reply_ok(it, c.last_seq, false, n, fields.sb.data, fields.sb.size);
 	proto_out_fini(&fields);
 }
 
-/* The view the core reads through: the write transaction. */
+/* ---- apply: the loop's thread ---- */
+
+nt_err batch_spec_init(struct batch_spec *sp, struct ledger *lg, const struct batch_state *st)
+{
+	sp->lg = lg;
+	sp->st = *st;
+	sp->ov = overlay_new();
+	return sp->ov != NULL ? NT_OK : NT_ENOMEM;
+}
+
+void batch_spec_fini(struct batch_spec *sp)
+{
+	overlay_free(&sp->ov);
+}
+
+void batch_spec_reset(struct batch_spec *sp, const struct batch_state *committed)
+{
+	overlay_clear(sp->ov);
+	sp->st = *committed;
+}
+
+/* Reads during an apply: what is pending first, then what is committed. */
+struct reader {
+	struct batch_spec *sp;
+	struct ledger_txn *t;
+};
+
+static nt_err reader_get(const struct reader *r, enum ledger_db db, const void *key, size_t klen,
+			 MDB_val *val)
+{
+	if (overlay_get(r->sp->ov, db, key, klen, val))
+		return NT_OK;
+	return ledger_get(r->t, db, key, klen, val);
+}
+
 static nt_err view_case_get(void *ctx, uint64_t id, proto_doc *doc, struct case_rec *rec)
 {
-	struct ledger_txn *t = ctx;
 	uint8_t key[8];
 	MDB_val v;
 	nt_err rc;
 
 	ledger_key_u64(key, id);
-	if ((rc = ledger_get(t, DB_CASES, key, sizeof key, &v)) != NT_OK)
+	if ((rc = reader_get(ctx, DB_CASES, key, sizeof key, &v)) != NT_OK)
 		return rc;
 	return case_decode(v.mv_data, v.mv_size, doc, rec);
 }
@@ -203,40 +248,34 @@ static bool request_error(nt_err e)
 	return e >= NT_EBADREQ && e <= NT_ETOOLARGE;
 }
 
-/*
- * Apply one write item inside t. Returns NT_OK when the item is done (accepted, duplicate
- * or refused by the core); any other return means the transaction is unusable.
- */
-static nt_err apply_one(struct ledger_txn *t, struct batch_state *st, struct batch_item *it,
-			struct core_effect *e, int64_t now)
+/* The part of batch_apply() that runs inside the read transaction. */
+static nt_err apply_in(struct batch_spec *sp, struct ledger_txn *t, struct batch_item *it,
+		       uint64_t ticket, int64_t now)
 {
-	uint64_t hash = it->hash;
-	struct core_view view = { t, view_case_get, st->next_case, st->last_seq + 1, now };
+	struct reader rd = { sp, t };
+	struct core_view view = { &rd, view_case_get, sp->st.next_case, sp->st.last_seq + 1, now };
 	struct core_req req = { it->req.id, it->req.actor, it->args };
+	struct core_effect *e = &it->eff;
 	char why[PROTO_WHY] = "";
-	uint8_t seqkey[8], reqval[BATCH_REQVAL_MAX];
-	size_t reqlen;
 	MDB_val v;
 	nt_err rc;
 
-	rc = ledger_get(t, DB_REQS, it->req.id.ptr, it->req.id.len, &v);
+	rc = reader_get(&rd, DB_REQS, it->req.id.ptr, it->req.id.len, &v);
 	if (rc == NT_OK) {
 		const uint8_t *p = v.mv_data;
 
 		if (v.mv_size < REQ_HDR) {
 			snprintf(why, sizeof why, "the stored record of id '%.*s' is damaged",
 				 (int)it->req.id.len, it->req.id.ptr);
-			item_fail(it, NT_ECORRUPT, why);
-			return NT_OK;
-		}
-		if (ledger_u64(p + 8) != hash) {
+			batch_item_fail(it, NT_ECORRUPT, why);
+		} else if (ledger_u64(p + 8) != it->hash) {
 			snprintf(why, sizeof why,
 				 "id '%.*s' was already used for a different request (seq %" PRIu64 ")",
 				 (int)it->req.id.len, it->req.id.ptr, ledger_u64(p));
-			item_fail(it, NT_ECONFLICT, why);
-			return NT_OK;
+			batch_item_fail(it, NT_ECONFLICT, why);
+		} else {
+			reply_ok(it, ledger_u64(p), true, p[16], p + REQ_HDR, v.mv_size - REQ_HDR);
 		}
-		reply_ok(it, ledger_u64(p), true, p[16], p + REQ_HDR, v.mv_size - REQ_HDR);
 		return NT_OK;
 	}
 	if (rc != NT_ENOTFOUND)
@@ -245,43 +284,106 @@ static nt_err apply_one(struct ledger_txn *t, struct batch_state *st, struct bat
 	core_effect_reset(e);
 	rc = e->buf.oom ? NT_ENOMEM : it->op->apply(&view, &req, e, why, sizeof why);
 	if (t->err != NT_OK)
-		return t->err;	/* the view's reads failed: the transaction is unusable */
+		return t->err;	/* the ledger could not be read: not the request's fault */
 	if (rc == NT_ENOMEM)
 		return rc;
 	if (rc != NT_OK) {
 		/* refused, or a damaged record the request reads: only this request fails */
 		if (!request_error(rc) && why[0] == '\0')
 			snprintf(why, sizeof why, "%s", nt_strerror(rc));
-		item_fail(it, rc, why);
+		batch_item_fail(it, rc, why);
 		return NT_OK;
 	}
+
+	batch_entry_pack(&it->entry, view.seq, now, &req, e);
+	reply_ok(it, view.seq, false, e->reply.n, e->buf.sb.data + e->reply.off, e->reply.len);
+	if ((it->reqlen = batch_reqval(it->reqval, view.seq, it->hash, e)) == 0)
+		return NT_EINTERNAL;
+	if (it->entry.oom || it->reply.oom)
+		return NT_ENOMEM;
+
+	/* what later requests must see before this is committed */
+	for (unsigned i = 0; i < e->nputs; i++) {
+		const struct core_put *p = &e->puts[i];
+
+		if ((rc = overlay_put(sp->ov, p->db, p->key, p->klen, e->buf.sb.data + p->voff,
+				      p->vlen, ticket)) != NT_OK)
+			return rc;
+	}
+	rc = overlay_put(sp->ov, DB_REQS, it->req.id.ptr, it->req.id.len, it->reqval, it->reqlen,
+			 ticket);
+	if (rc != NT_OK)
+		return rc;
+
+	it->has_entry = true;
+	it->topic = e->topic;
+	sp->st.last_seq = view.seq;
+	if (e->new_case)
+		sp->st.next_case++;
+	sp->st.last_at = now;
+	return NT_OK;
+}
+
+nt_err batch_apply(struct batch_spec *sp, struct batch_item *it, uint64_t ticket, int64_t now)
+{
+	struct ledger_txn t;
+	char why[PROTO_WHY];
+	nt_err rc;
+
+	if (now < sp->st.last_at)
+		now = sp->st.last_at;
+	if ((rc = ledger_begin(sp->lg, &t, false)) == NT_OK) {
+		rc = apply_in(sp, &t, it, ticket, now);
+		ledger_abort(&t);
+	}
+	if (rc != NT_OK) {
+		/* the ledger or memory failed us: this request is not applied */
+		it->has_entry = false;
+		snprintf(why, sizeof why, "the request could not be applied: %s", nt_strerror(rc));
+		batch_item_fail(it, NT_EUNAVAIL, why);
+	}
+	return rc;
+}
+
+/* ---- store: the commit thread ---- */
+
+static void store_one(struct ledger_txn *t, const struct batch_item *it)
+{
+	const struct core_effect *e = &it->eff;
+	uint8_t seqkey[8];
+
 	for (unsigned i = 0; i < e->nputs; i++) {
 		const struct core_put *p = &e->puts[i];
 
 		ledger_put(t, p->db, p->key, p->klen, e->buf.sb.data + p->voff, p->vlen, p->append);
 	}
-
-	batch_entry_pack(&it->entry, view.seq, now, &req, e);
-	if (it->entry.oom)
-		return NT_ENOMEM;
-	ledger_key_u64(seqkey, view.seq);
+	ledger_key_u64(seqkey, it->seq);
 	ledger_put(t, DB_LOG, seqkey, 8, it->entry.sb.data, it->entry.sb.size, true);
+	ledger_put(t, DB_REQS, it->req.id.ptr, it->req.id.len, it->reqval, it->reqlen, false);
+}
 
-	/* the id, with what it takes to answer a retry */
-	reply_ok(it, view.seq, false, e->reply.n, e->buf.sb.data + e->reply.off, e->reply.len);
-	if ((reqlen = batch_reqval(reqval, view.seq, hash, e)) == 0 || it->reply.oom)
-		return it->reply.oom ? NT_ENOMEM : NT_EINTERNAL;
-	ledger_put(t, DB_REQS, it->req.id.ptr, it->req.id.len, reqval, reqlen, false);
-	if (t->err != NT_OK)
-		return t->err;
+nt_err batch_store(struct ledger *lg, struct batch_item **items, size_t n, char *why,
+		   size_t whylen)
+{
+	struct ledger_txn t;
+	nt_err rc = NT_OK;
 
-	it->has_entry = true;
-	it->topic = e->topic;
-	st->last_seq = view.seq;
-	if (e->new_case)
-		st->next_case++;
-	st->last_at = now;
-	return NT_OK;
+	for (int attempt = 0; attempt <= MAX_GROW; attempt++) {
+		if ((rc = ledger_begin(lg, &t, true)) != NT_OK)
+			break;
+		for (size_t i = 0; i < n; i++)
+			if (items[i]->has_entry)
+				store_one(&t, items[i]);
+		rc = ledger_commit(&t);		/* aborts on a sticky error */
+		if (rc != NT_EMAPFULL || ledger_grow(lg) != NT_OK)
+			break;
+	}
+	if (rc == NT_OK)
+		return NT_OK;
+	snprintf(why, whylen, "the ledger could not commit: %s", nt_strerror(rc));
+	for (size_t i = 0; i < n; i++)
+		batch_item_fail(items[i], NT_EUNAVAIL, why);
+	return rc;
 }
 
 void batch_entry_pack(proto_out *out, uint64_t seq, int64_t at, const struct core_req *r,
@@ -313,45 +415,18 @@ size_t batch_reqval(uint8_t buf[BATCH_REQVAL_MAX], uint64_t seq, uint64_t hash,
 	return REQ_HDR + e->reply.len;
 }
 
-static void items_reset(struct batch_item **items, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		items[i]->done = false;
-		items[i]->has_entry = false;
-		items[i]->topic = NULL;
-		proto_out_reset(&items[i]->reply);
-	}
-}
-
 nt_err batch_commit(struct ledger *lg, struct batch_state *st, struct batch_item **items,
-		    size_t n, struct core_effect *scratch, int64_t now, char *why, size_t whylen)
+		    size_t n, int64_t now, char *why, size_t whylen)
 {
-	struct batch_state next;
-	struct ledger_txn t;
-	nt_err rc = NT_OK;
+	struct batch_spec sp;
+	nt_err rc;
 
-	if (now < st->last_at)
-		now = st->last_at;
-	for (int attempt = 0; attempt <= MAX_GROW; attempt++) {
-		next = *st;
-		items_reset(items, n);
-		if ((rc = ledger_begin(lg, &t, true)) != NT_OK)
-			break;
-		for (size_t i = 0; i < n && rc == NT_OK; i++)
-			rc = apply_one(&t, &next, items[i], scratch, now);
-		if (rc == NT_OK)
-			rc = ledger_commit(&t);
-		else
-			ledger_abort(&t);
-		if (rc != NT_EMAPFULL || ledger_grow(lg) != NT_OK)
-			break;
-	}
-	if (rc == NT_OK) {
-		*st = next;
-		return NT_OK;
-	}
-	snprintf(why, whylen, "the ledger could not commit: %s", nt_strerror(rc));
+	if ((rc = batch_spec_init(&sp, lg, st)) != NT_OK)
+		return rc;
 	for (size_t i = 0; i < n; i++)
-		item_fail(items[i], NT_EUNAVAIL, why);
+		batch_apply(&sp, items[i], 1, now);
+	if ((rc = batch_store(lg, items, n, why, whylen)) == NT_OK)
+		*st = sp.st;
+	batch_spec_fini(&sp);
 	return rc;
 }

@@ -40,6 +40,7 @@
 #include <zmq.h>
 
 #include "batch.h"
+#include "overlay.h"
 #include "ledger.h"
 #include "proto.h"
 #include "sys.h"
@@ -76,12 +77,14 @@ struct msg {
 struct group {
 	struct msg **msgs;
 	size_t n;
+	struct batch_state end;	/* the ledger's end once this group is committed */
 };
 
 struct daemon {
 	struct config cfg;
 	struct ledger *lg;
-	struct batch_state st;
+	struct batch_state st;		/* the end of what is committed */
+	struct batch_spec spec;		/* the end of what is applied (batch.c) */
 	struct ops_stats stats;
 	void *zctx, *router, *pub;
 	int lock_fd;
@@ -603,7 +606,12 @@ static void classify(struct daemon *d, struct msg *m)
 		proto_reply_error(&m->item.reply, PROTO_STR_NULL, NT_EBADREQ, "no request body");
 		m->item.done = true;
 	} else if (batch_prepare(&m->item)) {
-		group_add(d, writer_add(d->writer, &m->item), m);
+		/* apply it now, on top of everything applied before; the writer stores it */
+		ticket = writer_lock(d->writer);
+		batch_apply(&d->spec, &m->item, ticket, now_ms());
+		writer_add_unlock(d->writer, &m->item);
+		group_add(d, ticket, m);
+		d->group[ticket % WRITER_GROUPS].end = d->spec.st;
 		return;
 	}
 	if (m->item.done || (ticket = writer_pending(d->writer)) == 0) {
@@ -614,42 +622,83 @@ static void classify(struct daemon *d, struct msg *m)
 	group_add(d, ticket, m);
 }
 
-/* Finished groups, oldest first: reply in arrival order, then publish in seq order. */
+/* Reply to a group's messages in arrival order, publish its entries in seq order, and
+ * give its messages back to the pool. */
+static void group_finish(struct daemon *d, struct group *g, bool committed)
+{
+	uint64_t events = 0;
+
+	for (size_t i = 0; i < g->n; i++) {
+		struct msg *m = g->msgs[i];
+
+		if (m->deferred)
+			batch_query(d->lg, &d->stats, &m->item, now_ms());
+		msg_send_reply(d, m);
+	}
+	for (size_t i = 0; committed && i < g->n; i++) {
+		struct batch_item *it = &g->msgs[i]->item;
+
+		if (it->has_entry) {
+			publish(d, it->topic, &it->entry);
+			events++;
+		}
+	}
+	/* a group of duplicates and refusals wrote nothing: not a commit worth counting */
+	d->stats.events += events;
+	d->stats.commits += events > 0;
+	for (size_t i = 0; i < g->n; i++)
+		msg_put(d, g->msgs[i]);
+	g->n = 0;
+}
+
+/* A group failed to commit, or was abandoned: none of its writes happened. */
+static void group_fail(struct group *g, const char *why)
+{
+	for (size_t i = 0; i < g->n; i++) {
+		struct batch_item *it = &g->msgs[i]->item;
+
+		if (it->op != NULL && it->op->write)
+			batch_item_fail(it, NT_EUNAVAIL, why);
+	}
+}
+
+/* Finished groups, oldest first. */
 static void complete(struct daemon *d)
 {
 	struct writer_result res;
+	uint64_t emptied = 0;
 
 	while (writer_collect(d->writer, &res)) {
 		struct group *g = &d->group[res.ticket % WRITER_GROUPS];
-		uint64_t events = 0;
 
-		d->st = res.st;
 		d->stats.last_commit_us = res.commit_us;
 		d->stats.commit_us += res.commit_us;
-		d->healthy = res.rc == NT_OK;
-		if (res.rc != NT_OK)
-			log_err("%s (%zu requests refused as unavailable)", res.why, res.n);
-		for (size_t i = 0; i < g->n; i++) {
-			struct msg *m = g->msgs[i];
-
-			if (m->deferred)
-				batch_query(d->lg, &d->stats, &m->item, now_ms());
-			msg_send_reply(d, m);
+		if (res.rc == NT_OK) {
+			d->healthy = true;
+			d->st = g->end;
+			overlay_release(d->spec.ov, res.ticket);
+			group_finish(d, g, true);
+			continue;
 		}
-		for (size_t i = 0; i < g->n; i++) {
-			struct batch_item *it = &g->msgs[i]->item;
-
-			if (it->has_entry) {
-				publish(d, it->topic, &it->entry);
-				events++;
-			}
+		if (!res.abandoned) {
+			/* what was applied after it assumed it: all of that fails too (it is
+			 * collected next, abandoned), and applying starts again from what is
+			 * committed */
+			d->healthy = false;
+			log_err("%s (%zu requests refused as unavailable, and those applied after "
+				"them)", res.why, res.n);
+			emptied = writer_abandon(d->writer);
+			batch_spec_reset(&d->spec, &d->st);
 		}
-		/* a group of duplicates and refusals wrote nothing: not a commit worth counting */
-		d->stats.events += events;
-		d->stats.commits += events > 0;
-		for (size_t i = 0; i < g->n; i++)
-			msg_put(d, g->msgs[i]);
-		g->n = 0;
+		group_fail(g, res.why);
+		group_finish(d, g, false);
+	}
+	if (emptied != 0) {
+		/* the forming group, emptied by writer_abandon(), goes last */
+		struct group *f = &d->group[emptied % WRITER_GROUPS];
+
+		group_fail(f, "not applied: an earlier group could not be committed");
+		group_finish(d, f, false);
 	}
 }
 
@@ -783,7 +832,8 @@ int main(int argc, char **argv)
 		d.pool[i].next = d.free_msgs;
 		d.free_msgs = &d.pool[i];
 	}
-	if ((err = writer_start(&d.writer, d.lg, &d.st)) != NT_OK) {
+	if ((err = batch_spec_init(&d.spec, d.lg, &d.st)) != NT_OK ||
+	    (err = writer_start(&d.writer, d.lg)) != NT_OK) {
 		log_err("cannot start the commit thread: %s", nt_strerror(err));
 		goto out;
 	}
@@ -806,6 +856,7 @@ out:
 	if (d.zctx != NULL)
 		zmq_ctx_term(d.zctx);
 	writer_stop(&d.writer);
+	batch_spec_fini(&d.spec);
 	for (int i = 0; d.pool != NULL && i < POOL; i++)
 		batch_item_fini(&d.pool[i].item);
 	free(d.pool);

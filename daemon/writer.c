@@ -13,6 +13,7 @@
  * by an eventfd it polls beside its sockets.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,27 +35,18 @@ struct writer {
 	pthread_cond_t cv;
 	int efd;
 	struct ledger *lg;
-	struct core_effect scratch;	/* the writer thread's own */
-	struct batch_state st;		/* authoritative; the writer thread's own */
 	/* under mu */
 	struct slot slot[WRITER_GROUPS];
 	uint64_t forming;		/* the ticket the loop adds to */
 	uint64_t committed;		/* the last ticket whose commit finished */
 	uint64_t collected;		/* the last ticket the loop collected */
+	bool halted;			/* a store failed: wait for writer_abandon() */
 	bool stop;
 };
 
 static struct slot *slot_of(struct writer *w, uint64_t ticket)
 {
 	return &w->slot[ticket % WRITER_GROUPS];
-}
-
-static int64_t wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static int64_t mono_us(void)
@@ -69,7 +61,7 @@ static int64_t mono_us(void)
  * free slot to become the next forming group. */
 static bool can_take(const struct writer *w)
 {
-	return w->slot[w->forming % WRITER_GROUPS].nw > 0 &&
+	return !w->halted && w->slot[w->forming % WRITER_GROUPS].nw > 0 &&
 	       w->forming + 1 - w->collected <= WRITER_GROUPS;
 }
 
@@ -95,15 +87,15 @@ static void *writer_main(void *arg)
 
 		memset(&res, 0, sizeof res);
 		t0 = mono_us();
-		res.rc = batch_commit(w->lg, &w->st, s->writes, s->nw, &w->scratch, wall_ms(),
-				      res.why, sizeof res.why);
+		res.rc = batch_store(w->lg, s->writes, s->nw, res.why, sizeof res.why);
 		res.commit_us = (uint64_t)(mono_us() - t0);
-		res.st = w->st;
 		res.ticket = ticket;
 		res.n = s->nw;
 
 		pthread_mutex_lock(&w->mu);
 		s->res = res;
+		if (res.rc != NT_OK)
+			w->halted = true;
 		__atomic_store_n(&w->committed, ticket, __ATOMIC_RELEASE);
 		pthread_cond_broadcast(&w->cv);
 		if (write(w->efd, &one, sizeof one) < 0) {
@@ -114,7 +106,7 @@ static void *writer_main(void *arg)
 	return NULL;
 }
 
-nt_err writer_start(struct writer **out, struct ledger *lg, const struct batch_state *st)
+nt_err writer_start(struct writer **out, struct ledger *lg)
 {
 	struct writer *w = calloc(1, sizeof *w);
 
@@ -122,9 +114,7 @@ nt_err writer_start(struct writer **out, struct ledger *lg, const struct batch_s
 	if (w == NULL)
 		return NT_ENOMEM;
 	w->lg = lg;
-	w->st = *st;
 	w->forming = 1;
-	core_effect_init(&w->scratch);
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->cv, NULL);
 	if ((w->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0)
@@ -136,7 +126,6 @@ nt_err writer_start(struct writer **out, struct ledger *lg, const struct batch_s
 fail:
 	if (w->efd >= 0)
 		close(w->efd);
-	core_effect_fini(&w->scratch);
 	free(w);
 	return NT_ESYS;
 }
@@ -153,7 +142,6 @@ void writer_stop(struct writer **wp)
 	pthread_mutex_unlock(&w->mu);
 	pthread_join(w->thread, NULL);
 	close(w->efd);
-	core_effect_fini(&w->scratch);
 	pthread_mutex_destroy(&w->mu);
 	pthread_cond_destroy(&w->cv);
 	free(w);
@@ -175,19 +163,20 @@ bool writer_room(struct writer *w)
 	return room;
 }
 
-uint64_t writer_add(struct writer *w, struct batch_item *it)
+uint64_t writer_lock(struct writer *w)
 {
-	struct slot *s;
-	uint64_t ticket;
-
 	pthread_mutex_lock(&w->mu);
-	ticket = w->forming;
-	s = slot_of(w, ticket);
+	return w->forming;
+}
+
+void writer_add_unlock(struct writer *w, struct batch_item *it)
+{
+	struct slot *s = slot_of(w, w->forming);
+
 	s->writes[s->nw++] = it;
 	if (s->nw == 1)
 		pthread_cond_signal(&w->cv);
 	pthread_mutex_unlock(&w->mu);
-	return ticket;
 }
 
 uint64_t writer_pending(struct writer *w)
@@ -237,4 +226,33 @@ void writer_wait(struct writer *w)
 	       (w->forming - 1 > w->collected || slot_of(w, w->forming)->nw > 0))
 		pthread_cond_wait(&w->cv, &w->mu);
 	pthread_mutex_unlock(&w->mu);
+}
+
+uint64_t writer_abandon(struct writer *w)
+{
+	uint64_t one = 1, forming;
+
+	pthread_mutex_lock(&w->mu);
+	for (uint64_t t = w->committed + 1; t < w->forming; t++) {
+		struct slot *s = slot_of(w, t);
+
+		memset(&s->res, 0, sizeof s->res);
+		s->res.ticket = t;
+		s->res.rc = NT_EUNAVAIL;
+		s->res.n = s->nw;
+		s->res.abandoned = true;
+		snprintf(s->res.why, sizeof s->res.why,
+			 "not applied: an earlier group could not be committed");
+	}
+	forming = w->forming;
+	slot_of(w, forming)->nw = 0;
+	if (w->forming - 1 > w->committed)
+		__atomic_store_n(&w->committed, w->forming - 1, __ATOMIC_RELEASE);
+	w->halted = false;
+	pthread_cond_broadcast(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	if (write(w->efd, &one, sizeof one) < 0) {
+		/* the loop collects anyway: it is the caller */
+	}
+	return forming;
 }

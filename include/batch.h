@@ -26,6 +26,8 @@ struct batch_state {
 	int64_t last_at;	/* "at" of the last entry: "at" never goes backwards */
 };
 
+#define BATCH_REQVAL_MAX 256	/* the reqs value: seq, hash, a few reply fields */
+
 /* Read the state from the ledger at start. */
 nt_err batch_load(struct ledger *lg, struct batch_state *st);
 
@@ -39,6 +41,10 @@ struct batch_item {
 	const struct op *op;
 	struct proto_arg args[OPS_MAX_FIELDS];
 	uint64_t hash;		/* of a write: core_request_hash(), computed by prepare */
+	/* applied: the records to store (eff, entry, reqval) and the reply */
+	struct core_effect eff;
+	uint8_t reqval[BATCH_REQVAL_MAX];
+	size_t reqlen;
 	/* output */
 	proto_out reply;	/* the reply body, once done */
 	bool done;		/* reply is final */
@@ -54,6 +60,8 @@ void batch_item_init(struct batch_item *it, const void *body, size_t len);
 #define BATCH_KEEP 16384
 void batch_item_reuse(struct batch_item *it, const void *body, size_t len);
 void batch_item_fini(struct batch_item *it);
+/* Make it done with an error reply (and no log entry). */
+void batch_item_fail(struct batch_item *it, nt_err e, const char *why);
 
 /*
  * batch_prepare - decode and validate it. Returns true if it is a valid write op that
@@ -67,16 +75,44 @@ void batch_query(struct ledger *lg, const struct ops_stats *stats,
 		 struct batch_item *it, int64_t now);
 
 /*
- * batch_commit - apply the prepared write items[0..n) in one write transaction and
- * commit it with full sync. Items are applied in order, each seeing the ones before it.
- * On return every item is done: accepted ones have an ok reply and (unless duplicates) a
- * log entry; refused ones an error reply. If the commit itself fails, every item gets an
- * "unavailable" reply, nothing is published, *st is unchanged, and the error is returned.
- * On MDB_MAP_FULL the map is grown and the batch retried.
- * scratch is a core_effect the caller owns (reused to avoid allocations).
+ * The loop's view of the ledger's future: the state once everything applied so far is
+ * committed, and the overlay of records applied but not yet committed.
+ */
+struct overlay;
+struct batch_spec {
+	struct ledger *lg;
+	struct overlay *ov;
+	struct batch_state st;
+};
+
+nt_err batch_spec_init(struct batch_spec *sp, struct ledger *lg, const struct batch_state *st);
+void batch_spec_fini(struct batch_spec *sp);
+/* A store failed: forget everything pending; the ledger ends at committed. */
+void batch_spec_reset(struct batch_spec *sp, const struct batch_state *committed);
+
+/*
+ * batch_apply - apply the prepared write it on top of everything applied before (see
+ * batch.c): it becomes done with its reply, and, if it changes the ledger, has_entry with
+ * its records, its log entry and its seq; its records join the overlay under ticket (the
+ * group it will be stored with). Returns NT_OK, or the ledger's or memory's failure (then
+ * it is done with an "unavailable" reply and nothing of it is kept).
+ */
+nt_err batch_apply(struct batch_spec *sp, struct batch_item *it, uint64_t ticket, int64_t now);
+
+/*
+ * batch_store - store the applied items[0..n) in one write transaction and commit it with
+ * full sync; on MDB_MAP_FULL grow the map and try again. If the commit fails, every item
+ * gets an "unavailable" reply and the error is returned.
+ */
+nt_err batch_store(struct ledger *lg, struct batch_item **items, size_t n, char *why,
+		   size_t whylen);
+
+/*
+ * batch_commit - batch_apply() each of items[0..n) on top of *st, then batch_store() them:
+ * the whole way of one group, on one thread (tests, tools). On success *st is the new end.
  */
 nt_err batch_commit(struct ledger *lg, struct batch_state *st, struct batch_item **items,
-		    size_t n, struct core_effect *scratch, int64_t now, char *why, size_t whylen);
+		    size_t n, int64_t now, char *why, size_t whylen);
 
 /*
  * The records batch_commit() writes besides the core's puts, exposed so that the
@@ -85,7 +121,6 @@ nt_err batch_commit(struct ledger *lg, struct batch_state *st, struct batch_item
  * (reset first). batch_reqval: the reqs value (seq, hash, reply fields) into buf of size
  * BATCH_REQVAL_MAX; returns its length, or 0 if the reply fields do not fit.
  */
-#define BATCH_REQVAL_MAX 256
 void batch_entry_pack(proto_out *out, uint64_t seq, int64_t at, const struct core_req *r,
 		      const struct core_effect *e);
 size_t batch_reqval(uint8_t buf[BATCH_REQVAL_MAX], uint64_t seq, uint64_t hash,

@@ -180,7 +180,7 @@ static nt_err turn_run(struct env *e, struct turn *t, int64_t now)
 			writes[nw++] = &t->item[i];
 	}
 	if (nw > 0) {
-		rc = batch_commit(e->lg, &e->st, writes, nw, &e->scratch, now, why, sizeof why);
+		rc = batch_commit(e->lg, &e->st, writes, nw, now, why, sizeof why);
 		if (rc != NT_OK)
 			printf("# batch_commit: %s\n", why);
 	}

@@ -1,0 +1,149 @@
+/*
+ * overlay.c - pending writes: a chained hash table plus a list in ticket order.
+ *
+ * Tickets only grow, and an entry rewritten by a later group moves to the tail of the
+ * list with the later ticket, so the list is always sorted by ticket and releasing a
+ * committed group pops entries from the head.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "overlay.h"
+#include "proto.h"
+
+#define BUCKETS 8192	/* power of two; the pool bounds entries to a few thousand */
+
+struct entry {
+	struct entry *chain;		/* next in the bucket */
+	struct entry *prev, *next;	/* the ticket-ordered list */
+	uint64_t ticket;
+	enum ledger_db db;
+	uint32_t klen;
+	size_t vlen;
+	uint8_t data[];			/* key, then value */
+};
+
+struct overlay {
+	struct entry *bucket[BUCKETS];
+	struct entry *head, *tail;
+	size_t count;
+};
+
+static size_t bucket_of(enum ledger_db db, const void *key, size_t klen)
+{
+	return (size_t)proto_hash(key, klen, (uint64_t)db) & (BUCKETS - 1);
+}
+
+static struct entry **find(struct overlay *ov, enum ledger_db db, const void *key, size_t klen)
+{
+	struct entry **e = &ov->bucket[bucket_of(db, key, klen)];
+
+	while (*e != NULL && ((*e)->db != db || (*e)->klen != klen ||
+			      memcmp((*e)->data, key, klen) != 0))
+		e = &(*e)->chain;
+	return e;
+}
+
+static void list_unlink(struct overlay *ov, struct entry *e)
+{
+	if (e->prev != NULL)
+		e->prev->next = e->next;
+	else
+		ov->head = e->next;
+	if (e->next != NULL)
+		e->next->prev = e->prev;
+	else
+		ov->tail = e->prev;
+}
+
+static void list_append(struct overlay *ov, struct entry *e)
+{
+	e->next = NULL;
+	e->prev = ov->tail;
+	if (ov->tail != NULL)
+		ov->tail->next = e;
+	else
+		ov->head = e;
+	ov->tail = e;
+}
+
+struct overlay *overlay_new(void)
+{
+	return calloc(1, sizeof(struct overlay));
+}
+
+void overlay_free(struct overlay **ov)
+{
+	if (ov == NULL || *ov == NULL)
+		return;
+	overlay_clear(*ov);
+	free(*ov);
+	*ov = NULL;
+}
+
+nt_err overlay_put(struct overlay *ov, enum ledger_db db, const void *key, size_t klen,
+		   const void *val, size_t vlen, uint64_t ticket)
+{
+	struct entry **slot = find(ov, db, key, klen), *old = *slot, *e;
+
+	e = malloc(sizeof *e + klen + vlen);
+	if (e == NULL)
+		return NT_ENOMEM;
+	e->ticket = ticket;
+	e->db = db;
+	e->klen = (uint32_t)klen;
+	e->vlen = vlen;
+	memcpy(e->data, key, klen);
+	memcpy(e->data + klen, val, vlen);
+	if (old != NULL) {
+		e->chain = old->chain;
+		list_unlink(ov, old);
+		free(old);
+		ov->count--;
+	} else {
+		e->chain = NULL;
+	}
+	*slot = e;
+	list_append(ov, e);
+	ov->count++;
+	return NT_OK;
+}
+
+bool overlay_get(const struct overlay *ov, enum ledger_db db, const void *key, size_t klen,
+		 MDB_val *val)
+{
+	struct entry *const *e = find((struct overlay *)(uintptr_t)ov, db, key, klen);
+
+	if (*e == NULL)
+		return false;
+	val->mv_data = (*e)->data + (*e)->klen;
+	val->mv_size = (*e)->vlen;
+	return true;
+}
+
+static void drop(struct overlay *ov, struct entry *e)
+{
+	struct entry **slot = find(ov, e->db, e->data, e->klen);
+
+	*slot = e->chain;
+	list_unlink(ov, e);
+	free(e);
+	ov->count--;
+}
+
+void overlay_release(struct overlay *ov, uint64_t ticket)
+{
+	while (ov->head != NULL && ov->head->ticket <= ticket)
+		drop(ov, ov->head);
+}
+
+void overlay_clear(struct overlay *ov)
+{
+	while (ov->head != NULL)
+		drop(ov, ov->head);
+}
+
+size_t overlay_count(const struct overlay *ov)
+{
+	return ov->count;
+}
