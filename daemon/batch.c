@@ -199,6 +199,7 @@ void batch_query(struct ledger *lg, const struct ops_stats *stats,
 
 nt_err batch_spec_init(struct batch_spec *sp, struct ledger *lg, const struct batch_state *st)
 {
+	memset(sp, 0, sizeof *sp);
 	sp->lg = lg;
 	sp->st = *st;
 	sp->ov = overlay_new();
@@ -207,6 +208,7 @@ nt_err batch_spec_init(struct batch_spec *sp, struct ledger *lg, const struct ba
 
 void batch_spec_fini(struct batch_spec *sp)
 {
+	ledger_abort(&sp->rt);
 	overlay_free(&sp->ov);
 }
 
@@ -326,15 +328,14 @@ static nt_err apply_in(struct batch_spec *sp, struct ledger_txn *t, struct batch
 
 nt_err batch_apply(struct batch_spec *sp, struct batch_item *it, uint64_t ticket, int64_t now)
 {
-	struct ledger_txn t;
 	char why[PROTO_WHY];
 	nt_err rc;
 
 	if (now < sp->st.last_at)
 		now = sp->st.last_at;
-	if ((rc = ledger_begin(sp->lg, &t, false)) == NT_OK) {
-		rc = apply_in(sp, &t, it, ticket, now);
-		ledger_abort(&t);
+	if ((rc = ledger_renew(sp->lg, &sp->rt)) == NT_OK) {
+		rc = apply_in(sp, &sp->rt, it, ticket, now);
+		ledger_reset(&sp->rt);
 	}
 	if (rc != NT_OK) {
 		/* the ledger or memory failed us: this request is not applied */

@@ -216,6 +216,35 @@ nt_err ledger_begin(struct ledger *lg, struct ledger_txn *t, bool write)
 	return t->err;
 }
 
+nt_err ledger_renew(struct ledger *lg, struct ledger_txn *t)
+{
+	int rc;
+
+	if (t->txn == NULL || !t->idle)
+		return ledger_begin(lg, t, false);
+	pthread_rwlock_rdlock(&lg->grow);
+	t->err = NT_OK;
+	t->mdb_rc = 0;
+	if ((rc = mdb_txn_renew(t->txn)) != 0) {
+		mdb_txn_abort(t->txn);
+		t->txn = NULL;
+		pthread_rwlock_unlock(&lg->grow);
+		txn_fail(t, rc);
+		return t->err;
+	}
+	t->idle = false;
+	return NT_OK;
+}
+
+void ledger_reset(struct ledger_txn *t)
+{
+	if (t->txn == NULL || t->idle || t->write)
+		return;
+	mdb_txn_reset(t->txn);
+	t->idle = true;
+	pthread_rwlock_unlock(&t->lg->grow);
+}
+
 nt_err ledger_commit(struct ledger_txn *t)
 {
 	int rc;
@@ -240,8 +269,9 @@ void ledger_abort(struct ledger_txn *t)
 	if (t->txn != NULL) {
 		mdb_txn_abort(t->txn);
 		t->txn = NULL;
-		if (!t->write)
+		if (!t->write && !t->idle)
 			pthread_rwlock_unlock(&t->lg->grow);
+		t->idle = false;
 	}
 }
 

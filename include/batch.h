@@ -83,6 +83,7 @@ struct batch_spec {
 	struct ledger *lg;
 	struct overlay *ov;
 	struct batch_state st;
+	struct ledger_txn rt;	/* the read transaction applies use, renewed each time */
 };
 
 nt_err batch_spec_init(struct batch_spec *sp, struct ledger *lg, const struct batch_state *st);

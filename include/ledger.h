@@ -50,6 +50,7 @@ struct ledger_txn {
 	nt_err err;		/* sticky: first failure, NT_OK while all is well */
 	int mdb_rc;		/* the LMDB code behind err, for messages */
 	bool write;
+	bool idle;		/* a read transaction reset, waiting for ledger_renew() */
 };
 
 /*
@@ -74,6 +75,14 @@ const char *ledger_txn_strerror(const struct ledger_txn *t);
 
 /* Begin a read or write transaction. Returns NT_OK or the failure (also left in t->err). */
 nt_err ledger_begin(struct ledger *lg, struct ledger_txn *t, bool write);
+/*
+ * A read transaction used again and again: ledger_renew() starts it (the first time it
+ * begins one), ledger_reset() ends it but keeps its handle and reader slot, which makes
+ * the next renew cheap. ledger_abort() frees it for good.
+ */
+nt_err ledger_renew(struct ledger *lg, struct ledger_txn *t);
+void ledger_reset(struct ledger_txn *t);
+
 /* Commit (write: with full sync); on a sticky error, abort and return it. */
 nt_err ledger_commit(struct ledger_txn *t);
 /* Abort; harmless on a transaction already ended. */
