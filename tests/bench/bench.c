@@ -388,7 +388,8 @@ static struct run_result run_clients(int nclients, int depth, double seconds, ui
 		d[i].client = i;
 		d[i].depth = depth;
 		d[i].seconds = seconds;
-		d[i].count = count ? count / (uint64_t)nclients : 0;
+		d[i].count = count ? count / (uint64_t)nclients +
+				     ((uint64_t)i < count % (uint64_t)nclients) : 0;
 		pthread_create(&d[i].th, NULL, drive, &d[i]);
 	}
 	for (int i = 0; i < nclients; i++) {
