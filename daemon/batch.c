@@ -304,18 +304,22 @@ static nt_err apply_in(struct batch_spec *sp, struct ledger_txn *t, struct batch
 	if (it->entry.oom || it->reply.oom)
 		return NT_ENOMEM;
 
-	/* what later requests must see before this is committed */
-	for (unsigned i = 0; i < e->nputs; i++) {
-		const struct core_put *p = &e->puts[i];
+	/* what later requests must see before this is committed: all of it, or none */
+	{
+		struct overlay_rec recs[CORE_MAX_PUTS + 1];
+		unsigned n = 0;
 
-		if ((rc = overlay_put(sp->ov, p->db, p->key, p->klen, e->buf.sb.data + p->voff,
-				      p->vlen, ticket)) != NT_OK)
+		for (unsigned i = 0; i < e->nputs; i++, n++) {
+			const struct core_put *p = &e->puts[i];
+
+			recs[n] = (struct overlay_rec){ p->db, p->key, p->klen,
+							e->buf.sb.data + p->voff, p->vlen };
+		}
+		recs[n++] = (struct overlay_rec){ DB_REQS, it->req.id.ptr, it->req.id.len,
+						  it->reqval, it->reqlen };
+		if ((rc = overlay_put(sp->ov, recs, n, ticket)) != NT_OK)
 			return rc;
 	}
-	rc = overlay_put(sp->ov, DB_REQS, it->req.id.ptr, it->req.id.len, it->reqval, it->reqlen,
-			 ticket);
-	if (rc != NT_OK)
-		return rc;
 
 	it->has_entry = true;
 	it->topic = e->topic;

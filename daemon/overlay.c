@@ -81,31 +81,44 @@ void overlay_free(struct overlay **ov)
 	*ov = NULL;
 }
 
-nt_err overlay_put(struct overlay *ov, enum ledger_db db, const void *key, size_t klen,
-		   const void *val, size_t vlen, uint64_t ticket)
+nt_err overlay_put(struct overlay *ov, const struct overlay_rec *recs, size_t n,
+		   uint64_t ticket)
 {
-	struct entry **slot = find(ov, db, key, klen), *old = *slot, *e;
+	struct entry *made[16];
 
-	e = malloc(sizeof *e + klen + vlen);
-	if (e == NULL)
-		return NT_ENOMEM;
-	e->ticket = ticket;
-	e->db = db;
-	e->klen = (uint32_t)klen;
-	e->vlen = vlen;
-	memcpy(e->data, key, klen);
-	memcpy(e->data + klen, val, vlen);
-	if (old != NULL) {
-		e->chain = old->chain;
-		list_unlink(ov, old);
-		free(old);
-		ov->count--;
-	} else {
-		e->chain = NULL;
+	if (n > sizeof made / sizeof made[0])
+		return NT_EINTERNAL;
+	/* allocate everything first, so that a failure leaves the overlay as it was */
+	for (size_t i = 0; i < n; i++) {
+		made[i] = malloc(sizeof *made[i] + recs[i].klen + recs[i].vlen);
+		if (made[i] == NULL) {
+			while (i > 0)
+				free(made[--i]);
+			return NT_ENOMEM;
+		}
 	}
-	*slot = e;
-	list_append(ov, e);
-	ov->count++;
+	for (size_t i = 0; i < n; i++) {
+		const struct overlay_rec *r = &recs[i];
+		struct entry **slot = find(ov, r->db, r->key, r->klen), *old = *slot, *e = made[i];
+
+		e->ticket = ticket;
+		e->db = r->db;
+		e->klen = (uint32_t)r->klen;
+		e->vlen = r->vlen;
+		memcpy(e->data, r->key, r->klen);
+		memcpy(e->data + r->klen, r->val, r->vlen);
+		if (old != NULL) {
+			e->chain = old->chain;
+			list_unlink(ov, old);
+			free(old);
+			ov->count--;
+		} else {
+			e->chain = NULL;
+		}
+		*slot = e;
+		list_append(ov, e);
+		ov->count++;
+	}
 	return NT_OK;
 }
 

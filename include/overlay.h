@@ -25,9 +25,19 @@ struct overlay;
 struct overlay *overlay_new(void);
 void overlay_free(struct overlay **ov);
 
-/* Record db/key -> val for the group ticket (replacing an older value). NT_ENOMEM. */
-nt_err overlay_put(struct overlay *ov, enum ledger_db db, const void *key, size_t klen,
-		   const void *val, size_t vlen, uint64_t ticket);
+/* One record to add. */
+struct overlay_rec {
+	enum ledger_db db;
+	const void *key;
+	size_t klen;
+	const void *val;
+	size_t vlen;
+};
+
+/* Record recs[0..n) for the group ticket (replacing older values), all or none: on
+ * NT_ENOMEM nothing changed. */
+nt_err overlay_put(struct overlay *ov, const struct overlay_rec *recs, size_t n,
+		   uint64_t ticket);
 /* The pending value of db/key, valid until the next overlay call; false if none. */
 bool overlay_get(const struct overlay *ov, enum ledger_db db, const void *key, size_t klen,
 		 MDB_val *val);
