@@ -21,7 +21,6 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -259,101 +258,148 @@ static uint64_t rss_anon_kb(pid_t pid)
 
 /* ---- load generators ---- */
 
+/*
+ * The clients: CLIENTS DEALER connections, each keeping `depth` requests in flight, all
+ * driven by one thread that polls them. One thread rather than one per client because
+ * the load generator shares the machine's two cores with the daemon, and eight threads
+ * waking one another cost CPU the daemon then lacks.
+ */
 struct driver {
-	pthread_t th;
 	int client;
 	int depth;		/* requests in flight */
-	double seconds;		/* run this long ... */
-	uint64_t count;		/* ... or until this many acks (if > 0) */
+	uint64_t count;		/* stop after this many (if > 0) */
 	uint64_t acks, errors;
 	double *lat;		/* latencies in ms, one per ack */
 	size_t nlat, caplat;
+	void *s;
+	double *sent_at;	/* by slot */
+	int *free_slots, nfree;
+	struct request rq;
 };
 
 static uint64_t id_counter;	/* per process, so ids never repeat across runs */
 
-static void *drive(void *arg)
+static void driver_open(struct driver *d)
 {
-	struct driver *d = arg;
-	void *s = zmq_socket(zctx, ZMQ_DEALER);
-	int zero = 0, hwm = 0;
-	double *sent_at = calloc((size_t)d->depth, sizeof *sent_at);
-	uint64_t *slot_n = calloc((size_t)d->depth, sizeof *slot_n);
-	int *free_slots = malloc((size_t)d->depth * sizeof *free_slots), nfree = d->depth;
-	double end = now_s() + d->seconds;
-	char buf[4096];
-	struct request rq;
+	int zero = 0;
 
-	zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero);
-	zmq_setsockopt(s, ZMQ_SNDHWM, &hwm, sizeof hwm);
-	zmq_setsockopt(s, ZMQ_RCVHWM, &hwm, sizeof hwm);
-	zmq_connect(s, submit_ep);
-	request_init(&rq, d->client);
+	d->s = zmq_socket(zctx, ZMQ_DEALER);
+	zmq_setsockopt(d->s, ZMQ_LINGER, &zero, sizeof zero);
+	zmq_setsockopt(d->s, ZMQ_SNDHWM, &zero, sizeof zero);
+	zmq_setsockopt(d->s, ZMQ_RCVHWM, &zero, sizeof zero);
+	zmq_connect(d->s, submit_ep);
+	request_init(&d->rq, d->client);
+	d->sent_at = calloc((size_t)d->depth, sizeof *d->sent_at);
+	d->free_slots = malloc((size_t)d->depth * sizeof *d->free_slots);
+	d->nfree = d->depth;
 	for (int i = 0; i < d->depth; i++)
-		free_slots[i] = i;
-	for (;;) {
-		bool stop = d->count ? d->acks + d->errors + (uint64_t)(d->depth - nfree) >= d->count
-				     : now_s() >= end;
+		d->free_slots[i] = i;
+}
 
-		while (!stop && nfree > 0) {
-			int slot = free_slots[--nfree];
-			uint64_t n = __atomic_fetch_add(&id_counter, 1, __ATOMIC_RELAXED);
+static void driver_close(struct driver *d)
+{
+	proto_out_fini(&d->rq.o);
+	zmq_close(d->s);
+	free(d->sent_at);
+	free(d->free_slots);
+}
 
-			request_set(&rq, n * 1024 + (uint64_t)slot, n);
-			slot_n[slot] = n;
-			sent_at[slot] = now_s();
-			zmq_send(s, "", 0, ZMQ_SNDMORE);
-			zmq_send(s, rq.o.sb.data, rq.o.sb.size, 0);
-			stop = d->count && d->acks + d->errors + (uint64_t)(d->depth - nfree) >= d->count;
-		}
-		if (nfree == d->depth)
+static bool driver_busy(const struct driver *d)
+{
+	return d->nfree < d->depth;
+}
+
+/* Send until depth requests are in flight (or the driver's count is reached). */
+static void driver_fill(struct driver *d, bool stop)
+{
+	while (!stop && d->nfree > 0) {
+		int slot;
+		uint64_t n;
+
+		if (d->count && d->acks + d->errors + (uint64_t)(d->depth - d->nfree) >= d->count)
 			break;
-		/* one reply: empty delimiter, body */
-		int n = zmq_recv(s, buf, sizeof buf, 0);
-		if (n != 0)
-			die("unexpected reply envelope");
-		n = zmq_recv(s, buf, sizeof buf, 0);
-		double t = now_s();
+		slot = d->free_slots[--d->nfree];
+		n = id_counter++;
+		/* the slot rides in the id's low bits, so that the reply finds it */
+		request_set(&d->rq, n * 1024 + (uint64_t)slot, n);
+		d->sent_at[slot] = now_s();
+		zmq_send(d->s, "", 0, ZMQ_SNDMORE);
+		zmq_send(d->s, d->rq.o.sb.data, d->rq.o.sb.size, 0);
+	}
+}
+
+/* Take every reply waiting: empty delimiter, then the body. */
+static void driver_drain(struct driver *d)
+{
+	char buf[4096];
+	int n;
+
+	while ((n = zmq_recv(d->s, buf, sizeof buf, ZMQ_DONTWAIT)) >= 0) {
+		double t;
 		proto_doc doc;
 		proto_str rid;
+		uint64_t v = 0;
 		bool ok = false;
+		int slot;
 
+		if (n != 0)
+			die("unexpected reply envelope");
+		n = zmq_recv(d->s, buf, sizeof buf, 0);
+		t = now_s();
 		if (n <= 0 || proto_parse(&doc, buf, (size_t)n, NULL, 0) != NT_OK ||
-		    !proto_obj_str(proto_map_get(&doc.root, "id"), &rid) || rid.len < 4)
+		    !proto_obj_str(proto_map_get(&doc.root, "id"), &rid) || rid.len < 10)
 			die("undecodable reply");
 		proto_obj_bool(proto_map_get(&doc.root, "ok"), &ok);
-		{
-			uint64_t v = 0;
-			int slot;
+		for (uint32_t i = rid.len - 10; i < rid.len; i++) {
+			char c = rid.ptr[i];
 
-			for (uint32_t i = rid.len - 10; i < rid.len; i++) {
-				char c = rid.ptr[i];
-
-				v = v << 4 | (uint64_t)(c <= '9' ? c - '0' : c - 'a' + 10);
-			}
-			slot = (int)(v % 1024);
-			if (slot >= d->depth)
-				die("reply for an unknown slot");
-			if (ok) {
-				d->acks++;
-				if (d->nlat == d->caplat) {
-					d->caplat = d->caplat ? d->caplat * 2 : 65536;
-					d->lat = realloc(d->lat, d->caplat * sizeof *d->lat);
-				}
-				d->lat[d->nlat++] = (t - sent_at[slot]) * 1e3;
-			} else {
-				d->errors++;
-			}
-			free_slots[nfree++] = slot;
+			v = v << 4 | (uint64_t)(c <= '9' ? c - '0' : c - 'a' + 10);
 		}
 		proto_doc_fini(&doc);
+		slot = (int)(v % 1024);
+		if (slot >= d->depth)
+			die("reply for an unknown slot");
+		if (ok) {
+			d->acks++;
+			if (d->nlat == d->caplat) {
+				d->caplat = d->caplat ? d->caplat * 2 : 65536;
+				d->lat = realloc(d->lat, d->caplat * sizeof *d->lat);
+			}
+			d->lat[d->nlat++] = (t - d->sent_at[slot]) * 1e3;
+		} else {
+			d->errors++;
+		}
+		d->free_slots[d->nfree++] = slot;
 	}
-	proto_out_fini(&rq.o);
-	zmq_close(s);
-	free(sent_at);
-	free(slot_n);
-	free(free_slots);
-	return NULL;
+}
+
+/* Drive d[0..n) for `seconds`, or until each has done its count. */
+static void drive(struct driver *d, int n, double seconds)
+{
+	zmq_pollitem_t items[CLIENTS];
+	double end = now_s() + seconds;
+
+	for (int i = 0; i < n; i++) {
+		driver_open(&d[i]);
+		items[i] = (zmq_pollitem_t){ d[i].s, 0, ZMQ_POLLIN, 0 };
+	}
+	for (;;) {
+		bool stop = d[0].count == 0 && now_s() >= end, busy = false;
+
+		for (int i = 0; i < n; i++) {
+			driver_fill(&d[i], stop);
+			busy = busy || driver_busy(&d[i]);
+		}
+		if (!busy)
+			break;
+		if (zmq_poll(items, n, 100) < 0 && zmq_errno() != EINTR)
+			die("zmq_poll failed");
+		for (int i = 0; i < n; i++)
+			if (items[i].revents & ZMQ_POLLIN)
+				driver_drain(&d[i]);
+	}
+	for (int i = 0; i < n; i++)
+		driver_close(&d[i]);
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -387,13 +433,11 @@ static struct run_result run_clients(int nclients, int depth, double seconds, ui
 	for (int i = 0; i < nclients; i++) {
 		d[i].client = i;
 		d[i].depth = depth;
-		d[i].seconds = seconds;
 		d[i].count = count ? count / (uint64_t)nclients +
 				     ((uint64_t)i < count % (uint64_t)nclients) : 0;
-		pthread_create(&d[i].th, NULL, drive, &d[i]);
 	}
+	drive(d, nclients, seconds);
 	for (int i = 0; i < nclients; i++) {
-		pthread_join(d[i].th, NULL);
 		r.events += d[i].acks;
 		n += d[i].nlat;
 		if (d[i].errors)
