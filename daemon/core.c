@@ -25,10 +25,13 @@ void core_effect_init(struct core_effect *e)
 
 void core_effect_reset(struct core_effect *e)
 {
-	proto_out buf = e->buf;
-
-	memset(e, 0, sizeof *e);
-	e->buf = buf;
+	/* field by field: the puts array is large and only its first nputs entries count */
+	e->nputs = 0;
+	e->topic = NULL;
+	e->case_id = 0;
+	e->new_case = false;
+	memset(&e->entry, 0, sizeof e->entry);
+	memset(&e->reply, 0, sizeof e->reply);
 	proto_out_reset(&e->buf);
 }
 

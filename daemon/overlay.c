@@ -17,6 +17,7 @@ struct entry {
 	struct entry *chain;		/* next in the bucket */
 	struct entry *prev, *next;	/* the ticket-ordered list */
 	uint64_t ticket;
+	size_t bucket;
 	enum ledger_db db;
 	uint32_t klen;
 	size_t vlen;
@@ -34,14 +35,20 @@ static size_t bucket_of(enum ledger_db db, const void *key, size_t klen)
 	return (size_t)proto_hash(key, klen, (uint64_t)db) & (BUCKETS - 1);
 }
 
-static struct entry **find(struct overlay *ov, enum ledger_db db, const void *key, size_t klen)
+static struct entry **find_in(struct overlay *ov, size_t b, enum ledger_db db, const void *key,
+			      size_t klen)
 {
-	struct entry **e = &ov->bucket[bucket_of(db, key, klen)];
+	struct entry **e = &ov->bucket[b];
 
 	while (*e != NULL && ((*e)->db != db || (*e)->klen != klen ||
 			      memcmp((*e)->data, key, klen) != 0))
 		e = &(*e)->chain;
 	return e;
+}
+
+static struct entry **find(struct overlay *ov, enum ledger_db db, const void *key, size_t klen)
+{
+	return find_in(ov, bucket_of(db, key, klen), db, key, klen);
 }
 
 static void list_unlink(struct overlay *ov, struct entry *e)
@@ -99,9 +106,12 @@ nt_err overlay_put(struct overlay *ov, const struct overlay_rec *recs, size_t n,
 	}
 	for (size_t i = 0; i < n; i++) {
 		const struct overlay_rec *r = &recs[i];
-		struct entry **slot = find(ov, r->db, r->key, r->klen), *old = *slot, *e = made[i];
+		size_t b = bucket_of(r->db, r->key, r->klen);
+		struct entry **slot = find_in(ov, b, r->db, r->key, r->klen), *old = *slot;
+		struct entry *e = made[i];
 
 		e->ticket = ticket;
+		e->bucket = b;
 		e->db = r->db;
 		e->klen = (uint32_t)r->klen;
 		e->vlen = r->vlen;
@@ -136,7 +146,7 @@ bool overlay_get(const struct overlay *ov, enum ledger_db db, const void *key, s
 
 static void drop(struct overlay *ov, struct entry *e)
 {
-	struct entry **slot = find(ov, e->db, e->data, e->klen);
+	struct entry **slot = find_in(ov, e->bucket, e->db, e->data, e->klen);
 
 	*slot = e->chain;
 	list_unlink(ov, e);

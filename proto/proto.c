@@ -553,35 +553,44 @@ nt_err proto_request(proto_doc *doc, const void *buf, size_t len, struct proto_r
  */
 #define OUT_INIT 256
 
+static int out_grow_write(proto_out *out, const char *buf, size_t len)
+{
+	msgpack_sbuffer *sb = &out->sb;
+	size_t want = sb->alloc ? sb->alloc : OUT_INIT;
+	char *p;
+
+	if (out->oom)
+		return -1;
+	while (want - sb->size < len) {
+		if (want > SIZE_MAX / 2) {
+			out->oom = true;
+			return -1;
+		}
+		want *= 2;
+	}
+	if ((p = realloc(sb->data, want)) == NULL) {
+		out->oom = true;
+		return -1;
+	}
+	sb->data = p;
+	sb->alloc = want;
+	memcpy(sb->data + sb->size, buf, len);
+	sb->size += len;
+	return 0;
+}
+
+/* The packer's callback: most writes are a few bytes into room that is already there. */
 static int out_write(void *data, const char *buf, size_t len)
 {
 	proto_out *out = data;
 	msgpack_sbuffer *sb = &out->sb;
 
-	if (out->oom)
-		return -1;
-	if (sb->alloc - sb->size < len) {
-		size_t want = sb->alloc ? sb->alloc : OUT_INIT;
-		char *p;
-
-		while (want - sb->size < len) {
-			if (want > SIZE_MAX / 2) {
-				out->oom = true;
-				return -1;
-			}
-			want *= 2;
-		}
-		if ((p = realloc(sb->data, want)) == NULL) {
-			out->oom = true;
-			return -1;
-		}
-		sb->data = p;
-		sb->alloc = want;
-	}
-	if (len > 0)
+	if (__builtin_expect(sb->alloc - sb->size >= len && !out->oom, 1)) {
 		memcpy(sb->data + sb->size, buf, len);
-	sb->size += len;
-	return 0;
+		sb->size += len;
+		return 0;
+	}
+	return out_grow_write(out, buf, len);
 }
 
 void proto_out_init(proto_out *out)
