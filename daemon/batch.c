@@ -212,8 +212,14 @@ void batch_spec_fini(struct batch_spec *sp)
 	overlay_free(&sp->ov);
 }
 
+void batch_spec_quiesce(struct batch_spec *sp)
+{
+	ledger_reset(&sp->rt);
+}
+
 void batch_spec_reset(struct batch_spec *sp, const struct batch_state *committed)
 {
+	ledger_reset(&sp->rt);
 	overlay_clear(sp->ov);
 	sp->st = *committed;
 }
@@ -337,10 +343,11 @@ nt_err batch_apply(struct batch_spec *sp, struct batch_item *it, uint64_t ticket
 
 	if (now < sp->st.last_at)
 		now = sp->st.last_at;
-	if ((rc = ledger_renew(sp->lg, &sp->rt)) == NT_OK) {
+	rc = sp->rt.txn != NULL && !sp->rt.idle ? NT_OK : ledger_renew(sp->lg, &sp->rt);
+	if (rc == NT_OK)
 		rc = apply_in(sp, &sp->rt, it, ticket, now);
-		ledger_reset(&sp->rt);
-	}
+	if (rc != NT_OK)
+		ledger_reset(&sp->rt);	/* a failed read leaves the transaction unusable */
 	if (rc != NT_OK) {
 		/* the ledger or memory failed us: this request is not applied */
 		it->has_entry = false;
@@ -430,6 +437,7 @@ nt_err batch_commit(struct ledger *lg, struct batch_state *st, struct batch_item
 		return rc;
 	for (size_t i = 0; i < n; i++)
 		batch_apply(&sp, items[i], 1, now);
+	batch_spec_quiesce(&sp);
 	if ((rc = batch_store(lg, items, n, why, whylen)) == NT_OK)
 		*st = sp.st;
 	batch_spec_fini(&sp);

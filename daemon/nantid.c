@@ -668,6 +668,7 @@ static void complete(struct daemon *d)
 	struct writer_result res;
 	uint64_t emptied = 0;
 
+	batch_spec_quiesce(&d->spec);	/* applies from here on must see these commits */
 	while (writer_collect(d->writer, &res)) {
 		struct group *g = &d->group[res.ticket % WRITER_GROUPS];
 
@@ -751,6 +752,7 @@ static void loop(struct daemon *d)
 			wait = d->next_watchdog - now;
 		if (wait < 0)
 			wait = 0;
+		batch_spec_quiesce(&d->spec);	/* no read transaction across the sleep */
 		if (zmq_poll(items, nitems, (long)wait) < 0 && zmq_errno() != EINTR) {
 			log_err("zmq_poll: %s", zmq_strerror(zmq_errno()));
 			break;

@@ -4,6 +4,8 @@
  * Tickets only grow, and an entry rewritten by a later group moves to the tail of the
  * list with the later ticket, so the list is always sorted by ticket and releasing a
  * committed group pops entries from the head.
+ *
+ * The records of one request are allocated in one block, freed when its last entry goes.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +15,12 @@
 
 #define BUCKETS 8192	/* power of two; the pool bounds entries to a few thousand */
 
+struct block {
+	size_t live;			/* entries of the block still in the overlay */
+};
+
 struct entry {
+	struct block *block;		/* the allocation it lives in */
 	struct entry *chain;		/* next in the bucket */
 	struct entry *prev, *next;	/* the ticket-ordered list */
 	uint64_t ticket;
@@ -88,28 +95,45 @@ void overlay_free(struct overlay **ov)
 	*ov = NULL;
 }
 
+static size_t entry_size(const struct overlay_rec *r)
+{
+	size_t n = sizeof(struct entry) + r->klen + r->vlen;
+
+	return (n + 7) & ~(size_t)7;
+}
+
+static void entry_free(struct overlay *ov, struct entry *e)
+{
+	list_unlink(ov, e);
+	ov->count--;
+	if (--e->block->live == 0)
+		free(e->block);
+}
+
 nt_err overlay_put(struct overlay *ov, const struct overlay_rec *recs, size_t n,
 		   uint64_t ticket)
 {
-	struct entry *made[16];
+	size_t size = sizeof(struct block);
+	struct block *blk;
+	char *p;
 
-	if (n > sizeof made / sizeof made[0])
-		return NT_EINTERNAL;
-	/* allocate everything first, so that a failure leaves the overlay as it was */
-	for (size_t i = 0; i < n; i++) {
-		made[i] = malloc(sizeof *made[i] + recs[i].klen + recs[i].vlen);
-		if (made[i] == NULL) {
-			while (i > 0)
-				free(made[--i]);
-			return NT_ENOMEM;
-		}
-	}
+	if (n == 0)
+		return NT_OK;
+	for (size_t i = 0; i < n; i++)
+		size += entry_size(&recs[i]);
+	/* one allocation, before anything changes: all or none */
+	if ((blk = malloc(size)) == NULL)
+		return NT_ENOMEM;
+	blk->live = n;
+	p = (char *)(blk + 1);
 	for (size_t i = 0; i < n; i++) {
 		const struct overlay_rec *r = &recs[i];
 		size_t b = bucket_of(r->db, r->key, r->klen);
 		struct entry **slot = find_in(ov, b, r->db, r->key, r->klen), *old = *slot;
-		struct entry *e = made[i];
+		struct entry *e = (struct entry *)(void *)p;
 
+		p += entry_size(r);
+		e->block = blk;
 		e->ticket = ticket;
 		e->bucket = b;
 		e->db = r->db;
@@ -119,9 +143,7 @@ nt_err overlay_put(struct overlay *ov, const struct overlay_rec *recs, size_t n,
 		memcpy(e->data + r->klen, r->val, r->vlen);
 		if (old != NULL) {
 			e->chain = old->chain;
-			list_unlink(ov, old);
-			free(old);
-			ov->count--;
+			entry_free(ov, old);
 		} else {
 			e->chain = NULL;
 		}
@@ -149,9 +171,7 @@ static void drop(struct overlay *ov, struct entry *e)
 	struct entry **slot = find_in(ov, e->bucket, e->db, e->data, e->klen);
 
 	*slot = e->chain;
-	list_unlink(ov, e);
-	free(e);
-	ov->count--;
+	entry_free(ov, e);
 }
 
 void overlay_release(struct overlay *ov, uint64_t ticket)

@@ -90,6 +90,13 @@ nt_err batch_spec_init(struct batch_spec *sp, struct ledger *lg, const struct ba
 void batch_spec_fini(struct batch_spec *sp);
 /* A store failed: forget everything pending; the ledger ends at committed. */
 void batch_spec_reset(struct batch_spec *sp, const struct batch_state *committed);
+/*
+ * Applies keep one read transaction open from one to the next (renewing it is the
+ * costly part). End it: before releasing committed records from the overlay (later
+ * applies must see them in the ledger instead), and before the loop sleeps (no read
+ * transaction is held across the loop).
+ */
+void batch_spec_quiesce(struct batch_spec *sp);
 
 /*
  * batch_apply - apply the prepared write it on top of everything applied before (see
