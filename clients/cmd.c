@@ -128,6 +128,23 @@ static void cmd_show_ping(const struct run *r, const struct conn_reply *rep)
 	printf(" at %s: last seq %" PRIu64 ", clock %s\n", r->conn.submit, rep->seq, now);
 }
 
+static void cmd_show_stats(const struct run *r, const struct conn_reply *rep)
+{
+	uint64_t commits = cmd_u64(rep->root, "commits"), events = cmd_u64(rep->root, "events");
+	uint64_t up = cmd_u64(rep->root, "uptime_ms"), busy = cmd_u64(rep->root, "commit_us");
+
+	(void)r;
+	printf("last seq          %" PRIu64 "\n", rep->seq);
+	printf("cases             %" PRIu64 "\n", cmd_u64(rep->root, "cases"));
+	printf("since start       %" PRIu64 " events in %" PRIu64 " commits", events, commits);
+	if (commits > 0)
+		printf(" (%.1f events a commit)", (double)events / (double)commits);
+	printf("\nlast commit       %.2f ms\n", (double)cmd_u64(rep->root, "last_commit_us") / 1e3);
+	printf("commit thread     busy %.1f%% of the time since start\n",
+	       up > 0 ? (double)busy / 10.0 / (double)up : 0.0);
+	printf("uptime            %" PRIu64 " s\n", up / 1000);
+}
+
 static void cmd_show_open(const struct run *r, const struct conn_reply *rep)
 {
 	(void)r;
@@ -436,6 +453,12 @@ const struct cmd cmd_table[] = {
 	  "Ask the daemon for its version, its clock and the last committed seq.",
 	  NULL, 0, cmd_single, cmd_show_ping,
 	  { { "version", CMD_T(STR) }, { "now", CMD_T(POSITIVE_INTEGER) }, { NULL, 0 } } },
+	{ "stats", "stats", false, false, "show the daemon's counters",
+	  "Show the number of cases, events and commits since start, the last commit's\n"
+	  "duration and how busy the commit thread has been.",
+	  NULL, 0, cmd_single, cmd_show_stats,
+	  { { "cases", CMD_T(POSITIVE_INTEGER) }, { "commits", CMD_T(POSITIVE_INTEGER) },
+	    { NULL, 0 } } },
 	{ "open", "case.open", true, false, "open a case",
 	  "Open a case and print its id. The actor (--actor) is its lead unless --lead says\n"
 	  "otherwise.",

@@ -359,6 +359,20 @@ def _(t):
             "ping --json: %r" % r)
 
 
+@test("stats counts the cases, events and commits since start, and --json prints the reply")
+def _(t):
+    d = t.daemon()
+    for title in ("one", "two", "three"):
+        ok(t, nanti(d, "open", title), "open")
+    out = ok(t, nanti(d, "stats"), "stats")
+    t.check("last seq          3" in out and "cases             3" in out
+            and "3 events in" in out, "stats output: %r" % out)
+    r = json_of(t, nanti(d, "stats", "--json"), "stats --json")
+    t.check(r.get("ok") is True and r.get("cases") == 3 and r.get("events") == 3
+            and 1 <= r.get("commits", 0) <= 3 and r.get("commit_us", 0) > 0,
+            "stats --json: %r" % r)
+
+
 @test("open prints the new case and its seq, and --json prints the reply with the case id")
 def _(t):
     d = t.daemon()
