@@ -19,7 +19,7 @@ LDLIBS  += $(PKG_LIBS) -lpthread
 
 # Debian packages the build, the tests and the benchmark need.
 DEB_PKGS := make gcc pkg-config libzmq3-dev libmsgpack-dev liblmdb-dev libsystemd-dev \
-            python3 python3-zmq python3-msgpack procps clang libclang-rt-14-dev
+            python3 python3-zmq python3-msgpack procps clang libclang-rt-14-dev valgrind
 
 B := build
 PROTO_SRC  := proto/proto.c proto/err.c
@@ -71,7 +71,7 @@ run: deps
 	exec $(B)/nantid --state-dir $(VAR)/lib --runtime-dir $(VAR)/run
 
 test: deps
-	$(MAKE) all $(B)/tests/test_fuzz_request
+	$(MAKE) all $(B)/tests/test_fuzz_request $(B)/tests/test_memcheck
 	tests/run
 
 bench: deps
@@ -80,8 +80,13 @@ bench: deps
 
 memcheck: deps
 	$(MAKE) $(UNIT_TESTS)
-	@for t in $(UNIT_TESTS); do \
-		valgrind -q --error-exitcode=1 --leak-check=full $$t || exit 1; done
+	tests/memcheck.sh $(UNIT_TESTS)
+
+# the unit tests under valgrind, as one more test program for tests/run
+$(B)/tests/test_memcheck: $(UNIT_TESTS) tests/memcheck.sh
+	@mkdir -p $(dir $@)
+	printf '#!/bin/sh\nexec tests/memcheck.sh $(UNIT_TESTS)\n' >$@
+	chmod +x $@
 
 # ---- fuzzing: clang's libFuzzer with ASan and UBSan (tests/fuzz/) ----
 FUZZ_CC      ?= clang
