@@ -224,7 +224,24 @@ def context():
         return _ctx
 
 
-class ReqClient:
+class _Socket:
+    """What every client here does with its one socket: close it, and be a context manager."""
+
+    sock = None
+
+    def close(self):
+        if self.sock is not None:
+            self.sock.close(0)
+            self.sock = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class ReqClient(_Socket):
     """A REQ socket: one request, its reply, repeat (section 1).
 
     call(op, **fields) sends {"op": op, **fields} as it is; write(op, actor, **fields)
@@ -246,17 +263,6 @@ class ReqClient:
     def reset(self):
         self.sock.close(0)
         self._open()
-
-    def close(self):
-        if self.sock is not None:
-            self.sock.close(0)
-            self.sock = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
     def send_raw(self, body, timeout=None):
         """Send one body frame (bytes) and return the reply frame (bytes)."""
@@ -285,7 +291,7 @@ class ReqClient:
         return self.request(req, timeout)
 
 
-class Pipeline:
+class Pipeline(_Socket):
     """A DEALER socket with many requests in flight (section 1).
 
     Each request goes out as an empty frame then the body; each reply is matched to its
@@ -317,17 +323,6 @@ class Pipeline:
     def resend(self):
         for req in list(self.pending.values()):
             self.sock.send_multipart([b"", encode(req)])
-
-    def close(self):
-        if self.sock is not None:
-            self.sock.close(0)
-            self.sock = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
     def send(self, req):
         if "id" not in req:
