@@ -4,7 +4,7 @@
  * Why tables: every subcommand is "some operands and options, each of which becomes one key
  * of a request". Written out per command, that is the same parse-convert-pack-check code
  * six times over, and the copies drift apart. Here one parser, one packer and one checker
- * serve every command, and a command is a table (see the command list in nanti.c).
+ * serve every command, and a command is a table (see the command table in cmd.c).
  *
  * Checking: the request is packed first, then decoded again with the daemon's own strict
  * decoder and schema checker (proto_request(), proto_fields()) against the limits that the
@@ -15,7 +15,9 @@
  *
  * Parsing rules: options may come anywhere, before or after operands; "--name=value" and
  * "--name value" are the same; "--" ends the options (for a title that starts with '-');
- * a string option given twice is an error rather than a silent last-wins.
+ * a string option given twice is an error rather than a silent last-wins. A list option
+ * may be repeated, and a comma list (ARGS_CSV) also takes "a,b": ids never hold a comma,
+ * so "--units a,b" and "--units a --units b" are the same list.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -27,7 +29,7 @@
 #include "args.h"
 #include "cli.h"
 
-#define ARGS_MAX_FIELDS 16	/* request keys of one command; a command has at most 8 */
+#define ARGS_MAX_FIELDS 16	/* request keys of one command; a command has at most 11 */
 
 /* "nanti: CMD: MESSAGE" on stderr; just "nanti: MESSAGE" without a command. */
 static void args_warn(const char *cmd, const char *fmt, ...)
@@ -52,18 +54,79 @@ static bool args_is_operand(const struct args_spec *s)
 	return s->name[0] != '-';
 }
 
+/* Does the spec take no value on the command line? */
+static bool args_is_flag(const struct args_spec *s)
+{
+	return s->type == ARGS_FLAG || s->type == ARGS_CONST;
+}
+
+/* Do specs a and b fill the same request key (and so are alternatives)? */
+static bool args_same_key(const struct args_spec *a, const struct args_spec *b)
+{
+	return a != b && a->field.key != NULL && b->field.key != NULL &&
+	       strcmp(a->field.key, b->field.key) == 0;
+}
+
+/* Append value to v's list. */
+static int args_push(struct args_val *v, const char *value)
+{
+	const char **grown = realloc(v->list, (v->n + 1) * sizeof *grown);
+
+	if (grown == NULL) {
+		cli_warn("out of memory");
+		return CLI_LOCAL;
+	}
+	v->list = grown;
+	v->list[v->n++] = value;
+	return CLI_OK;
+}
+
+/* Append the comma-separated values of value to v's list, from a copy that v keeps. An
+ * empty item ("a,,b") stays in the list, for the checker to refuse by name. */
+static int args_push_csv(struct args_val *v, const char *value)
+{
+	char **grown = realloc(v->copies, (v->ncopies + 1) * sizeof *grown);
+	char *copy, *item, *comma;
+	int rc = CLI_OK;
+
+	if (grown == NULL || (copy = strdup(value)) == NULL) {
+		v->copies = grown != NULL ? grown : v->copies;
+		cli_warn("out of memory");
+		return CLI_LOCAL;
+	}
+	v->copies = grown;
+	v->copies[v->ncopies++] = copy;
+	for (item = copy; rc == CLI_OK; item = comma + 1) {
+		if ((comma = strchr(item, ',')) != NULL)
+			*comma = '\0';
+		rc = args_push(v, item);
+		if (comma == NULL)
+			break;
+	}
+	return rc;
+}
+
 /* Store one value of spec s into v. */
 static int args_set(const char *cmd, const struct args_spec *s, struct args_val *v,
 		    const char *value)
 {
 	char *end;
 
-	if (v->set && (s->type == ARGS_STR || s->type == ARGS_TEXT || s->type == ARGS_UINT)) {
+	if (v->set && (s->type == ARGS_STR || s->type == ARGS_TEXT || s->type == ARGS_UINT ||
+		       s->type == ARGS_YESNO)) {
 		args_warn(cmd, "%s given twice", s->name);
 		return CLI_USAGE;
 	}
 	switch (s->type) {
 	case ARGS_FLAG:
+	case ARGS_CONST:
+		break;
+	case ARGS_YESNO:
+		if (strcmp(value, "yes") != 0 && strcmp(value, "no") != 0) {
+			args_warn(cmd, "%s: '%s' is neither yes nor no", s->name, value);
+			return CLI_USAGE;
+		}
+		v->b = value[0] == 'y';
 		break;
 	case ARGS_UINT:
 		errno = 0;
@@ -79,15 +142,12 @@ static int args_set(const char *cmd, const struct args_spec *s, struct args_val 
 		v->len = strlen(value);
 		break;
 	case ARGS_LIST:
-	case ARGS_REST: {
-		const char **grown = realloc(v->list, (v->n + 1) * sizeof *grown);
+	case ARGS_REST:
+	case ARGS_CSV: {
+		int rc = s->type == ARGS_CSV ? args_push_csv(v, value) : args_push(v, value);
 
-		if (grown == NULL) {
-			cli_warn("out of memory");
-			return CLI_LOCAL;
-		}
-		v->list = grown;
-		v->list[v->n++] = value;
+		if (rc != CLI_OK)
+			return rc;
 		break;
 	}
 	}
@@ -111,11 +171,11 @@ static int args_option(const char *cmd, struct args_table *t, size_t nt, int arg
 			if (args_is_operand(s) || strlen(s->name) != namelen ||
 			    strncmp(s->name, arg, namelen) != 0)
 				continue;
-			if (s->type == ARGS_FLAG && value != NULL) {
+			if (args_is_flag(s) && value != NULL) {
 				args_warn(cmd, "%s takes no value", s->name);
 				return CLI_USAGE;
 			}
-			if (s->type != ARGS_FLAG && value == NULL) {
+			if (!args_is_flag(s) && value == NULL) {
 				if (*i + 1 >= argc) {
 					args_warn(cmd, "%s needs a value (%s)", s->name, s->meta);
 					return CLI_USAGE;
@@ -209,6 +269,42 @@ static int args_read_stdin(const char *cmd, struct args_val *v)
 	return CLI_OK;
 }
 
+/* The alternatives of spec i (the specs sharing its request key): at most one given, and
+ * one if the key is required. Checked once, at the first of them. */
+static int args_alternatives(const char *cmd, const struct args_table *t, size_t i)
+{
+	const struct args_spec *s = &t->spec[i];
+	const char *given = t->val[i].set ? s->name : NULL;
+	bool shared = false;
+	char names[256];
+	size_t len;
+
+	for (size_t j = 0; j < i; j++)
+		if (args_same_key(s, &t->spec[j]))
+			return CLI_OK;
+	len = (size_t)snprintf(names, sizeof names, "%s", s->name);
+	for (size_t j = i + 1; j < t->n; j++) {
+		if (!args_same_key(s, &t->spec[j]))
+			continue;
+		shared = true;
+		if (len < sizeof names)
+			len += (size_t)snprintf(names + len, sizeof names - len, " or %s",
+						t->spec[j].name);
+		if (!t->val[j].set)
+			continue;
+		if (given != NULL) {
+			args_warn(cmd, "%s and %s exclude each other", given, t->spec[j].name);
+			return CLI_USAGE;
+		}
+		given = t->spec[j].name;
+	}
+	if (shared && s->field.required && given == NULL) {
+		args_warn(cmd, "say %s (see nanti %s --help)", names, cmd);
+		return CLI_USAGE;
+	}
+	return CLI_OK;
+}
+
 int args_finish(const char *cmd, struct args_table *t)
 {
 	bool stdin_taken = false;
@@ -222,6 +318,8 @@ int args_finish(const char *cmd, struct args_table *t)
 			args_warn(cmd, "missing %s (see nanti %s --help)", s->name, cmd);
 			return CLI_USAGE;
 		}
+		if (s->field.key != NULL && (rc = args_alternatives(cmd, t, i)) != CLI_OK)
+			return rc;
 		if (s->type != ARGS_TEXT || !v->set || v->len != 1 || v->s[0] != '-')
 			continue;
 		if (stdin_taken) {
@@ -243,13 +341,20 @@ struct args_val *args_find(const struct args_table *t, const char *name)
 	return NULL;
 }
 
+/* Does spec i of t go into the request? A required flag always does. */
+static bool args_packed(const struct args_table *t, size_t i)
+{
+	return t->spec[i].field.key != NULL &&
+	       (t->val[i].set || (t->spec[i].type == ARGS_FLAG && t->spec[i].field.required));
+}
+
 void args_pack(proto_out *out, const char *op, proto_str id, proto_str actor,
 	       const struct args_table *t)
 {
 	size_t keys = 1 + (id.len > 0) + (actor.len > 0);
 
 	for (size_t i = 0; i < t->n; i++)
-		keys += t->spec[i].field.key != NULL && t->val[i].set;
+		keys += args_packed(t, i);
 	proto_out_reset(out);
 	msgpack_pack_map(&out->pk, keys);
 	proto_kv_cstr(out, "op", op);
@@ -261,7 +366,7 @@ void args_pack(proto_out *out, const char *op, proto_str id, proto_str actor,
 		const char *key = t->spec[i].field.key;
 		const struct args_val *v = &t->val[i];
 
-		if (key == NULL || !v->set)
+		if (!args_packed(t, i))
 			continue;
 		switch (t->spec[i].type) {
 		case ARGS_UINT:
@@ -272,6 +377,7 @@ void args_pack(proto_out *out, const char *op, proto_str id, proto_str actor,
 			proto_kv_str(out, key, (proto_str){ v->s, (uint32_t)v->len });
 			break;
 		case ARGS_LIST:
+		case ARGS_CSV:
 		case ARGS_REST:
 			proto_pack_cstr(out, key);
 			msgpack_pack_array(&out->pk, v->n);
@@ -279,7 +385,13 @@ void args_pack(proto_out *out, const char *op, proto_str id, proto_str actor,
 				proto_pack_cstr(out, v->list[j]);
 			break;
 		case ARGS_FLAG:
-			proto_kv_bool(out, key, true);
+			proto_kv_bool(out, key, v->set);
+			break;
+		case ARGS_YESNO:
+			proto_kv_bool(out, key, v->b);
+			break;
+		case ARGS_CONST:
+			proto_kv_cstr(out, key, t->spec[i].meta);
 			break;
 		}
 	}
@@ -323,9 +435,14 @@ int args_check(const proto_out *out, const struct args_table *t, char *why, size
 			 "a frame may hold", out->sb.size, PROTO_MAX_FRAME);
 		return CLI_USAGE;
 	}
-	for (size_t i = 0; i < t->n && n < ARGS_MAX_FIELDS; i++)
-		if (t->spec[i].field.key != NULL)
+	for (size_t i = 0; i < t->n && n < ARGS_MAX_FIELDS; i++) {
+		bool again = false;	/* an alternative: its key is in fields already */
+
+		for (size_t j = 0; j < i; j++)
+			again = again || args_same_key(&t->spec[i], &t->spec[j]);
+		if (t->spec[i].field.key != NULL && !again)
 			fields[n++] = t->spec[i].field;
+	}
 	e = proto_request(&doc, out->sb.data, out->sb.size, &req, why, whylen);
 	if (e == NT_OK)
 		e = proto_fields(req.body, fields, n, parsed, why, whylen);
@@ -339,20 +456,52 @@ int args_check(const proto_out *out, const struct args_table *t, char *why, size
 	return e == NT_OK ? CLI_OK : CLI_USAGE;
 }
 
+/* One option in the synopsis: "--name V", "--name V..." for a list, "--flag". */
+static void args_synopsis_one(FILE *f, const struct args_spec *s)
+{
+	if (args_is_flag(s))
+		fputs(s->name, f);
+	else
+		fprintf(f, s->type == ARGS_LIST || s->type == ARGS_CSV ? "%s %s..." : "%s %s",
+			s->name, s->meta);
+}
+
 void args_synopsis(FILE *f, const struct args_spec *spec, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		if (args_is_operand(&spec[i]))
 			fprintf(f, spec[i].type == ARGS_REST ? " [%s...]" : " %s", spec[i].name);
 	for (size_t i = 0; i < n; i++) {
+		/* a required flag is always sent, so on the command line it is optional */
+		bool needed = spec[i].field.required && spec[i].type != ARGS_FLAG;
+		bool first = true, alone = true;
+
 		if (args_is_operand(&spec[i]))
 			continue;
-		if (spec[i].type == ARGS_FLAG)
-			fprintf(f, " [%s]", spec[i].name);
-		else
-			fprintf(f, spec[i].type == ARGS_LIST ? " [%s %s]..." : " [%s %s]",
-				spec[i].name, spec[i].meta);
+		for (size_t j = 0; j < n; j++) {
+			if (!args_same_key(&spec[i], &spec[j]))
+				continue;
+			alone = false;
+			first = first && j > i;
+		}
+		if (!first)
+			continue;	/* shown with the first of its alternatives */
+		fputs(needed && alone ? " " : needed ? " (" : " [", f);
+		args_synopsis_one(f, &spec[i]);
+		for (size_t j = i + 1; j < n; j++) {
+			if (args_same_key(&spec[i], &spec[j])) {
+				fputs(" | ", f);
+				args_synopsis_one(f, &spec[j]);
+			}
+		}
+		fputs(needed && alone ? "" : needed ? ")" : "]", f);
 	}
+}
+
+/* The placeholder of spec s's value in help, "" for none. */
+static const char *args_meta(const struct args_spec *s)
+{
+	return args_is_flag(s) || s->meta == NULL ? "" : s->meta;
 }
 
 size_t args_width(const struct args_spec *spec, size_t n)
@@ -360,8 +509,8 @@ size_t args_width(const struct args_spec *spec, size_t n)
 	size_t width = 0;
 
 	for (size_t i = 0; i < n; i++) {
-		size_t w = strlen(spec[i].name) +
-			   (spec[i].meta != NULL ? 1 + strlen(spec[i].meta) : 0);
+		const char *meta = args_meta(&spec[i]);
+		size_t w = strlen(spec[i].name) + (*meta ? 1 + strlen(meta) : 0);
 
 		width = w > width ? w : width;
 	}
@@ -371,7 +520,7 @@ size_t args_width(const struct args_spec *spec, size_t n)
 void args_describe(FILE *f, const struct args_spec *spec, size_t n, size_t width)
 {
 	for (size_t i = 0; i < n; i++) {
-		const char *meta = spec[i].meta != NULL ? spec[i].meta : "";
+		const char *meta = args_meta(&spec[i]);
 		size_t w = strlen(spec[i].name) + (*meta ? 1 + strlen(meta) : 0);
 
 		fprintf(f, "  %s%s%s%*s  %s\n", spec[i].name, *meta ? " " : "", meta,
@@ -382,9 +531,16 @@ void args_describe(FILE *f, const struct args_spec *spec, size_t n, size_t width
 void args_free(struct args_table *t)
 {
 	for (size_t i = 0; i < t->n; i++) {
-		free(t->val[i].list);
-		free(t->val[i].owned);
-		t->val[i].list = NULL;
-		t->val[i].owned = NULL;
+		struct args_val *v = &t->val[i];
+
+		for (size_t j = 0; j < v->ncopies; j++)
+			free(v->copies[j]);
+		free(v->copies);
+		free(v->list);
+		free(v->owned);
+		v->copies = NULL;
+		v->ncopies = 0;
+		v->list = NULL;
+		v->owned = NULL;
 	}
 }

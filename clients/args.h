@@ -6,6 +6,13 @@
  * request key becomes one key of the request map) and checks the request against the
  * protocol's limits (through proto_fields(), the daemon's own schema checker), so a
  * command never needs code of its own to turn arguments into a request.
+ *
+ * Two conventions carry what a plain "one option, one key" table cannot say:
+ *   - a spec whose field is required must be given (the synopsis shows it without
+ *     brackets); a required ARGS_FLAG is always sent, as false when it is absent, because
+ *     the daemon wants the key either way;
+ *   - specs that share a request key are alternatives: at most one may be given, and if
+ *     the field is required, one must be (`verify --cross-off | --return`).
  */
 #ifndef ARGS_H
 #define ARGS_H
@@ -22,17 +29,23 @@ enum args_type {
 	ARGS_TEXT,	/* a string; "-" reads it from stdin (trailing newlines dropped) */
 	ARGS_UINT,	/* a decimal integer >= 0 */
 	ARGS_LIST,	/* a string, repeatable; packed as an array of strings */
-	ARGS_FLAG,	/* no value */
+	ARGS_CSV,	/* as ARGS_LIST, and one value may hold several, comma-separated */
+	ARGS_FLAG,	/* no value; packed as true (see above for a required one) */
+	ARGS_YESNO,	/* "yes" or "no"; packed as true or false */
+	ARGS_CONST,	/* no value; packs the string in meta (see alternatives above) */
 	ARGS_REST,	/* an operand that takes all remaining operands */
 };
 
 struct args_spec {
 	const char *name;	/* an option "--kind", or an operand "TITLE" (no leading '-') */
 	enum args_type type;
-	const char *meta;	/* an option value's placeholder in help: "K"; NULL for flags */
+	const char *meta;	/* an option value's placeholder in help: "K"; NULL for flags;
+				 * for ARGS_CONST, the value it packs (not shown) */
 	const char *help;	/* one line */
 	/* The request key and its protocol limits; field.key NULL: used by the client only.
-	 * field.type must agree with type (PT_STR for STR/TEXT, PT_UINT, PT_STRS for LIST). */
+	 * field.type must agree with type: PT_STR, PT_ID or PT_DATE for STR and TEXT;
+	 * PT_UINT for UINT; PT_STRS or PT_IDS for LIST and CSV; PT_BOOL for FLAG and YESNO;
+	 * PT_STR for CONST. */
 	struct proto_field field;
 };
 
@@ -41,9 +54,12 @@ struct args_val {
 	const char *s;		/* STR, TEXT: the value (not NUL-terminated after a stdin read) */
 	size_t len;
 	uint64_t u;		/* UINT */
-	const char **list;	/* LIST, REST: the values, in order */
+	bool b;			/* YESNO */
+	const char **list;	/* LIST, CSV, REST: the values, in order */
 	size_t n;
 	char *owned;		/* TEXT read from stdin; s points into it */
+	char **copies;		/* CSV: the values split at commas; list points into them */
+	size_t ncopies;
 };
 
 /* One spec table and the values parsed for it. */
@@ -66,7 +82,8 @@ int args_parse(const char *cmd, struct args_table *t, size_t nt, int argc, char 
 
 /*
  * args_finish - after the caller has dealt with --help: check that every operand of t is
- * present and read the one TEXT value given as "-" from stdin.
+ * present, that alternatives (specs sharing a request key) are given once at most, and
+ * once if required, and read the one TEXT value given as "-" from stdin.
  * Returns CLI_OK or CLI_USAGE (said why on stderr), CLI_LOCAL (out of memory).
  */
 int args_finish(const char *cmd, struct args_table *t);
@@ -88,8 +105,8 @@ void args_pack(proto_out *out, const char *op, proto_str id, proto_str actor,
  */
 int args_check(const proto_out *out, const struct args_table *t, char *why, size_t whylen);
 
-/* Help: the synopsis " OPERAND [--opt V]..." (no newline); one line per spec, its name
- * and value padded to width columns. */
+/* Help: the synopsis " OPERAND --needed V [--opt V] (--this | --that)..." (no newline);
+ * one line per spec, its name and value padded to width columns. */
 void args_synopsis(FILE *f, const struct args_spec *spec, size_t n);
 size_t args_width(const struct args_spec *spec, size_t n);	/* of the widest name */
 void args_describe(FILE *f, const struct args_spec *spec, size_t n, size_t width);

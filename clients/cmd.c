@@ -2,21 +2,30 @@
  * cmd.c - the subcommands of nanti: what each one sends and how it shows the answer.
  *
  * A subcommand is a row of cmd_table: its name, the op it sends, the table of its
- * operands and options (args.h: each with the request key it fills and that key's limits
- * from docs/protocol.md), the reply keys it relies on, and two functions: run() (how many
- * requests, paging) and show() (the reply for people). ping, open, note and show are one
- * request and one reply and share cmd_single(); list and log page through `next`; watch
- * lives in watch.c and reuses the log.read helper here.
+ * operands and options (args.h: each with the request key it fills and that key's limits,
+ * copied from the op's schema in the daemon), the reply keys it relies on, and two
+ * functions: run() (how many requests, paging) and show() (the reply for people). Most
+ * commands are one request and one reply and share cmd_single(); the step commands of a
+ * case (plan, consult, ... repeat) also share one show(), cmd_show_step(), which reads
+ * what to say from the row's data, so a new step is a spec table and a row. list,
+ * unit list, person list and show page through `next` with one pager, cmd_pages_read();
+ * log pages through log.read; watch lives in watch.c and reuses the log.read helper here.
  *
  * Output: with --json, a single-request command prints the reply itself as one JSON line
- * (also when it is a refusal), and so does list; log and watch print one JSON line per log
- * entry; list --all prints one reply-shaped object holding every page's items. Without --json,
- * render.c lays things out for people. Errors always go to stderr, prefixed "nanti: ".
+ * (also when it is a refusal), and so do the lists; log and watch print one JSON line per
+ * log entry; list --all prints one reply-shaped object holding every page's items, and
+ * show one holding the whole history. Without --json, render.c lays things out for
+ * people. Errors always go to stderr, prefixed "nanti: ".
  *
  * Every reply has passed proto_parse() and the envelope check in conn.c; the needs of a
  * command are checked before its show() runs, and show() tolerates anything else, so no
  * reply can crash the client. Paging loops also insist that the daemon makes progress, so
  * a faulty daemon cannot keep the client paging for ever.
+ *
+ * The limits and names below mirror the daemon's schemas (daemon/core.c, core_case.c,
+ * ops.c, model.c) so that a mistake is caught before anything is sent, with exit status
+ * 2. The daemon has the last word: if the two ever disagree, it refuses (exit status 1)
+ * and says why.
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -26,78 +35,329 @@
 #include "render.h"
 #include "watch.h"
 
-#define CMD_F_STR(k, lo, hi, one) \
-	{ .key = k, .type = PT_STR, .min = lo, .max = hi, .oneof = one }
-#define CMD_F_UINT(k, lo, hi) { .key = k, .type = PT_UINT, .min = lo, .max = hi }
-#define CMD_F_NONE { .key = NULL }
-#define CMD_SPEC(s) s, sizeof s / sizeof s[0]
+#define N(a) (sizeof a / sizeof a[0])
+#define CMD_SPEC(s) .spec = s, .nspec = N(s)
 #define CMD_NO_PROGRESS "paging did not advance ('next' is not past 'after')"
 
-static const char *const cmd_kinds[] = { "problem", "petition", "household", "village", NULL };
+/* ---- the daemon's limits and names ---- */
+
+#define CMD_MAX_TEXT	4096	/* descriptions, summaries, notes, reasons */
+#define CMD_MAX_TITLE	200	/* titles, places, references, rules */
+#define CMD_MAX_NAME	100	/* names of units, people, the campaign */
+#define CMD_MAX_UNITS	16	/* responsible units */
+#define CMD_MAX_COUNT	1000000	/* residents */
+#define CMD_MAX_LIMIT	1000	/* a page */
+
+static const char *const cmd_unit_kinds[] = {
+	"county", "township", "street", "village", "organ", NULL
+};
+static const char *const cmd_roles[] = {
+	"cadre", "resident_cadre", "leader", "unit_head", "county_leader", "theme_office",
+	"supervision", "admin", NULL
+};
+static const char *const cmd_kinds[] = {
+	"problem", "petition", "household_issue", "lagging_village", NULL
+};
+static const char *const cmd_areas[] = { "grassroots", "development", "livelihood", NULL };
+static const char *const cmd_sources[] = {
+	"consultation", "research_visit", "deputies", "letters_visits", "household_consultation",
+	NULL
+};
+static const char *const cmd_steps[] = {
+	"identified", "planned", "committed", "resolved", "journaled", "crossed_off", NULL
+};
+static const char *const cmd_venues[] = { "county_news", "notice_board", NULL };
+static const char *const cmd_forms[] = {
+	"coordination", "handover", "onsite", "decision", "team", NULL
+};
+
+/* Request fields: REQ ones must be given. */
+#define REQ true
+#define OPT false
+#define F_STR(k, req, lo, hi, one) \
+	{ .key = k, .type = PT_STR, .required = req, .min = lo, .max = hi, .oneof = one }
+#define F_TEXT(k, req) F_STR(k, req, 1, CMD_MAX_TEXT, NULL)
+#define F_ENUM(k, req, names) F_STR(k, req, 1, 32, names)
+#define F_UINT(k, req, lo, hi) { .key = k, .type = PT_UINT, .required = req, .min = lo, .max = hi }
+#define F_ID(k, req) { .key = k, .type = PT_ID, .required = req }
+#define F_IDS(k, req, lo) \
+	{ .key = k, .type = PT_IDS, .required = req, .min = lo, .max = CMD_MAX_UNITS }
+#define F_DATE(k, req) { .key = k, .type = PT_DATE, .required = req }
+#define F_BOOL(k, req) { .key = k, .type = PT_BOOL, .required = req }
+#define F_NONE { .key = NULL }
+
+#define CASE_OPERAND { "CASE", ARGS_UINT, NULL, "the case's id", F_UINT("case", REQ, 1, UINT64_MAX) }
+#define LIMIT(what, dflt) { "--limit", ARGS_UINT, "N", "at most N " what " a page (1 to 1000; " \
+			    "default " dflt ")", F_UINT("limit", OPT, 1, CMD_MAX_LIMIT) }
+#define ALL(what) { "--all", ARGS_FLAG, NULL, "page on until the last " what, F_NONE }
+
+/* ---- the county: units, people, the campaign ---- */
+
+static const struct args_spec cmd_unit_put_spec[] = {
+	{ "ID", ARGS_STR, NULL, "the unit's id: letters, digits, '.', '_', '-' (e.g. anling)",
+	  F_ID("unit", REQ) },
+	{ "--name", ARGS_STR, "NAME", "its name, 1 to 100 bytes (e.g. 安岭乡)",
+	  F_STR("name", REQ, 1, CMD_MAX_NAME, NULL) },
+	{ "--kind", ARGS_STR, "K", "county, township, street, village or organ",
+	  F_STR("kind", REQ, 1, 16, cmd_unit_kinds) },
+	{ "--parent", ARGS_STR, "P", "the unit above: the county for townships, streets and "
+	  "organs; a township or street for villages", F_ID("parent", OPT) },
+};
+
+static const struct args_spec cmd_unit_show_spec[] = {
+	{ "ID", ARGS_STR, NULL, "the unit's id", F_ID("unit", REQ) },
+};
+
+static const struct args_spec cmd_unit_list_spec[] = {
+	{ "--parent", ARGS_STR, "P", "only the units directly under P", F_ID("parent", OPT) },
+	{ "--kind", ARGS_STR, "K", "only units of this kind",
+	  F_STR("kind", OPT, 1, 16, cmd_unit_kinds) },
+	{ "--within", ARGS_STR, "U", "only U and the units below it, at any depth",
+	  F_ID("within", OPT) },
+	LIMIT("units", "100"),
+	{ "--after", ARGS_STR, "ID", "only units whose id sorts after ID", F_ID("after", OPT) },
+	ALL("unit"),
+};
+
+static const struct args_spec cmd_person_put_spec[] = {
+	{ "ID", ARGS_STR, NULL, "the person's id: letters, digits, '.', '_', '-' (e.g. wang.li); "
+	  "it is their --actor", F_ID("person", REQ) },
+	{ "--name", ARGS_STR, "NAME", "their name, 1 to 100 bytes",
+	  F_STR("name", REQ, 1, CMD_MAX_NAME, NULL) },
+	{ "--unit", ARGS_STR, "U", "the unit they belong to", F_ID("unit", REQ) },
+	{ "--role", ARGS_CSV, "R", "cadre, resident_cadre, leader, unit_head, county_leader, "
+	  "theme_office, supervision or admin; repeat or separate with commas",
+	  { .key = "roles", .type = PT_STRS, .required = REQ, .min = 1, .max = 8,
+	    .item_max = 32 } },
+	{ "--village", ARGS_STR, "V", "the village a resident_cadre is stationed in",
+	  F_ID("village", OPT) },
+};
+
+static const struct args_spec cmd_person_show_spec[] = {
+	{ "ID", ARGS_STR, NULL, "the person's id", F_ID("person", REQ) },
+};
+
+static const struct args_spec cmd_person_list_spec[] = {
+	{ "--unit", ARGS_STR, "U", "only people of unit U itself", F_ID("unit", OPT) },
+	{ "--role", ARGS_STR, "R", "only people with this role",
+	  F_STR("role", OPT, 1, 32, cmd_roles) },
+	{ "--within", ARGS_STR, "U", "only people of U and the units below it",
+	  F_ID("within", OPT) },
+	LIMIT("people", "100"),
+	{ "--after", ARGS_STR, "ID", "only people whose id sorts after ID", F_ID("after", OPT) },
+	ALL("person"),
+};
+
+static const struct args_spec cmd_campaign_set_spec[] = {
+	{ "NAME", ARGS_STR, NULL, "the campaign's name, 1 to 100 bytes",
+	  F_STR("name", REQ, 1, CMD_MAX_NAME, NULL) },
+	{ "--start", ARGS_STR, "D", "its first day, YYYY-MM-DD", F_DATE("start", REQ) },
+	{ "--end", ARGS_STR, "D", "its last day", F_DATE("end", REQ) },
+	{ "--identify-by", ARGS_STR, "D", "when problems are to be identified",
+	  F_DATE("identify_by", OPT) },
+	{ "--consult-by", ARGS_STR, "D", "when residents are to be consulted",
+	  F_DATE("consult_by", OPT) },
+	{ "--plan-by", ARGS_STR, "D", "when plans are due", F_DATE("plan_by", OPT) },
+	{ "--commit-by", ARGS_STR, "D", "when commitments are to be published",
+	  F_DATE("commit_by", OPT) },
+	{ "--journal-by", ARGS_STR, "D", "when journals are due", F_DATE("journal_by", OPT) },
+	{ "--threshold", ARGS_UINT, "PCT", "the residents' satisfaction, in percent, that "
+	  "crossing a case off needs (default 80)", F_UINT("threshold", OPT, 0, 100) },
+};
+
+/* ---- cases: opening, the steps, what may happen any time ---- */
 
 static const struct args_spec cmd_open_spec[] = {
 	{ "TITLE", ARGS_STR, NULL, "what the case is about (1 to 200 bytes)",
-	  CMD_F_STR("title", 1, 200, NULL) },
-	{ "--kind", ARGS_STR, "K", "problem (the default), petition, household or village",
-	  CMD_F_STR("kind", 1, 64, cmd_kinds) },
+	  F_STR("title", REQ, 1, CMD_MAX_TITLE, NULL) },
+	{ "--area", ARGS_STR, "A", "grassroots, development or livelihood",
+	  F_ENUM("area", REQ, cmd_areas) },
 	{ "--unit", ARGS_STR, "U", "the unit (jurisdiction) the case belongs to",
-	  CMD_F_STR("unit", 1, 64, NULL) },
+	  F_ID("unit", REQ) },
+	{ "--kind", ARGS_STR, "K", "problem (the default), petition, household_issue or "
+	  "lagging_village", F_ENUM("kind", OPT, cmd_kinds) },
+	{ "--source", ARGS_STR, "S", "where it came from: consultation, research_visit, "
+	  "deputies, letters_visits or household_consultation",
+	  F_ENUM("source", OPT, cmd_sources) },
 	{ "--lead", ARGS_STR, "P", "the one responsible person (default: the actor)",
-	  CMD_F_STR("lead", 1, 64, NULL) },
+	  F_ID("lead", OPT) },
+	{ "--units", ARGS_CSV, "A,B", "the responsible units; repeat or separate with commas",
+	  F_IDS("units", OPT, 0) },
+	{ "--deadline", ARGS_STR, "D", "the handling deadline, YYYY-MM-DD, not past",
+	  F_DATE("deadline", OPT) },
 	{ "--tag", ARGS_LIST, "T", "a tag of 1 to 32 bytes; repeat for more (at most 16)",
 	  { .key = "tags", .type = PT_STRS, .min = 0, .max = 16, .item_max = 32 } },
+	{ "--taker", ARGS_STR, "P", "a petition's case-taking leader (a county leader or a "
+	  "leadership member); petitions need one", F_ID("taker", OPT) },
 	{ "--description", ARGS_TEXT, "TEXT", "the longer story, up to 4096 bytes ('-': stdin)",
-	  CMD_F_STR("description", 0, 4096, NULL) },
+	  F_STR("description", OPT, 0, CMD_MAX_TEXT, NULL) },
+};
+
+static const struct args_spec cmd_plan_spec[] = {
+	CASE_OPERAND,
+	{ "--measures", ARGS_TEXT, "TEXT", "what will be done ('-': stdin)",
+	  F_TEXT("measures", REQ) },
+	{ "--schedule", ARGS_TEXT, "TEXT", "when, step by step", F_TEXT("schedule", REQ) },
+	{ "--deadline", ARGS_STR, "D", "the handling deadline, YYYY-MM-DD, not past",
+	  F_DATE("deadline", REQ) },
+	{ "--units", ARGS_CSV, "A,B", "the responsible units (1 to 16); repeat or separate "
+	  "with commas", F_IDS("units", REQ, 1) },
+	{ "--lead", ARGS_STR, "P", "confirm the lead (it must be the case's lead; "
+	  "`nanti reassign` changes it)", F_ID("lead", OPT) },
+};
+
+static const struct args_spec cmd_consult_spec[] = {
+	CASE_OPERAND,
+	{ "--date", ARGS_STR, "D", "when the residents were consulted (not in the future)",
+	  F_DATE("date", REQ) },
+	{ "--place", ARGS_STR, "P", "where, 1 to 200 bytes (e.g. 村部)",
+	  F_STR("place", REQ, 1, CMD_MAX_TITLE, NULL) },
+	{ "--residents", ARGS_UINT, "N", "how many residents took part",
+	  F_UINT("residents", REQ, 1, CMD_MAX_COUNT) },
+	{ "--summary", ARGS_TEXT, "TEXT", "what was said ('-': stdin)", F_TEXT("summary", REQ) },
+	{ "--changes", ARGS_TEXT, "TEXT", "what it changed in the plan", F_TEXT("changes", OPT) },
+};
+
+static const struct args_spec cmd_commit_spec[] = {
+	CASE_OPERAND,
+	{ "--venue", ARGS_STR, "V", "where the commitment was published: county_news or "
+	  "notice_board", F_STR("venue", REQ, 1, 16, cmd_venues) },
+	{ "--date", ARGS_STR, "D", "when it was published (not in the future)",
+	  F_DATE("date", REQ) },
+	{ "--ref", ARGS_STR, "R", "the issue, page or photo reference, 1 to 200 bytes",
+	  F_STR("ref", REQ, 1, CMD_MAX_TITLE, NULL) },
+	{ "--board", ARGS_STR, "VILLAGE", "the village whose notice board holds it (with "
+	  "--venue notice_board)", F_ID("board", OPT) },
+};
+
+static const struct args_spec cmd_coordinate_spec[] = {
+	CASE_OPERAND,
+	{ "--form", ARGS_STR, "F", "coordination, handover, onsite, decision or team",
+	  F_STR("form", REQ, 1, 16, cmd_forms) },
+	{ "--date", ARGS_STR, "D", "when it took place (not in the future)",
+	  F_DATE("date", REQ) },
+	{ "--summary", ARGS_TEXT, "TEXT", "what was agreed ('-': stdin)", F_TEXT("summary", REQ) },
+	{ "--units", ARGS_CSV, "A,B", "the units that took part", F_IDS("units", OPT, 0) },
+};
+
+static const struct args_spec cmd_resolve_spec[] = {
+	CASE_OPERAND,
+	{ "--summary", ARGS_TEXT, "TEXT", "what was done ('-': stdin)", F_TEXT("summary", REQ) },
+};
+
+static const struct args_spec cmd_journal_spec[] = {
+	CASE_OPERAND,
+	{ "--process", ARGS_TEXT, "TEXT", "how the case was handled ('-': stdin)",
+	  F_TEXT("process", REQ) },
+	{ "--result", ARGS_TEXT, "TEXT", "what came of it", F_TEXT("result", REQ) },
+	{ "--satisfied", ARGS_UINT, "N", "residents satisfied",
+	  F_UINT("satisfied", REQ, 0, CMD_MAX_COUNT) },
+	{ "--basically-satisfied", ARGS_UINT, "N", "residents basically satisfied",
+	  F_UINT("basically_satisfied", REQ, 0, CMD_MAX_COUNT) },
+	{ "--dissatisfied", ARGS_UINT, "N", "residents dissatisfied",
+	  F_UINT("dissatisfied", REQ, 0, CMD_MAX_COUNT) },
+};
+
+static const struct args_spec cmd_outcome_spec[] = {
+	CASE_OPERAND,
+	{ "--rule", ARGS_STR, "R", "the rule or mechanism the case produced, 1 to 200 bytes",
+	  F_STR("rule", REQ, 1, CMD_MAX_TITLE, NULL) },
+	{ "--summary", ARGS_TEXT, "TEXT", "more about it ('-': stdin)", F_TEXT("summary", OPT) },
+};
+
+static const struct args_spec cmd_verify_spec[] = {
+	CASE_OPERAND,
+	{ "--cross-off", ARGS_CONST, "cross_off", "the case is done: cross it off",
+	  F_STR("verdict", REQ, 1, 16, NULL) },
+	{ "--return", ARGS_CONST, "return", "it is not done: send it back to work (with --reason)",
+	  F_STR("verdict", REQ, 1, 16, NULL) },
+	{ "--reason", ARGS_TEXT, "TEXT", "why ('-': stdin); needed with --return",
+	  F_TEXT("reason", OPT) },
+};
+
+static const struct args_spec cmd_reason_spec[] = {
+	CASE_OPERAND,
+	{ "--reason", ARGS_TEXT, "TEXT", "why ('-': stdin)", F_TEXT("reason", REQ) },
+};
+
+static const struct args_spec cmd_reassign_spec[] = {
+	CASE_OPERAND,
+	{ "--lead", ARGS_STR, "P", "the new lead", F_ID("lead", REQ) },
+	{ "--reason", ARGS_TEXT, "TEXT", "why ('-': stdin)", F_TEXT("reason", REQ) },
 };
 
 static const struct args_spec cmd_note_spec[] = {
-	{ "CASE", ARGS_UINT, NULL, "the case's id", CMD_F_UINT("case", 1, UINT64_MAX) },
+	CASE_OPERAND,
 	{ "TEXT", ARGS_TEXT, NULL, "the note, 1 to 4096 bytes ('-': read it from stdin)",
-	  CMD_F_STR("text", 1, 4096, NULL) },
+	  F_TEXT("text", REQ) },
 };
 
+static const struct args_spec cmd_guarantee_spec[] = {
+	CASE_OPERAND,
+	{ "--promise-kept", ARGS_YESNO, "yes|no", "is the promise to the petitioner kept?",
+	  F_BOOL("promise_kept", OPT) },
+	{ "--stable", ARGS_YESNO, "yes|no", "is the petitioner's situation stable?",
+	  F_BOOL("stable", OPT) },
+	{ "--note", ARGS_TEXT, "TEXT", "more about it ('-': stdin)", F_TEXT("note", OPT) },
+};
+
+static const struct args_spec cmd_repeat_spec[] = {
+	CASE_OPERAND,
+	{ "--summary", ARGS_TEXT, "TEXT", "what the petitioner came back about ('-': stdin)",
+	  F_TEXT("summary", REQ) },
+	{ "--skip-level", ARGS_FLAG, NULL, "the petition went over the head of the level below",
+	  F_BOOL("skip_level", REQ) },
+};
+
+/* ---- reading cases and the log ---- */
+
 static const struct args_spec cmd_show_spec[] = {
-	{ "CASE", ARGS_UINT, NULL, "the case's id", CMD_F_UINT("case", 1, UINT64_MAX) },
+	CASE_OPERAND,
+	{ "--after", ARGS_UINT, "SEQ", "tell the story from after log entry SEQ on "
+	  "(default: from the start)", F_UINT("after", OPT, 0, UINT64_MAX) },
+	{ "--limit", ARGS_UINT, "N", "read the history N entries a request (1 to 1000; "
+	  "default 1000); show reads it all", F_UINT("limit", OPT, 1, CMD_MAX_LIMIT) },
 };
 
 static const struct args_spec cmd_list_spec[] = {
-	{ "--kind", ARGS_STR, "K", "only cases of this kind", CMD_F_STR("kind", 1, 64, cmd_kinds) },
-	{ "--unit", ARGS_STR, "U", "only cases of this unit", CMD_F_STR("unit", 1, 64, NULL) },
-	{ "--lead", ARGS_STR, "P", "only cases with this lead", CMD_F_STR("lead", 1, 64, NULL) },
-	{ "--status", ARGS_STR, "S", "only cases in this status (open)",
-	  CMD_F_STR("status", 1, 64, NULL) },
-	{ "--limit", ARGS_UINT, "N", "at most N cases a page (1 to 1000; default 50)",
-	  CMD_F_UINT("limit", 1, 1000) },
+	{ "--kind", ARGS_STR, "K", "only cases of this kind", F_ENUM("kind", OPT, cmd_kinds) },
+	{ "--area", ARGS_STR, "A", "only cases of this area", F_ENUM("area", OPT, cmd_areas) },
+	{ "--unit", ARGS_STR, "U", "only cases of unit U and the units below it",
+	  F_ID("unit", OPT) },
+	{ "--lead", ARGS_STR, "P", "only cases led by P", F_ID("lead", OPT) },
+	{ "--step", ARGS_STR, "S", "only cases at this step: identified, planned, committed, "
+	  "resolved, journaled or crossed_off", F_STR("step", OPT, 1, 16, cmd_steps) },
+	{ "--overdue", ARGS_FLAG, NULL, "only cases past their deadline and not crossed off",
+	  F_BOOL("overdue", OPT) },
+	LIMIT("cases", "50"),
 	{ "--after", ARGS_UINT, "ID", "only cases whose id is greater than ID",
-	  CMD_F_UINT("after", 0, UINT64_MAX) },
-	{ "--all", ARGS_FLAG, NULL, "page on until the last case", CMD_F_NONE },
+	  F_UINT("after", OPT, 0, UINT64_MAX) },
+	ALL("case"),
 };
 
 const struct args_spec cmd_log_spec[CMD_LOG_NSPEC] = {
 	{ "--after", ARGS_UINT, "SEQ", "only entries after SEQ (default 0: from the start)",
-	  CMD_F_UINT("after", 0, UINT64_MAX) },
-	{ "--limit", ARGS_UINT, "N", "at most N entries a page (1 to 1000; default 100)",
-	  CMD_F_UINT("limit", 1, 1000) },
+	  F_UINT("after", OPT, 0, UINT64_MAX) },
+	LIMIT("entries", "100"),
 	{ "--topic", ARGS_STR, "PREFIX", "only entries whose topic starts with PREFIX",
-	  CMD_F_STR("topic", 0, 64, NULL) },
-	{ "--all", ARGS_FLAG, NULL, "page on until the end of the log", CMD_F_NONE },
+	  F_STR("topic", OPT, 0, 64, NULL) },
+	{ "--all", ARGS_FLAG, NULL, "page on until the end of the log", F_NONE },
 };
 
 static const struct args_spec cmd_watch_spec[] = {
 	{ "TOPIC", ARGS_REST, NULL, "topic prefixes to follow, e.g. case.noted (default: all)",
-	  CMD_F_NONE },
+	  F_NONE },
 	{ "--from", ARGS_UINT, "SEQ", "first replay the log from entry SEQ on (0: all of it)",
-	  CMD_F_NONE },
+	  F_NONE },
 	{ "--after", ARGS_UINT, "SEQ", "first replay the entries after SEQ (a saved cursor)",
-	  CMD_F_NONE },
+	  F_NONE },
 };
 
 const struct args_spec cmd_write_spec[] = {
 	{ "--request-id", ARGS_STR, "ID",
-	  "the request's id (default: a fresh one); reuse it to retry safely",
-	  CMD_F_NONE },
+	  "the request's id (default: a fresh one); reuse it to retry safely", F_NONE },
 };
-const size_t cmd_write_nspec = sizeof cmd_write_spec / sizeof cmd_write_spec[0];
+const size_t cmd_write_nspec = N(cmd_write_spec);
 
 /* ---- output helpers ---- */
 
@@ -107,6 +367,14 @@ static uint64_t cmd_u64(const msgpack_object *map, const char *key)
 
 	proto_obj_u64(proto_map_get(map, key), &u);
 	return u;
+}
+
+static proto_str cmd_str(const msgpack_object *map, const char *key)
+{
+	proto_str s = { "-", 1 };
+
+	proto_obj_str(proto_map_get(map, key), &s);
+	return s;
 }
 
 /* End the line about a change: its seq, or that it had been applied before. */
@@ -145,25 +413,68 @@ static void cmd_show_stats(const struct run *r, const struct conn_reply *rep)
 	printf("uptime            %" PRIu64 " s\n", up / 1000);
 }
 
-static void cmd_show_open(const struct run *r, const struct conn_reply *rep)
+/* unit put, person put: the row's data is the reply key that names the record. */
+static void cmd_show_put(const struct run *r, const struct conn_reply *rep)
 {
-	(void)r;
-	printf("opened case %" PRIu64, cmd_u64(rep->root, "case"));
+	const char *key = r->cmd->data;
+	bool changed = true;
+
+	proto_obj_bool(proto_map_get(rep->root, "changed"), &changed);
+	printf("%s ", key);
+	render_text(stdout, cmd_str(rep->root, key), 0);
+	if (!changed) {
+		puts(" unchanged: the ledger already holds it so");
+		return;
+	}
+	fputs(" saved", stdout);
 	cmd_applied(rep);
 }
 
-static void cmd_show_note(const struct run *r, const struct conn_reply *rep)
+static void cmd_show_campaign_set(const struct run *r, const struct conn_reply *rep)
 {
 	(void)r;
-	printf("added note %" PRIu64 " to case %" PRIu64, cmd_u64(rep->root, "note"),
-	       cmd_u64(rep->root, "case"));
+	fputs("campaign ", stdout);
+	render_text(stdout, cmd_str(rep->root, "name"), 0);
+	fputs(" set", stdout);
 	cmd_applied(rep);
 }
 
-static void cmd_show_case(const struct run *r, const struct conn_reply *rep)
+/* What a write on a case did, for its confirmation (the row's data). */
+struct cmd_step {
+	const char *done;	/* "plan filed" */
+	bool may_return;	/* ending at `committed` means the case went back to work */
+};
+
+/* "case 12: journal filed, sent back to work; step committed (seq 40)" */
+static void cmd_show_step(const struct run *r, const struct conn_reply *rep)
+{
+	const struct cmd_step *s = r->cmd->data;
+	proto_str step = cmd_str(rep->root, "step");
+
+	printf("case %" PRIu64 ": %s", cmd_u64(rep->root, "case"), s->done);
+	if (s->may_return && proto_str_eq(step, "committed"))
+		fputs(", sent back to work", stdout);
+	fputs("; step ", stdout);
+	render_text(stdout, step, 32);
+	cmd_applied(rep);
+}
+
+static void cmd_show_unit(const struct run *r, const struct conn_reply *rep)
 {
 	(void)r;
-	render_case(stdout, proto_map_get(rep->root, "case"));
+	render_unit(stdout, proto_map_get(rep->root, "unit"));
+}
+
+static void cmd_show_person(const struct run *r, const struct conn_reply *rep)
+{
+	(void)r;
+	render_person(stdout, proto_map_get(rep->root, "person"));
+}
+
+static void cmd_show_campaign(const struct run *r, const struct conn_reply *rep)
+{
+	(void)r;
+	render_campaign(stdout, rep->root);
 }
 
 void cmd_print_entry(struct run *r, const msgpack_object *entry)
@@ -230,7 +541,7 @@ int cmd_start(struct run *r, const char *op, const struct args_table *t, proto_o
 	return rc == CLI_OK ? conn_open(&r->conn) : rc;
 }
 
-/* ping, open, note, show: one request, one reply. */
+/* One request, one reply: the writes, ping, stats, the record views. */
 static int cmd_single(struct run *r)
 {
 	struct conn_reply rep = { .root = NULL };
@@ -253,9 +564,9 @@ out:
 	return rc;
 }
 
-/* ---- list ---- */
+/* ---- paging: list, unit list, person list, show ---- */
 
-/* The pages of a list: kept whole, because rows point into their decoded replies. */
+/* The pages read so far: kept whole, because rows point into their decoded replies. */
 struct cmd_pages {
 	struct conn_reply **page;
 	size_t npages;
@@ -263,10 +574,21 @@ struct cmd_pages {
 	size_t nrows;
 };
 
-/* Append the items of the page rep to p->row. */
-static int cmd_list_rows(const struct run *r, struct cmd_pages *p, const struct conn_reply *rep)
+static void cmd_pages_fini(struct cmd_pages *p)
 {
-	const msgpack_object *items = proto_map_get(rep->root, "items");
+	for (size_t i = 0; i < p->npages; i++) {
+		conn_reply_fini(p->page[i]);
+		free(p->page[i]);
+	}
+	free(p->page);
+	free(p->row);
+}
+
+/* Append the maps of the array under key in rep to p->row. */
+static int cmd_pages_rows(const struct run *r, struct cmd_pages *p, const struct conn_reply *rep,
+			  const char *key)
+{
+	const msgpack_object *items = proto_map_get(rep->root, key);
 	const msgpack_object **grown;
 
 	grown = realloc(p->row, (p->nrows + items->via.array.size + 1) * sizeof *grown);
@@ -276,89 +598,169 @@ static int cmd_list_rows(const struct run *r, struct cmd_pages *p, const struct 
 	}
 	p->row = grown;
 	for (uint32_t i = 0; i < items->via.array.size; i++) {
-		if (items->via.array.ptr[i].type != MSGPACK_OBJECT_MAP)
-			return conn_bad_reply(&r->conn, "an item of 'items' is not a map");
+		if (items->via.array.ptr[i].type != MSGPACK_OBJECT_MAP) {
+			char what[PROTO_WHY];
+
+			snprintf(what, sizeof what, "an item of '%s' is not a map", key);
+			return conn_bad_reply(&r->conn, what);
+		}
 		p->row[p->nrows++] = &items->via.array.ptr[i];
 	}
 	return CLI_OK;
 }
 
-/* Print what list gathered: human table or JSON. more: the last page's next, if any. */
-static void cmd_list_print(const struct run *r, const struct cmd_pages *p, bool all,
-			   const uint64_t *more)
+/* Is the key b past the key a, in the daemon's (LMDB's) order? */
+static bool cmd_key_past(proto_str a, proto_str b)
 {
-	const struct conn_reply *last = p->page[p->npages - 1];
+	int c = memcmp(a.ptr, b.ptr, a.len < b.len ? a.len : b.len);
 
-	if (r->conf->json && !all) {
-		render_json(stdout, last->root);
-	} else if (r->conf->json) {
-		printf("{\"ok\":true,\"seq\":%" PRIu64 ",\"items\":[", last->seq);
-		for (size_t i = 0; i < p->nrows; i++) {
-			fputs(i > 0 ? "," : "", stdout);
-			proto_json(stdout, p->row[i]);
-		}
-		fputs("],\"next\":null}\n", stdout);
-	} else {
-		if (p->nrows > 0)
-			render_cases(stdout, p->row, p->nrows);
-		else
-			puts("no cases");
-		if (more != NULL)
-			printf("(more: nanti list --after %" PRIu64 ", or --all)\n", *more);
-	}
+	return c < 0 || (c == 0 && b.len > a.len);
 }
 
-static int cmd_list(struct run *r)
+/*
+ * cmd_pages_read - send r's request and keep the reply in p, its maps under key in
+ * p->row; then, while `all` and the reply's next is not nil, set --after to next (an
+ * integer, or an id for ARGS_STR --after) and ask again. *next is the last reply's next.
+ * A refusal is printed as JSON with --json. Returns an exit status.
+ */
+static int cmd_pages_read(struct run *r, const char *key, bool all, struct cmd_pages *p,
+			  const msgpack_object **next)
 {
 	struct args_val *after = args_find(r->t, "--after");
-	bool all = args_find(r->t, "--all")->set;
-	struct cmd_pages p = { NULL, 0, NULL, 0 };
-	const msgpack_object *next = NULL;
-	struct conn_reply **grown;
-	uint64_t nextval = 0;
+	bool by_id = after != NULL && r->t->spec[after - r->t->val].type == ARGS_STR;
+	struct conn_reply **grown, *page;
 	proto_out out;
+	proto_str id;
+	uint64_t u;
 	int rc;
 
 	proto_out_init(&out);
 	if ((rc = cmd_start(r, r->cmd->op, r->t, &out)) != CLI_OK)
 		goto out;
 	for (;;) {
-		grown = realloc(p.page, (p.npages + 1) * sizeof *grown);
-		if (grown == NULL || (grown[p.npages] = calloc(1, sizeof **grown)) == NULL) {
-			p.page = grown != NULL ? grown : p.page;
+		grown = realloc(p->page, (p->npages + 1) * sizeof *grown);
+		if (grown == NULL || (grown[p->npages] = calloc(1, sizeof **grown)) == NULL) {
+			p->page = grown != NULL ? grown : p->page;
 			cli_warn("out of memory");
 			rc = CLI_LOCAL;
 			goto out;
 		}
-		p.page = grown;
-		rc = cmd_send(r, &out, r->cmd->needs, p.page[p.npages++]);
+		p->page = grown;
+		page = p->page[p->npages++];
+		rc = cmd_send(r, &out, r->cmd->needs, page);
 		if (rc == CLI_OK)
-			rc = cmd_list_rows(r, &p, p.page[p.npages - 1]);
+			rc = cmd_pages_rows(r, p, page, key);
 		if (rc == CLI_REFUSED && r->conf->json)
-			render_json(stdout, p.page[p.npages - 1]->root);
+			render_json(stdout, page->root);
 		if (rc != CLI_OK)
 			goto out;
-		next = proto_map_get(p.page[p.npages - 1]->root, "next");
-		if (!proto_obj_u64(next, &nextval) || !all)
+		*next = proto_map_get(page->root, "next");
+		if ((*next)->type == MSGPACK_OBJECT_NIL || !all)
 			break;
-		if (after->set && nextval <= after->u) {
-			rc = conn_bad_reply(&r->conn, CMD_NO_PROGRESS);
-			goto out;
+		if (by_id) {
+			proto_obj_str(*next, &id);
+			if (after->set && !cmd_key_past((proto_str){ after->s, (uint32_t)after->len },
+							id)) {
+				rc = conn_bad_reply(&r->conn, CMD_NO_PROGRESS);
+				goto out;
+			}
+			after->s = id.ptr;	/* into page, which p keeps */
+			after->len = id.len;
+		} else {
+			proto_obj_u64(*next, &u);
+			if (after->set && u <= after->u) {
+				rc = conn_bad_reply(&r->conn, CMD_NO_PROGRESS);
+				goto out;
+			}
+			after->u = u;
 		}
 		after->set = true;
-		after->u = nextval;
 		if ((rc = cmd_build(r, r->cmd->op, r->t, &out)) != CLI_OK)
 			goto out;
 	}
-	cmd_list_print(r, &p, all, next->type == MSGPACK_OBJECT_NIL ? NULL : &nextval);
 out:
-	for (size_t i = 0; i < p.npages; i++) {
-		conn_reply_fini(p.page[i]);
-		free(p.page[i]);
-	}
-	free(p.page);
-	free(p.row);
 	proto_out_fini(&out);
+	return rc;
+}
+
+/* list, unit list, person list; the row's data is the render table of the items. */
+static int cmd_list(struct run *r)
+{
+	bool all = args_find(r->t, "--all")->set;
+	struct cmd_pages p = { NULL, 0, NULL, 0 };
+	const msgpack_object *next = NULL;
+	const struct conn_reply *last;
+	int rc;
+
+	if ((rc = cmd_pages_read(r, "items", all, &p, &next)) != CLI_OK)
+		goto out;
+	last = p.page[p.npages - 1];
+	if (r->conf->json && !all) {
+		render_json(stdout, last->root);
+	} else if (r->conf->json) {
+		printf("{\"ok\":true,\"seq\":%" PRIu64 ",\"items\":[", last->seq);
+		for (size_t i = 0; i < p.nrows; i++) {
+			fputs(i > 0 ? "," : "", stdout);
+			proto_json(stdout, p.row[i]);
+		}
+		fputs("],\"next\":null}\n", stdout);
+	} else {
+		render_table(stdout, r->cmd->data, p.row, p.nrows);
+		if (next->type != MSGPACK_OBJECT_NIL) {
+			printf("(more: nanti %s --after ", r->cmd->name);
+			if (next->type == MSGPACK_OBJECT_STR)
+				render_text(stdout, (proto_str){ next->via.str.ptr,
+								 next->via.str.size }, 0);
+			else
+				printf("%" PRIu64, next->via.u64);
+			puts(", or --all)");
+		}
+	}
+out:
+	cmd_pages_fini(&p);
+	return rc;
+}
+
+/* show: the case and its whole history, however many pages that takes. */
+static int cmd_show_case(struct run *r)
+{
+	struct args_val *after = args_find(r->t, "--after");
+	uint64_t prev = after->set ? after->u : 0, seq;
+	struct cmd_pages p = { NULL, 0, NULL, 0 };
+	const msgpack_object *next = NULL, *last;
+	int rc;
+
+	if ((rc = cmd_pages_read(r, "history", true, &p, &next)) != CLI_OK)
+		goto out;
+	for (size_t i = 0; i < p.nrows; i++, prev = seq) {
+		if (!proto_obj_u64(proto_map_get(p.row[i], "seq"), &seq) || seq <= prev) {
+			rc = conn_bad_reply(&r->conn, "history entries without a 'seq' in order");
+			goto out;
+		}
+	}
+	last = p.page[p.npages - 1]->root;
+	if (r->conf->json && p.npages == 1) {
+		render_json(stdout, last);
+	} else if (r->conf->json) {
+		/* one reply of the same shape: the newest case, every page's history */
+		printf("{\"ok\":true,\"seq\":%" PRIu64 ",\"case\":", p.page[p.npages - 1]->seq);
+		proto_json(stdout, proto_map_get(last, "case"));
+		fputs(",\"history\":[", stdout);
+		for (size_t i = 0; i < p.nrows; i++) {
+			fputs(i > 0 ? "," : "", stdout);
+			proto_json(stdout, p.row[i]);
+		}
+		fputs("],\"next\":null,\"satisfaction\":", stdout);
+		if (proto_map_get(last, "satisfaction") != NULL)
+			proto_json(stdout, proto_map_get(last, "satisfaction"));
+		else
+			fputs("null", stdout);
+		fputs("}\n", stdout);
+	} else {
+		render_case(stdout, last, p.row, p.nrows);
+	}
+out:
+	cmd_pages_fini(&p);
 	return rc;
 }
 
@@ -448,54 +850,207 @@ static int cmd_log(struct run *r)
 
 /* ---- the table ---- */
 
-const struct cmd cmd_table[] = {
-	{ "ping", "ping", false, false, "check that the daemon answers",
-	  "Ask the daemon for its version, its clock and the last committed seq.",
-	  NULL, 0, cmd_single, cmd_show_ping,
-	  { { "version", CMD_T(STR) }, { "now", CMD_T(POSITIVE_INTEGER) }, { NULL, 0 } } },
-	{ "stats", "stats", false, false, "show the daemon's counters",
-	  "Show the number of cases, events and commits since start, the last commit's\n"
-	  "duration and how busy the commit thread has been.",
-	  NULL, 0, cmd_single, cmd_show_stats,
-	  { { "cases", CMD_T(POSITIVE_INTEGER) }, { "commits", CMD_T(POSITIVE_INTEGER) },
-	    { NULL, 0 } } },
-	{ "open", "case.open", true, false, "open a case",
-	  "Open a case and print its id. The actor (--actor) is its lead unless --lead says\n"
-	  "otherwise.",
-	  CMD_SPEC(cmd_open_spec), cmd_single, cmd_show_open,
-	  { { "case", CMD_T(POSITIVE_INTEGER) }, { NULL, 0 } } },
-	{ "note", "case.note", true, false, "add a note to a case",
-	  "Add a note to a case. TEXT '-' reads the note from stdin.",
-	  CMD_SPEC(cmd_note_spec), cmd_single, cmd_show_note,
-	  { { "case", CMD_T(POSITIVE_INTEGER) }, { "note", CMD_T(POSITIVE_INTEGER) },
-	    { NULL, 0 } } },
-	{ "show", "case.get", false, false, "show a case with its notes",
-	  "Show a case: its fields and its last 100 notes, oldest first.",
-	  CMD_SPEC(cmd_show_spec), cmd_single, cmd_show_case,
-	  { { "case", CMD_T(MAP) }, { NULL, 0 } } },
-	{ "list", "case.list", false, false, "list cases",
-	  "List cases in id order, a page at a time (--all: every page). Filters combine.",
-	  CMD_SPEC(cmd_list_spec), cmd_list, NULL,
-	  { { "items", CMD_T(ARRAY) }, { "next", CMD_T(POSITIVE_INTEGER) | CMD_T(NIL) },
-	    { NULL, 0 } } },
-	{ "log", "log.read", false, false, "read the log of changes",
-	  "Print log entries in seq order, a page at a time (--all: up to the end).\n"
-	  "With --json, one JSON object per line: the entry.",
-	  CMD_SPEC(cmd_log_spec), cmd_log, NULL, { { NULL, 0 } } },
-	{ "watch", NULL, false, true, "follow the log live, missing nothing",
-	  "Print log entries as they are committed, without gap or duplicate, until\n"
-	  "SIGINT or SIGTERM (exit status 0). By default only new entries; --from SEQ or\n"
-	  "--after SEQ first replays the log, then follows live. Entries missed by the live\n"
-	  "feed (a slow reader, a reconnect) are read back from the log, as the subscriber\n"
-	  "recipe of docs/protocol.md section 7 says. With --json, one entry per line.",
-	  CMD_SPEC(cmd_watch_spec), watch_run, NULL, { { NULL, 0 } } },
-};
-const size_t cmd_count = sizeof cmd_table / sizeof cmd_table[0];
+#define NEEDS_NONE { { NULL, 0 } }
+#define NEEDS_STEP { { "case", CMD_T(POSITIVE_INTEGER) }, { "step", CMD_T(STR) }, { NULL, 0 } }
+#define NEEDS_PAGE(next) { { "items", CMD_T(ARRAY) }, { "next", next | CMD_T(NIL) }, { NULL, 0 } }
 
-const struct cmd *cmd_find(const char *name)
+/* A write on a case: one request, confirmed by cmd_show_step() as `did` and `back` say.
+ * The last arguments are the about text and, if any, more fields (.section). */
+#define CMD_CASE_WRITE(nm, opname, specs, did, back, sum, ...) \
+	{ .name = nm, .op = opname, .write = true, .summary = sum, CMD_SPEC(specs), \
+	  .run = cmd_single, .show = cmd_show_step, .needs = NEEDS_STEP, \
+	  .data = &(const struct cmd_step){ did, back }, .about = __VA_ARGS__ }
+
+/* A write on the county's records: one request, confirmed by fn; key names the record. */
+#define CMD_ORG_WRITE(nm, opname, specs, fn, key, sum, ...) \
+	{ .name = nm, .op = opname, .write = true, .summary = sum, CMD_SPEC(specs), \
+	  .run = cmd_single, .show = fn, .needs = { { key, CMD_T(STR) }, { NULL, 0 } }, \
+	  .data = key, .about = __VA_ARGS__ }
+
+const struct cmd cmd_table[] = {
+	/* the seven steps, in order */
+	CMD_CASE_WRITE("open", "case.open", cmd_open_spec, "opened", false,
+		       "open a case: identify a problem",
+		       "Open a case in a unit and print its id; it starts at step identified.\n"
+		       "The actor (--actor) leads it unless --lead names someone else. Cases are\n"
+		       "opened within one's own unit and the units below it, by their lead or a\n"
+		       "unit head above, or by the theme office.",
+		       .section = "a case, step by step"),
+	CMD_CASE_WRITE("plan", "case.plan", cmd_plan_spec, "plan filed", false,
+		       "file the plan: measures, schedule, deadline, responsible units",
+		       "File a case's plan; the case becomes planned. Only its lead files\n"
+		       "it, while the case is identified or planned (a new plan replaces the last)."),
+	CMD_CASE_WRITE("consult", "case.consult", cmd_consult_spec, "consultation recorded", false,
+		       "record a consultation with the residents",
+		       "Record a consultation with the residents, by the case's lead, at\n"
+		       "any step before crossing off. The commitment needs one first; after the\n"
+		       "resolution, one more lets the residents judge the result for the journal."),
+	CMD_CASE_WRITE("commit", "case.commit", cmd_commit_spec, "commitment recorded", false,
+		       "record the published commitment",
+		       "Record the public commitment: where and when it was published.\n"
+		       "The case must be planned and consulted on; it becomes committed. A\n"
+		       "commitment on a notice board names the village (--board). By the lead or\n"
+		       "the theme office."),
+	CMD_CASE_WRITE("coordinate", "case.coordinate", cmd_coordinate_spec,
+		       "coordination recorded", false, "record a joint coordination",
+		       "Record how the units worked together, while the case is planned\n"
+		       "or committed. The resolution needs one first. By the case's lead."),
+	CMD_CASE_WRITE("resolve", "case.resolve", cmd_resolve_spec, "resolution recorded", false,
+		       "record the resolution",
+		       "Record that the case is resolved; it must be committed and have a\n"
+		       "coordination. By the case's lead. Then consult the residents again, and\n"
+		       "file the journal."),
+	CMD_CASE_WRITE("journal", "case.journal", cmd_journal_spec, "journal filed", true,
+		       "file the journal with the residents' satisfaction",
+		       "File the journal of a resolved case: how it was handled, what\n"
+		       "came of it, and how many residents are satisfied, basically satisfied and\n"
+		       "dissatisfied. It needs a consultation after the resolution. If the\n"
+		       "satisfaction (satisfied and basically satisfied) is below the campaign's\n"
+		       "threshold the case goes back to work (committed) and counts a redo;\n"
+		       "otherwise it is journaled and waits for verification. By the lead."),
+	CMD_CASE_WRITE("outcome", "case.outcome", cmd_outcome_spec, "outcome recorded", false,
+		       "record a rule or mechanism the case produced",
+		       "Record a lasting outcome of a resolved, journaled or crossed-off case: a\n"
+		       "rule or mechanism it produced. By the case's lead."),
+	CMD_CASE_WRITE("verify", "case.verify", cmd_verify_spec, "verified", true,
+		       "cross a case off, or send it back to work",
+		       "The theme office verifies a resolved or journaled case: --cross-off\n"
+		       "crosses a journaled case off when the residents' satisfaction meets the\n"
+		       "threshold; --return --reason R sends it back to work and counts a redo."),
+	/* what may happen at any time */
+	CMD_CASE_WRITE("note", "case.note", cmd_note_spec, "note added", false,
+		       "add a progress note to a case",
+		       "Add a progress note to a case, at any step. TEXT '-' reads it from stdin.\n"
+		       "By the lead, anyone whose reach takes in the case's unit, or the offices.",
+		       .section = "at any time"),
+	CMD_CASE_WRITE("reassign", "case.reassign", cmd_reassign_spec, "lead reassigned", false,
+		       "hand a case to a new lead",
+		       "Hand an open case to a new lead. By a unit head over the case's unit (to\n"
+		       "someone of their unit or below) or the theme office."),
+	CMD_CASE_WRITE("escalate", "case.escalate", cmd_reason_spec, "escalated", false,
+		       "escalate a case",
+		       "Escalate an open case, with the reason. By the supervision office or the\n"
+		       "theme office."),
+	CMD_CASE_WRITE("reopen", "case.reopen", cmd_reason_spec, "reopened", true,
+		       "reopen a crossed-off case",
+		       "Reopen a crossed-off case: it goes back to work (committed). By the theme\n"
+		       "office."),
+	CMD_CASE_WRITE("guarantee", "case.guarantee", cmd_guarantee_spec, "guarantees reported",
+		       false, "report on a petition's guarantees",
+		       "Report on a petition case's guarantees: is the promise kept, is the\n"
+		       "situation stable. Give at least one. By the lead or the case-taking leader."),
+	CMD_CASE_WRITE("repeat", "case.repeat", cmd_repeat_spec, "repeat petition recorded", false,
+		       "record a repeat petition",
+		       "Record that a petitioner came back (--skip-level: over the head of the\n"
+		       "level below). It counts against the case, and a resolved, journaled or\n"
+		       "crossed-off case goes back to work (committed). By the lead, the\n"
+		       "case-taking leader or the offices."),
+	/* reading cases */
+	{ .name = "show", .op = "case.get", .summary = "tell a case's whole story",
+	  .about = "Show a case: its fields, then its history in order, one block per event:\n"
+		   "when, who, what happened in words, the step it moved to, and the evidence\n"
+		   "recorded. The history is read to the end, a page at a time. With --json, one\n"
+		   "object shaped like the reply of case.get, holding the whole history.",
+	  CMD_SPEC(cmd_show_spec), .run = cmd_show_case,
+	  .needs = { { "case", CMD_T(MAP) }, { "history", CMD_T(ARRAY) },
+		     { "next", CMD_T(POSITIVE_INTEGER) | CMD_T(NIL) }, { NULL, 0 } },
+	  .section = "reading cases" },
+	{ .name = "list", .op = "case.list", .summary = "list cases",
+	  .about = "List cases in id order, a page at a time (--all: every page), with the step\n"
+		   "each is at and its deadline. Filters combine.",
+	  CMD_SPEC(cmd_list_spec), .run = cmd_list, .needs = NEEDS_PAGE(CMD_T(POSITIVE_INTEGER)),
+	  .data = &render_cases_table },
+	/* the county */
+	CMD_ORG_WRITE("unit put", "unit.put", cmd_unit_put_spec, cmd_show_put, "unit",
+		      "register a unit, or rename or move it",
+		      "Register a unit of the county, or change its name or parent; its kind never\n"
+		      "changes. The county comes first, then townships, streets and organs under\n"
+		      "it, then villages under townships and streets. Only an admin may, once the\n"
+		      "ledger has one; before that anyone may, to set the county up.",
+		      .section = "the county"),
+	{ .name = "unit show", .op = "unit.get", .summary = "show a unit",
+	  .about = "Show a unit: its name, kind and parent.",
+	  CMD_SPEC(cmd_unit_show_spec), .run = cmd_single, .show = cmd_show_unit,
+	  .needs = { { "unit", CMD_T(MAP) }, { NULL, 0 } } },
+	{ .name = "unit list", .op = "unit.list", .summary = "list units",
+	  .about = "List units in id order, a page at a time (--all: every page). Filters combine.",
+	  CMD_SPEC(cmd_unit_list_spec), .run = cmd_list, .needs = NEEDS_PAGE(CMD_T(STR)),
+	  .data = &render_units_table },
+	CMD_ORG_WRITE("person put", "person.put", cmd_person_put_spec, cmd_show_put, "person",
+		      "register a person, or change their unit or roles",
+		      "Register a person, or change their name, unit or roles. Only registered\n"
+		      "people act on cases: their id is the --actor. Only an admin may, once the\n"
+		      "ledger has one; the first admin is registered by anyone."),
+	{ .name = "person show", .op = "person.get", .summary = "show a person",
+	  .about = "Show a person: their name, unit and roles.",
+	  CMD_SPEC(cmd_person_show_spec), .run = cmd_single, .show = cmd_show_person,
+	  .needs = { { "person", CMD_T(MAP) }, { NULL, 0 } } },
+	{ .name = "person list", .op = "person.list", .summary = "list people",
+	  .about = "List people in id order, a page at a time (--all: every page). Filters\n"
+		   "combine.",
+	  CMD_SPEC(cmd_person_list_spec), .run = cmd_list, .needs = NEEDS_PAGE(CMD_T(STR)),
+	  .data = &render_people_table },
+	CMD_ORG_WRITE("campaign set", "campaign.set", cmd_campaign_set_spec,
+		      cmd_show_campaign_set, "name", "define the campaign: dates, threshold",
+		      "Define the campaign: its period, the dates each step is due, and the\n"
+		      "residents' satisfaction that crossing a case off needs. Setting it again\n"
+		      "replaces it whole. By the theme office or an admin."),
+	{ .name = "campaign show", .op = "campaign.get", .summary = "show the campaign",
+	  .about = "Show the campaign: its period, the dates each step is due, and the threshold\n"
+		   "of satisfaction for crossing a case off.",
+	  .run = cmd_single, .show = cmd_show_campaign,
+	  .needs = { { "threshold", CMD_T(POSITIVE_INTEGER) }, { NULL, 0 } } },
+	/* the log and the daemon */
+	{ .name = "log", .op = "log.read", .summary = "read the log of changes",
+	  .about = "Print log entries in seq order, a page at a time (--all: up to the end).\n"
+		   "With --json, one JSON object per line: the entry.",
+	  CMD_SPEC(cmd_log_spec), .run = cmd_log, .needs = NEEDS_NONE,
+	  .section = "the log and the daemon" },
+	{ .name = "watch", .events = true, .summary = "follow the log live, missing nothing",
+	  .about = "Print log entries as they are committed, without gap or duplicate, until\n"
+		   "SIGINT or SIGTERM (exit status 0). By default only new entries; --from SEQ or\n"
+		   "--after SEQ first replays the log, then follows live. Entries missed by the live\n"
+		   "feed (a slow reader, a reconnect) are read back from the log, as the subscriber\n"
+		   "recipe of docs/protocol.md section 7 says. With --json, one entry per line.",
+	  CMD_SPEC(cmd_watch_spec), .run = watch_run, .needs = NEEDS_NONE },
+	{ .name = "ping", .op = "ping", .summary = "check that the daemon answers",
+	  .about = "Ask the daemon for its version, its clock and the last committed seq.",
+	  .run = cmd_single, .show = cmd_show_ping,
+	  .needs = { { "version", CMD_T(STR) }, { "now", CMD_T(POSITIVE_INTEGER) }, { NULL, 0 } } },
+	{ .name = "stats", .op = "stats", .summary = "show the daemon's counters",
+	  .about = "Show the number of cases, events and commits since start, the last commit's\n"
+		   "duration and how busy the commit thread has been.",
+	  .run = cmd_single, .show = cmd_show_stats,
+	  .needs = { { "cases", CMD_T(POSITIVE_INTEGER) }, { "commits", CMD_T(POSITIVE_INTEGER) },
+		     { NULL, 0 } } },
+};
+const size_t cmd_count = N(cmd_table);
+
+const struct cmd *cmd_find(int argc, char *const *argv, int *words)
 {
-	for (size_t i = 0; i < cmd_count; i++)
-		if (strcmp(cmd_table[i].name, name) == 0)
+	for (size_t i = 0; i < cmd_count && argc > 0; i++) {
+		const char *name = cmd_table[i].name, *space = strchr(name, ' ');
+
+		if (space == NULL && strcmp(name, argv[0]) == 0) {
+			*words = 1;
 			return &cmd_table[i];
+		}
+		if (space != NULL && argc > 1 && strlen(argv[0]) == (size_t)(space - name) &&
+		    strncmp(name, argv[0], (size_t)(space - name)) == 0 &&
+		    strcmp(space + 1, argv[1]) == 0) {
+			*words = 2;
+			return &cmd_table[i];
+		}
+	}
 	return NULL;
+}
+
+bool cmd_is_group(const char *word)
+{
+	size_t len = strlen(word);
+
+	for (size_t i = 0; i < cmd_count; i++)
+		if (strncmp(cmd_table[i].name, word, len) == 0 && cmd_table[i].name[len] == ' ')
+			return true;
+	return false;
 }

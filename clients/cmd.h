@@ -22,7 +22,7 @@ struct cmd_need {
 struct run;
 
 struct cmd {
-	const char *name;	/* "open" */
+	const char *name;	/* "open", or two words: "unit put" */
 	const char *op;		/* the request's op, "case.open"; NULL: several (watch) */
 	bool write;		/* changes state: sends id and actor, takes --request-id */
 	bool events;		/* subscribes to notifications */
@@ -33,7 +33,12 @@ struct cmd {
 	int (*run)(struct run *r);	/* returns an exit status */
 	/* For single-request commands: print a successful reply for people. */
 	void (*show)(const struct run *r, const struct conn_reply *reply);
-	struct cmd_need needs[3];	/* ends at key NULL */
+	struct cmd_need needs[4];	/* ends at key NULL */
+	/* What this row's run() or show() needs: a struct cmd_step (cmd.c) for a write on a
+	 * case, the reply key naming the record (a string) for unit put and person put, the
+	 * render table of the items (render.h) for a list. */
+	const void *data;
+	const char *section;	/* not NULL: a heading of `nanti --help` before this row */
 };
 
 /* One invocation of a command. */
@@ -59,8 +64,12 @@ extern const size_t cmd_write_nspec;
 #define CMD_LOG_NSPEC 4
 extern const struct args_spec cmd_log_spec[CMD_LOG_NSPEC];
 
-/* The command named name, or NULL. */
-const struct cmd *cmd_find(const char *name);
+/* The command named by argv[0], or by argv[0] and argv[1] for a two-word name ("unit
+ * put"); *words says how many it took. NULL if none. */
+const struct cmd *cmd_find(int argc, char *const *argv, int *words);
+
+/* Is word the first word of two-word commands ("unit")? */
+bool cmd_is_group(const char *word);
 
 /*
  * cmd_build - pack the request {op, the envelope of r, the keys of t} into out and check it

@@ -16,7 +16,8 @@
  * can retry a write after exit status 3 without applying it twice.
  *
  * Global options may come before or after the command: `nanti --json list` and
- * `nanti list --json` are the same.
+ * `nanti list --json` are the same. Commands on the county's records have two words
+ * (`nanti unit put`, `nanti person list`); the first alone (`nanti unit --help`) lists them.
  */
 #include <errno.h>
 #include <pwd.h>
@@ -54,12 +55,30 @@ static const struct args_spec nanti_global_spec[G__N] = {
 	[G_VERSION] = { "--version", ARGS_FLAG, NULL, "print the version and exit", { 0 } },
 };
 
+/* The width of the widest command name. */
+static int nanti_name_width(void)
+{
+	size_t w = 0;
+
+	for (size_t i = 0; i < cmd_count; i++)
+		w = strlen(cmd_table[i].name) > w ? strlen(cmd_table[i].name) : w;
+	return (int)w;
+}
+
 static void nanti_help(FILE *f)
 {
+	int w = nanti_name_width();
+
 	fputs("usage: nanti [OPTIONS] COMMAND [ARGS]\n\n"
-	      "The command-line client of nantid, the case ledger.\n\ncommands:\n", f);
-	for (size_t i = 0; i < cmd_count; i++)
-		fprintf(f, "  %-7s %s\n", cmd_table[i].name, cmd_table[i].summary);
+	      "The command-line client of nantid, the case ledger.\n", f);
+	for (size_t i = 0; i < cmd_count; i++) {
+		if (cmd_table[i].section != NULL || i == 0)
+			fprintf(f, "\n%s:\n", cmd_table[i].section != NULL ?
+				cmd_table[i].section : "commands");
+		fprintf(f, "  %-*s  %s\n", w, cmd_table[i].name, cmd_table[i].summary);
+	}
+	fputs("\nThe actor of a write must be a person registered with `nanti person put`;\n"
+	      "until the ledger has an admin, anyone may register units and people.\n", f);
 	fputs("\noptions (before or after the command):\n", f);
 	args_describe(f, nanti_global_spec, G__N, args_width(nanti_global_spec, G__N));
 	fputs("\nThe daemon is found at --endpoint, else in --runtime-dir DIR, else in\n"
@@ -74,6 +93,19 @@ static void nanti_help(FILE *f)
 	      "  4  the daemon's reply is not valid protocol\n"
 	      "  5  the client itself failed (out of memory, cannot write its output)\n"
 	      "\n`nanti COMMAND --help` describes a command. See also docs/client.md.\n", f);
+}
+
+/* `nanti unit --help`: the commands whose first word is group. */
+static void nanti_group_help(FILE *f, const char *group)
+{
+	size_t len = strlen(group);
+	int w = nanti_name_width();
+
+	fprintf(f, "usage: nanti %s COMMAND [ARGS] [OPTIONS]\n\ncommands:\n", group);
+	for (size_t i = 0; i < cmd_count; i++)
+		if (strncmp(cmd_table[i].name, group, len) == 0 && cmd_table[i].name[len] == ' ')
+			fprintf(f, "  %-*s  %s\n", w, cmd_table[i].name, cmd_table[i].summary);
+	fprintf(f, "\n`nanti %s COMMAND --help` describes one.\n", group);
 }
 
 static void nanti_cmd_help(FILE *f, const struct cmd *cmd)
@@ -162,7 +194,7 @@ int main(int argc, char **argv)
 	struct run r;
 	const struct cmd *cmd = NULL;
 	size_t nt = 0;
-	int used = 0, rc;
+	int used = 0, words = 0, rc;
 
 	memset(gval, 0, sizeof gval);
 	memset(wval, 0, sizeof wval);
@@ -191,7 +223,24 @@ int main(int argc, char **argv)
 		}
 		goto out;
 	}
-	if ((cmd = cmd_find(argv[0])) == NULL) {
+	if ((cmd = cmd_find(argc, argv, &words)) == NULL && cmd_is_group(argv[0])) {
+		bool help = gval[G_HELP].set || (argc > 1 && (strcmp(argv[1], "--help") == 0 ||
+							     strcmp(argv[1], "-h") == 0));
+
+		if (help && argc <= 2) {
+			nanti_group_help(stdout, argv[0]);
+		} else {
+			if (argc > 1)
+				cli_warn("unknown command '%s %s' (nanti %s --help lists them)",
+					 argv[0], argv[1], argv[0]);
+			else
+				cli_warn("%s: which one? (nanti %s --help lists them)", argv[0],
+					 argv[0]);
+			rc = CLI_USAGE;
+		}
+		goto out;
+	}
+	if (cmd == NULL) {
 		cli_warn("unknown command '%s' (nanti --help lists them)", argv[0]);
 		rc = CLI_USAGE;
 		goto out;
@@ -205,7 +254,7 @@ int main(int argc, char **argv)
 	if (cmd->write)
 		t[nt++] = (struct args_table){ cmd_write_spec, cmd_write_nspec, wval };
 	t[nt++] = (struct args_table){ nanti_global_spec, G__N, gval };
-	if ((rc = args_parse(cmd->name, t, nt, argc - 1, argv + 1, false, NULL)) != CLI_OK)
+	if ((rc = args_parse(cmd->name, t, nt, argc - words, argv + words, false, NULL)) != CLI_OK)
 		goto out;
 	if (gval[G_HELP].set) {
 		nanti_cmd_help(stdout, cmd);

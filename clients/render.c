@@ -8,6 +8,14 @@
  * marks stands in for wcwidth(), which would depend on the user's locale being UTF-8
  * while the protocol's strings are UTF-8 whatever the locale.
  *
+ * What is shown is written down as data, in templates: "consultation at {place} with
+ * {residents} residents" names the keys of a record or log entry in braces. One small
+ * expander turns them into text for the record views (a case's header, a unit, a person,
+ * the campaign), for the columns of lists, for the story of a case (one template for the
+ * headline of each log topic, and labelled rows for its evidence) and for the WHAT column
+ * of `nanti log`, so a case's history reads the same everywhere. A new topic or field
+ * is a line in a table here, not a function.
+ *
  * Everything shown comes from the daemon and is treated as untrusted: control characters,
  * C1 controls and bidirectional overrides are shown as '?', so a crafted title cannot move
  * the cursor or disguise text. Fields that are missing or of the wrong type print as "-";
@@ -15,6 +23,7 @@
  */
 #include <inttypes.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -23,6 +32,8 @@
 #define RENDER_CELL_MAX	24	/* columns of a table cell (the last column is not cut) */
 #define RENDER_WHAT_MAX	80	/* columns of the WHAT of a log line */
 #define RENDER_NUM_BUF	24
+#define RENDER_EV_MAX	10	/* evidence rows of one topic */
+#define RENDER_MARGIN	"    "	/* the indent of a history entry's lines */
 
 struct render_range {
 	uint32_t lo, hi;
@@ -212,29 +223,472 @@ void render_json(FILE *f, const msgpack_object *o)
 	fputc('\n', f);
 }
 
+/* ---- templates ---- */
+
+/*
+ * A template is text with keys in braces: "{place}", "{opened_at:time}", "{satisfied:0}".
+ * A key is looked up in the first map, then in the second (a case's fields, then the
+ * reply around it). Values are shown by their type: strings as they are, integers in
+ * decimal, booleans as yes/no, arrays joined by ", ". The modifier ":time" shows Unix ms
+ * as local time; ":0" shows a missing number as 0 (records leave out zero counts).
+ * A key that is missing, nil or an empty array is shown as "-" and makes the expansion
+ * incomplete, which is how an optional row knows to stay away.
+ */
+
+struct render_maps {
+	const msgpack_object *a, *b;	/* b may be NULL */
+};
+
+/* The value under key[0..len) in m, or NULL when missing, nil or an empty array. */
+static const msgpack_object *render_lookup(const struct render_maps *m, const char *key,
+					   size_t len)
+{
+	const msgpack_object *maps[2] = { m->a, m->b }, *o;
+	char k[PROTO_MAX_KEY + 1];
+
+	if (len == 0 || len > PROTO_MAX_KEY)
+		return NULL;
+	memcpy(k, key, len);
+	k[len] = '\0';
+	for (size_t i = 0; i < 2; i++) {
+		if (maps[i] == NULL || (o = proto_map_get(maps[i], k)) == NULL)
+			continue;
+		if (o->type == MSGPACK_OBJECT_NIL ||
+		    (o->type == MSGPACK_OBJECT_ARRAY && o->via.array.size == 0))
+			return NULL;
+		return o;
+	}
+	return NULL;
+}
+
+/* Write the value o, raw (render_out() neutralises it later). */
+static void render_value(FILE *out, const msgpack_object *o, bool time)
+{
+	char at[RENDER_TIME_BUF];
+
+	if (time) {
+		render_time(at, o, false);
+		fputs(at, out);
+		return;
+	}
+	switch (o->type) {
+	case MSGPACK_OBJECT_STR:
+		fwrite(o->via.str.ptr, 1, o->via.str.size, out);
+		break;
+	case MSGPACK_OBJECT_POSITIVE_INTEGER:
+		fprintf(out, "%" PRIu64, o->via.u64);
+		break;
+	case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+		fprintf(out, "%" PRId64, o->via.i64);
+		break;
+	case MSGPACK_OBJECT_BOOLEAN:
+		fputs(o->via.boolean ? "yes" : "no", out);
+		break;
+	case MSGPACK_OBJECT_ARRAY:
+		for (uint32_t i = 0; i < o->via.array.size; i++) {
+			fputs(i > 0 ? ", " : "", out);
+			render_value(out, &o->via.array.ptr[i], false);
+		}
+		break;
+	default:
+		proto_json(out, o);
+		break;
+	}
+}
+
+/*
+ * Expand tmpl with the values of m into a string the caller frees (its length in *len).
+ * *complete says whether every key was there. NULL when out of memory.
+ */
+static char *render_expand(const char *tmpl, const struct render_maps *m, bool *complete,
+			   size_t *len)
+{
+	char *buf = NULL;
+	FILE *out = open_memstream(&buf, len);
+	const char *p = tmpl, *open, *close, *colon;
+
+	*complete = true;
+	if (out == NULL)
+		return NULL;
+	while ((open = strchr(p, '{')) != NULL && (close = strchr(open, '}')) != NULL) {
+		const msgpack_object *o;
+		size_t keylen;
+		bool time = false, zero = false;
+
+		fwrite(p, 1, (size_t)(open - p), out);
+		colon = memchr(open, ':', (size_t)(close - open));
+		keylen = (size_t)((colon != NULL ? colon : close) - open - 1);
+		if (colon != NULL) {
+			time = strncmp(colon, ":time}", 6) == 0;
+			zero = strncmp(colon, ":0}", 3) == 0;
+		}
+		if ((o = render_lookup(m, open + 1, keylen)) != NULL)
+			render_value(out, o, time);
+		else if (zero)
+			fputc('0', out);
+		else {
+			fputc('-', out);
+			*complete = false;
+		}
+		p = close + 1;
+	}
+	fputs(p, out);
+	if (fclose(out) != 0) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
+/* Write tmpl expanded: on one line of at most max columns (0: any) if indent is NULL, else
+ * keeping newlines, each followed by indent. Returns whether it was complete. */
+static bool render_fill(FILE *f, const char *tmpl, const struct render_maps *m, size_t max,
+			const char *indent)
+{
+	bool complete;
+	size_t len;
+	char *s = render_expand(tmpl, m, &complete, &len);
+
+	if (s == NULL) {
+		fputc('-', f);
+		return false;
+	}
+	render_out(f, (proto_str){ s, (uint32_t)len }, max, indent);
+	free(s);
+	return complete;
+}
+
+/* ---- records: labelled rows ---- */
+
+/* One row of a record view: its label and template; a row whose template is incomplete
+ * shows `otherwise` instead, or is left out when that is NULL. */
+struct render_row {
+	const char *label;
+	const char *tmpl;
+	const char *otherwise;
+};
+
+/* The rows rows[0..n) (or up to a NULL label), each line starting with margin and the
+ * labels padded to the widest. */
+static void render_rows(FILE *f, const struct render_row *rows, size_t n,
+			const struct render_maps *m, const char *margin)
+{
+	char indent[64];
+	size_t width = 0;
+
+	for (size_t i = 0; i < n && rows[i].label != NULL; i++)
+		width = strlen(rows[i].label) > width ? strlen(rows[i].label) : width;
+	snprintf(indent, sizeof indent, "%s%*s", margin, (int)width + 2, "");
+	for (size_t i = 0; i < n && rows[i].label != NULL; i++) {
+		bool complete;
+		size_t len;
+		char *s = render_expand(rows[i].tmpl, m, &complete, &len);
+		proto_str text = { s, (uint32_t)len };
+
+		if (s == NULL)
+			text = render_cstr("-");
+		else if (!complete && rows[i].otherwise != NULL)
+			text = render_cstr(rows[i].otherwise);
+		if (s == NULL || complete || rows[i].otherwise != NULL) {
+			fprintf(f, "%s%-*s  ", margin, (int)width, rows[i].label);
+			render_out(f, text, 0, indent);
+			fputc('\n', f);
+		}
+		free(s);
+	}
+}
+
+struct render_record {
+	const char *title;		/* the first line */
+	const struct render_row *rows;
+	size_t n;
+};
+
+#define RENDER_RECORD(title, rows) { title, rows, sizeof rows / sizeof rows[0] }
+
+static void render_record(FILE *f, const struct render_record *r, const msgpack_object *a,
+			  const msgpack_object *b)
+{
+	const struct render_maps m = { a, b };
+
+	render_fill(f, r->title, &m, 0, NULL);
+	fputc('\n', f);
+	render_rows(f, r->rows, r->n, &m, "  ");
+}
+
+#define CREATED "{created_at:time} (seq {created_seq})"
+#define UPDATED "{updated_at:time} (seq {updated_seq})"
+
+static const struct render_row render_unit_rows[] = {
+	{ "kind", "{kind}", NULL },
+	{ "parent", "{parent}", "none: the root of the county" },
+	{ "created", CREATED, NULL },
+	{ "updated", UPDATED, NULL },
+};
+
+static const struct render_row render_person_rows[] = {
+	{ "unit", "{unit}", NULL },
+	{ "roles", "{roles}", NULL },
+	{ "village", "{village}", NULL },
+	{ "created", CREATED, NULL },
+	{ "updated", UPDATED, NULL },
+};
+
+static const struct render_row render_campaign_rows[] = {
+	{ "period", "{start} to {end}", NULL },
+	{ "identify by", "{identify_by}", NULL },
+	{ "consult by", "{consult_by}", NULL },
+	{ "plan by", "{plan_by}", NULL },
+	{ "commit by", "{commit_by}", NULL },
+	{ "journal by", "{journal_by}", NULL },
+	{ "threshold", "{threshold}% of the residents satisfied to cross a case off", NULL },
+	{ "set", "{set_at:time} (seq {set_seq})", NULL },
+};
+
+static const struct render_row render_case_rows[] = {
+	{ "kind", "{kind}", NULL },
+	{ "area", "{area}", NULL },
+	{ "source", "{source}", NULL },
+	{ "unit", "{unit}", NULL },
+	{ "lead", "{lead}", NULL },
+	{ "units", "{units}", "none named yet" },
+	{ "taker", "{taker}", NULL },
+	{ "deadline", "{deadline}", "not set yet" },
+	{ "step", "{step}", NULL },
+	{ "satisfaction", "{satisfaction}% ({satisfied:0} satisfied, {basically_satisfied:0} "
+	  "basically satisfied, {dissatisfied:0} dissatisfied)", "no journal yet" },
+	{ "redos", "{redos}", NULL },
+	{ "reopens", "{reopens}", NULL },
+	{ "escalations", "{escalations}", NULL },
+	{ "consultations", "{consultations}", NULL },
+	{ "coordinations", "{coordinations}", NULL },
+	{ "outcomes", "{outcomes}", NULL },
+	{ "promise kept", "{promise_kept}", NULL },
+	{ "stable", "{stable}", NULL },
+	{ "repeats", "{repeats} ({skip_level_repeats:0} skipping a level)", NULL },
+	{ "tags", "{tags}", NULL },
+	{ "opened", "{opened_at:time} by {opened_by} (seq {opened_seq})", NULL },
+	{ "updated", "{updated_at:time} (seq {updated_seq})", NULL },
+	{ "description", "{description}", NULL },
+};
+
+static const struct render_record render_unit_view =
+	RENDER_RECORD("unit {unit}  {name}", render_unit_rows);
+static const struct render_record render_person_view =
+	RENDER_RECORD("person {person}  {name}", render_person_rows);
+static const struct render_record render_campaign_view =
+	RENDER_RECORD("campaign {name}", render_campaign_rows);
+static const struct render_record render_case_view =
+	RENDER_RECORD("case {case}  {title}", render_case_rows);
+
+void render_unit(FILE *f, const msgpack_object *u)
+{
+	render_record(f, &render_unit_view, u, NULL);
+}
+
+void render_person(FILE *f, const msgpack_object *p)
+{
+	render_record(f, &render_person_view, p, NULL);
+}
+
+void render_campaign(FILE *f, const msgpack_object *reply)
+{
+	const msgpack_object *c = proto_map_get(reply, "campaign");
+	const struct render_maps m = { reply, NULL };
+
+	if (c != NULL && c->type == MSGPACK_OBJECT_MAP) {
+		render_record(f, &render_campaign_view, c, NULL);
+		return;
+	}
+	render_fill(f, "no campaign is set: crossing a case off needs {threshold}% of the "
+		    "residents satisfied (the default)", &m, 0, NULL);
+	fputc('\n', f);
+}
+
+/* ---- the story of a case ---- */
+
+/* How a log entry of one topic is told: a headline, then labelled evidence. */
+struct render_story {
+	const char *topic;
+	const char *what;
+	struct render_row ev[RENDER_EV_MAX];	/* ends at a NULL label */
+};
+
+#define RESIDENTS { "residents", "{satisfied} satisfied, {basically_satisfied} basically " \
+		    "satisfied, {dissatisfied} dissatisfied", NULL }
+#define ROW(label, tmpl) { label, tmpl, NULL }
+
+static const struct render_story render_stories[] = {
+	{ "case.opened", "opened: {title}",
+	  { ROW("kind", "{kind} ({area})"), ROW("unit", "{unit}"), ROW("lead", "{lead}"),
+	    ROW("units", "{units}"), ROW("deadline", "{deadline}"), ROW("source", "{source}"),
+	    ROW("taker", "{taker}"), ROW("tags", "{tags}"),
+	    ROW("description", "{description}") } },
+	{ "case.planned", "plan filed: deadline {deadline}, units {units}",
+	  { ROW("measures", "{measures}"), ROW("schedule", "{schedule}"),
+	    ROW("lead", "{lead}") } },
+	{ "case.consulted", "consultation at {place} with {residents} residents on {date}",
+	  { ROW("summary", "{summary}"), ROW("changes", "{changes}") } },
+	{ "case.committed", "commitment published on {date} in {venue}, ref {ref}",
+	  { ROW("board", "{board}") } },
+	{ "case.coordinated", "coordination ({form}) on {date}",
+	  { ROW("units", "{units}"), ROW("summary", "{summary}") } },
+	{ "case.resolved", "resolution recorded", { ROW("summary", "{summary}") } },
+	{ "case.journaled", "journal filed: satisfaction {satisfaction}%, the threshold is "
+	  "{threshold}%",
+	  { RESIDENTS, ROW("process", "{process}"), ROW("result", "{result}") } },
+	{ "case.redo", "sent back to work: satisfaction {satisfaction}% below {threshold}%",
+	  { RESIDENTS, ROW("process", "{process}"), ROW("result", "{result}"),
+	    ROW("redos", "{redos}") } },
+	{ "case.outcome", "outcome recorded: {rule}", { ROW("summary", "{summary}") } },
+	{ "case.crossed_off", "verified and crossed off", { ROW("reason", "{reason}") } },
+	{ "case.returned", "sent back to work by verification: {reason}",
+	  { ROW("redos", "{redos}") } },
+	{ "case.reopened", "reopened, back to work: {reason}", { ROW(NULL, NULL) } },
+	{ "case.reassigned", "lead handed from {from} to {lead}: {reason}", { ROW(NULL, NULL) } },
+	{ "case.noted", "note: {text}", { ROW(NULL, NULL) } },
+	{ "case.escalated", "escalated: {reason}", { ROW(NULL, NULL) } },
+	{ "case.guarantee", "guarantees reported",
+	  { ROW("promise kept", "{promise_kept}"), ROW("stable", "{stable}"),
+	    ROW("note", "{note}") } },
+	{ "case.repeat", "repeat petition, {repeats} so far",
+	  { ROW("skip-level", "{skip_level}"), ROW("reopened", "{reopened}"),
+	    ROW("summary", "{summary}") } },
+	{ "unit.created", "unit {unit} created: {name} ({kind})", { ROW("parent", "{parent}") } },
+	{ "unit.updated", "unit {unit} updated: {name} ({kind})", { ROW("parent", "{parent}") } },
+	{ "person.created", "person {person} created: {name} of {unit}",
+	  { ROW("roles", "{roles}"), ROW("village", "{village}") } },
+	{ "person.updated", "person {person} updated: {name} of {unit}",
+	  { ROW("roles", "{roles}"), ROW("village", "{village}") } },
+	{ "campaign.set", "campaign set: {name}, {start} to {end}",
+	  { ROW("threshold", "{threshold}%"), ROW("identify by", "{identify_by}"),
+	    ROW("consult by", "{consult_by}"), ROW("plan by", "{plan_by}"),
+	    ROW("commit by", "{commit_by}"), ROW("journal by", "{journal_by}") } },
+};
+
+/* Keys every log entry has, which the story shows apart. */
+static const char *const render_common[] = {
+	"seq", "topic", "at", "case", "actor", "id", "step", NULL
+};
+
+static const struct render_story *render_story_of(const msgpack_object *e)
+{
+	proto_str topic;
+
+	if (!proto_obj_str(proto_map_get(e, "topic"), &topic))
+		return NULL;
+	for (size_t i = 0; i < sizeof render_stories / sizeof render_stories[0]; i++)
+		if (proto_str_eq(topic, render_stories[i].topic))
+			return &render_stories[i];
+	return NULL;
+}
+
+/* The headline of entry e; an unknown topic is told by its name. */
+static void render_what(FILE *f, const msgpack_object *e, size_t max, const char *indent)
+{
+	const struct render_story *s = render_story_of(e);
+	const struct render_maps m = { e, NULL };
+
+	if (s != NULL)
+		render_fill(f, s->what, &m, max, indent);
+	else
+		render_out(f, render_str(e, "topic"), max, indent);
+}
+
+/* The evidence of an entry of a topic this client does not know: every key it has but
+ * the common ones, labelled by its name, aligned in blocks of RENDER_EV_MAX rows. */
+static void render_unknown(FILE *f, const msgpack_object *e)
+{
+	const struct render_maps m = { e, NULL };
+	char key[RENDER_EV_MAX][PROTO_MAX_KEY + 1], tmpl[RENDER_EV_MAX][PROTO_MAX_KEY + 3];
+	struct render_row rows[RENDER_EV_MAX];
+	size_t n = 0;
+
+	if (e->type != MSGPACK_OBJECT_MAP)
+		return;
+	for (uint32_t i = 0; i < e->via.map.size; i++) {
+		const msgpack_object *k = &e->via.map.ptr[i].key;
+		bool common = false;
+
+		if (k->type != MSGPACK_OBJECT_STR || k->via.str.size > PROTO_MAX_KEY)
+			continue;
+		snprintf(key[n], sizeof key[n], "%.*s", (int)k->via.str.size, k->via.str.ptr);
+		for (size_t j = 0; render_common[j] != NULL; j++)
+			common = common || strcmp(key[n], render_common[j]) == 0;
+		if (common)
+			continue;
+		snprintf(tmpl[n], sizeof tmpl[n], "{%s}", key[n]);
+		rows[n] = (struct render_row){ key[n], tmpl[n], NULL };
+		if (++n == RENDER_EV_MAX) {
+			render_rows(f, rows, n, &m, RENDER_MARGIN);
+			n = 0;
+		}
+	}
+	render_rows(f, rows, n, &m, RENDER_MARGIN);
+}
+
+/* The story: one block per entry of entries[0..n). */
+static void render_story(FILE *f, const msgpack_object *const *entries, size_t n)
+{
+	proto_str step = PROTO_STR_NULL, now;
+
+	for (size_t i = 0; i < n; i++) {
+		const msgpack_object *e = entries[i];
+		const struct render_story *s = render_story_of(e);
+		const struct render_maps m = { e, NULL };
+		char at[RENDER_TIME_BUF], seq[RENDER_NUM_BUF];
+
+		render_time(at, proto_map_get(e, "at"), false);
+		fprintf(f, "\n%s  seq %s  ", at, render_uint(seq, proto_map_get(e, "seq")));
+		render_out(f, render_str(e, "actor"), 0, NULL);
+		fputs("\n" RENDER_MARGIN, f);
+		render_what(f, e, 0, RENDER_MARGIN);
+		/* the step, when this entry moved the case: the opening does; a story that
+		 * starts later cannot tell for its first entry, so it starts from there */
+		if (proto_obj_str(proto_map_get(e, "step"), &now)) {
+			bool opening = s != NULL && strcmp(s->topic, "case.opened") == 0;
+
+			if (i == 0 ? opening : step.ptr == NULL || now.len != step.len ||
+			    memcmp(now.ptr, step.ptr, now.len) != 0) {
+				fputs(" → ", f);
+				render_out(f, now, 0, NULL);
+			}
+			step = now;
+		}
+		fputc('\n', f);
+		if (s != NULL)
+			render_rows(f, s->ev, RENDER_EV_MAX, &m, RENDER_MARGIN);
+		else
+			render_unknown(f, e);
+	}
+}
+
+void render_case(FILE *f, const msgpack_object *reply, const msgpack_object *const *history,
+		 size_t n)
+{
+	const msgpack_object *c = proto_map_get(reply, "case");
+	uint64_t events = n, first = 0;
+
+	render_record(f, &render_case_view, c, reply);
+	proto_obj_u64(proto_map_get(c, "events"), &events);
+	if (n > 0)
+		proto_obj_u64(proto_map_get(history[0], "seq"), &first);
+	if (n == 0)
+		fputs("\nno history to show\n", f);
+	else if (events > n)
+		fprintf(f, "\nhistory from seq %" PRIu64 " (%zu of %" PRIu64 " entries):\n",
+			first, n, events);
+	else
+		fprintf(f, "\nhistory (%zu %s):\n", n, n == 1 ? "entry" : "entries");
+	render_story(f, history, n);
+}
+
 /* ---- log entries ---- */
 
 void render_entry_header(FILE *f)
 {
-	fprintf(f, "%7s  %-16s  %-12s  %5s  %-16s  %s\n",
+	fprintf(f, "%7s  %-16s  %-16s  %5s  %-16s  %s\n",
 		"SEQ", "AT", "TOPIC", "CASE", "ACTOR", "WHAT");
-}
-
-/* What an entry did, in a few words: its title for an opening, its text for a note. */
-static void render_what(FILE *f, const msgpack_object *e)
-{
-	char num[RENDER_NUM_BUF];
-	proto_str s;
-
-	if (proto_obj_str(proto_map_get(e, "title"), &s)) {
-		fputc('[', f);
-		render_out(f, render_str(e, "kind"), RENDER_CELL_MAX, NULL);
-		fputs("] ", f);
-		render_out(f, s, RENDER_WHAT_MAX, NULL);
-	} else if (proto_obj_str(proto_map_get(e, "text"), &s)) {
-		fprintf(f, "note %s: ", render_uint(num, proto_map_get(e, "note")));
-		render_out(f, s, RENDER_WHAT_MAX, NULL);
-	}
 }
 
 void render_entry(FILE *f, const msgpack_object *e)
@@ -243,179 +697,107 @@ void render_entry(FILE *f, const msgpack_object *e)
 
 	render_time(at, proto_map_get(e, "at"), false);
 	fprintf(f, "%7s  %-16s  ", render_uint(seq, proto_map_get(e, "seq")), at);
-	render_pad(f, render_str(e, "topic"), 12, RENDER_CELL_MAX, false);
+	render_pad(f, render_str(e, "topic"), 16, RENDER_CELL_MAX, false);
 	fprintf(f, "  %5s  ", render_uint(cs, proto_map_get(e, "case")));
 	render_pad(f, render_str(e, "actor"), 16, 16, false);
 	fputs("  ", f);
-	render_what(f, e);
+	render_what(f, e, RENDER_WHAT_MAX, NULL);
 	fputc('\n', f);
 }
 
-/* ---- one case ---- */
+/* ---- tables ---- */
 
-/* A field of a case as shown: its label (or column title), its key, how to show it. */
-struct render_field {
+struct render_col {
 	const char *label;
-	const char *key;
-	int how;		/* enum render_row or enum render_cell */
+	const char *tmpl;
+	bool right;		/* numbers are aligned right */
 };
 
-enum render_row { ROW_STR, ROW_TAGS, ROW_OPENED, ROW_UPDATED, ROW_TEXT };
-
-static const struct render_field render_case_rows[] = {
-	{ "kind", "kind", ROW_STR },
-	{ "status", "status", ROW_STR },
-	{ "unit", "unit", ROW_STR },
-	{ "lead", "lead", ROW_STR },
-	{ "tags", "tags", ROW_TAGS },
-	{ "opened", "opened_at", ROW_OPENED },
-	{ "updated", "updated_at", ROW_UPDATED },
-	{ "description", "description", ROW_TEXT },
+struct render_table {
+	const struct render_col *cols;
+	size_t n;
+	const char *none;	/* what an empty list says */
 };
 
-#define RENDER_LABEL "  %-12s "
-#define RENDER_LABEL_INDENT "               "	/* as wide as RENDER_LABEL */
+static const struct render_col render_case_cols[] = {
+	{ "ID", "{case}", true },
+	{ "KIND", "{kind}", false },
+	{ "AREA", "{area}", false },
+	{ "STEP", "{step}", false },
+	{ "DEADLINE", "{deadline}", false },
+	{ "REDOS", "{redos}", true },
+	{ "LEAD", "{lead}", false },
+	{ "UNIT", "{unit}", false },
+	{ "TITLE", "{title}", false },
+};
 
-static void render_case_row(FILE *f, const msgpack_object *c, size_t i)
+static const struct render_col render_unit_cols[] = {
+	{ "UNIT", "{unit}", false },
+	{ "KIND", "{kind}", false },
+	{ "PARENT", "{parent}", false },
+	{ "NAME", "{name}", false },
+};
+
+static const struct render_col render_person_cols[] = {
+	{ "PERSON", "{person}", false },
+	{ "UNIT", "{unit}", false },
+	{ "ROLES", "{roles}", false },
+	{ "VILLAGE", "{village}", false },
+	{ "NAME", "{name}", false },
+};
+
+#define RENDER_TABLE(cols, none) { cols, sizeof cols / sizeof cols[0], none }
+const struct render_table render_cases_table = RENDER_TABLE(render_case_cols, "no cases");
+const struct render_table render_units_table = RENDER_TABLE(render_unit_cols, "no units");
+const struct render_table render_people_table = RENDER_TABLE(render_person_cols, "no people");
+
+/* The text of a cell; the caller frees it. NULL when out of memory. */
+static char *render_cell(const struct render_col *col, const msgpack_object *row, size_t *len)
 {
-	const msgpack_object *v = proto_map_get(c, render_case_rows[i].key);
-	char at[RENDER_TIME_BUF], num[RENDER_NUM_BUF];
+	const struct render_maps m = { row, NULL };
+	bool complete;
 
-	if (v == NULL || (v->type == MSGPACK_OBJECT_ARRAY && v->via.array.size == 0))
-		return;
-	fprintf(f, RENDER_LABEL, render_case_rows[i].label);
-	switch (render_case_rows[i].how) {
-	case ROW_STR:
-		render_out(f, render_str(c, render_case_rows[i].key), 0, NULL);
-		break;
-	case ROW_TAGS:
-		if (v->type != MSGPACK_OBJECT_ARRAY) {
-			fputc('-', f);
-			break;
-		}
-		for (uint32_t j = 0; j < v->via.array.size; j++) {
-			proto_str tag;
-
-			fputs(j > 0 ? ", " : "", f);
-			render_out(f, proto_obj_str(&v->via.array.ptr[j], &tag) ? tag
-				   : render_cstr("-"), 0, NULL);
-		}
-		break;
-	case ROW_OPENED:
-		render_time(at, v, false);
-		fprintf(f, "%s by ", at);
-		render_out(f, render_str(c, "opened_by"), 0, NULL);
-		fprintf(f, " (seq %s)", render_uint(num, proto_map_get(c, "opened_seq")));
-		break;
-	case ROW_UPDATED:
-		render_time(at, v, false);
-		fprintf(f, "%s (seq %s)", at, render_uint(num, proto_map_get(c, "updated_seq")));
-		break;
-	case ROW_TEXT:
-		render_out(f, render_str(c, render_case_rows[i].key), 0, RENDER_LABEL_INDENT);
-		break;
-	}
-	fputc('\n', f);
+	return render_expand(col->tmpl, &m, &complete, len);
 }
 
-static void render_note(FILE *f, const msgpack_object *n)
+void render_table(FILE *f, const struct render_table *t, const msgpack_object *const *rows,
+		  size_t n)
 {
-	char at[RENDER_TIME_BUF], num[RENDER_NUM_BUF], seq[RENDER_NUM_BUF];
+	size_t width[16] = { 0 }, ncols = t->n < 16 ? t->n : 16, len;
+	char *s;
 
-	render_time(at, proto_map_get(n, "at"), false);
-	fprintf(f, "  #%s  %s  ", render_uint(num, proto_map_get(n, "note")), at);
-	render_out(f, render_str(n, "actor"), 0, NULL);
-	fprintf(f, "  (seq %s)\n      ", render_uint(seq, proto_map_get(n, "seq")));
-	render_out(f, render_str(n, "text"), 0, "      ");
-	fputc('\n', f);
-}
-
-void render_case(FILE *f, const msgpack_object *c)
-{
-	const msgpack_object *notes = proto_map_get(c, "notes");
-	uint32_t shown = notes != NULL && notes->type == MSGPACK_OBJECT_ARRAY ?
-			 notes->via.array.size : 0;
-	char num[RENDER_NUM_BUF];
-	uint64_t count = shown;
-
-	fprintf(f, "case %s  ", render_uint(num, proto_map_get(c, "id")));
-	render_out(f, render_str(c, "title"), 0, NULL);
-	fputc('\n', f);
-	for (size_t i = 0; i < sizeof render_case_rows / sizeof render_case_rows[0]; i++)
-		render_case_row(f, c, i);
-	proto_obj_u64(proto_map_get(c, "note_count"), &count);
-	if (shown == 0) {
-		fputs("\nno notes\n", f);
+	if (n == 0) {
+		fprintf(f, "%s\n", t->none);
 		return;
 	}
-	if (count > shown)
-		fprintf(f, "\nnotes (the last %u of %" PRIu64 "):\n", shown, count);
-	else
-		fprintf(f, "\nnotes (%u):\n", shown);
-	for (uint32_t i = 0; i < shown; i++)
-		render_note(f, &notes->via.array.ptr[i]);
-}
-
-/* ---- case tables ---- */
-
-enum render_cell { CELL_UINT, CELL_STR, CELL_TIME };
-
-static const struct render_field render_case_cols[] = {
-	{ "ID", "id", CELL_UINT },
-	{ "KIND", "kind", CELL_STR },
-	{ "STATUS", "status", CELL_STR },
-	{ "LEAD", "lead", CELL_STR },
-	{ "UNIT", "unit", CELL_STR },
-	{ "NOTES", "note_count", CELL_UINT },
-	{ "UPDATED", "updated_at", CELL_TIME },
-	{ "TITLE", "title", CELL_STR },
-};
-
-#define RENDER_NCOLS (sizeof render_case_cols / sizeof render_case_cols[0])
-
-/* The text of column col for row; buf holds it when it is made up. */
-static proto_str render_cell(size_t col, const msgpack_object *row, char buf[RENDER_TIME_BUF])
-{
-	const msgpack_object *v = proto_map_get(row, render_case_cols[col].key);
-
-	switch (render_case_cols[col].how) {
-	case CELL_UINT:
-		return render_cstr(render_uint(buf, v));
-	case CELL_TIME:
-		render_time(buf, v, false);
-		return render_cstr(buf);
-	case CELL_STR:
-		break;
-	}
-	return render_str(row, render_case_cols[col].key);
-}
-
-void render_cases(FILE *f, const msgpack_object *const *rows, size_t n)
-{
-	size_t width[RENDER_NCOLS];
-	char buf[RENDER_TIME_BUF];
-
-	for (size_t c = 0; c < RENDER_NCOLS; c++) {
-		width[c] = strlen(render_case_cols[c].label);
+	for (size_t c = 0; c < ncols; c++) {
+		width[c] = strlen(t->cols[c].label);
 		for (size_t r = 0; r < n; r++) {
-			size_t w = render_width(render_cell(c, rows[r], buf));
+			size_t w;
 
+			if ((s = render_cell(&t->cols[c], rows[r], &len)) == NULL)
+				continue;
+			w = render_width((proto_str){ s, (uint32_t)len });
+			free(s);
 			w = w > RENDER_CELL_MAX ? RENDER_CELL_MAX : w;
 			width[c] = w > width[c] ? w : width[c];
 		}
 	}
 	for (size_t r = 0; r <= n; r++) {
-		for (size_t c = 0; c < RENDER_NCOLS; c++) {
-			proto_str s = r == 0 ? render_cstr(render_case_cols[c].label)
-				      : render_cell(c, rows[r - 1], buf);
+		for (size_t c = 0; c < ncols; c++) {
+			proto_str cell = render_cstr(t->cols[c].label);
 
-			if (c + 1 == RENDER_NCOLS) {
-				render_out(f, s, 0, NULL);
-				break;
-			}
-			render_pad(f, s, width[c], RENDER_CELL_MAX,
-				   render_case_cols[c].how == CELL_UINT);
-			fputs("  ", f);
+			s = NULL;
+			if (r > 0 && (s = render_cell(&t->cols[c], rows[r - 1], &len)) != NULL)
+				cell = (proto_str){ s, (uint32_t)len };
+			else if (r > 0)
+				cell = render_cstr("-");
+			if (c + 1 == ncols)
+				render_out(f, cell, 0, NULL);
+			else
+				render_pad(f, cell, width[c], RENDER_CELL_MAX, t->cols[c].right);
+			fputs(c + 1 == ncols ? "" : "  ", f);
+			free(s);
 		}
 		fputc('\n', f);
 	}

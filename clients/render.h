@@ -26,14 +26,30 @@ void render_text(FILE *f, proto_str s, size_t max);
 /* o as one line of JSON and a newline. */
 void render_json(FILE *f, const msgpack_object *o);
 
-/* Log entries: the column header, and one line per entry (log, watch). */
+/* Log entries: the column header, and one line per entry (log, watch); WHAT tells the
+ * entry in words, as `nanti show` does. */
 void render_entry_header(FILE *f);
 void render_entry(FILE *f, const msgpack_object *entry);
 
-/* A case as case.get returns it, with its notes. */
-void render_case(FILE *f, const msgpack_object *c);
+/* Records as unit.get, person.get and campaign.get return them (the last: its reply). */
+void render_unit(FILE *f, const msgpack_object *unit);
+void render_person(FILE *f, const msgpack_object *person);
+void render_campaign(FILE *f, const msgpack_object *reply);
 
-/* Case summaries (case.list items) rows[0..n) as an aligned table. */
-void render_cases(FILE *f, const msgpack_object *const *rows, size_t n);
+/*
+ * A case as case.get returns it (reply: {case, satisfaction, ...}) and its story: a header
+ * of its fields, then history[0..n), the log entries of the case in seq order, one block
+ * each: when, who, what happened in words, the step it moved to, the evidence.
+ */
+void render_case(FILE *f, const msgpack_object *reply, const msgpack_object *const *history,
+		 size_t n);
+
+/* Lists: the columns of case.list, unit.list and person.list items. */
+struct render_table;
+extern const struct render_table render_cases_table, render_units_table,
+	render_people_table;
+/* rows[0..n) as an aligned table under a header; "no cases" etc. when n is 0. */
+void render_table(FILE *f, const struct render_table *t, const msgpack_object *const *rows,
+		  size_t n);
 
 #endif

@@ -89,7 +89,7 @@ void batch_item_reuse(struct batch_item *it, const void *body, size_t len)
 	memset(&it->req, 0, sizeof it->req);
 	it->op = NULL;
 	it->done = false;
-	it->has_entry = false;
+	it->has_entry = it->applied = false;
 	it->topic = NULL;
 	it->seq = 0;
 	it->reqlen = 0;
@@ -111,7 +111,7 @@ void batch_item_fini(struct batch_item *it)
 void batch_item_fail(struct batch_item *it, nt_err e, const char *why)
 {
 	proto_reply_error(&it->reply, it->req.id, e, why);
-	it->has_entry = false;
+	it->has_entry = it->applied = false;
 	it->done = true;
 }
 
@@ -138,7 +138,7 @@ bool batch_prepare(struct batch_item *it)
 		batch_item_fail(it, NT_EBADREQ, why);
 		return false;
 	}
-	rc = proto_fields(it->req.body, it->op->fields, *it->op->nfields, it->args, why,
+	rc = proto_fields(it->req.body, it->op->fields, it->op->nfields, it->args, why,
 			  sizeof why);
 	if (rc != NT_OK) {
 		batch_item_fail(it, rc, why);
@@ -238,16 +238,10 @@ static nt_err reader_get(const struct reader *r, enum ledger_db db, const void *
 	return ledger_get(r->t, db, key, klen, val);
 }
 
-static nt_err view_case_get(void *ctx, uint64_t id, proto_doc *doc, struct case_rec *rec)
+static nt_err view_get(void *ctx, enum ledger_db db, const void *key, size_t klen,
+		       MDB_val *val)
 {
-	uint8_t key[8];
-	MDB_val v;
-	nt_err rc;
-
-	ledger_key_u64(key, id);
-	if ((rc = reader_get(ctx, DB_CASES, key, sizeof key, &v)) != NT_OK)
-		return rc;
-	return case_decode(v.mv_data, v.mv_size, doc, rec);
+	return reader_get(ctx, db, key, klen, val);
 }
 
 /* Is the failure one of the protocol's own refusals? */
@@ -261,8 +255,8 @@ static nt_err apply_in(struct batch_spec *sp, struct ledger_txn *t, struct batch
 		       uint64_t ticket, int64_t now)
 {
 	struct reader rd = { sp, t };
-	struct core_view view = { &rd, view_case_get, sp->st.next_case, sp->st.last_seq + 1, now };
-	struct core_req req = { it->req.id, it->req.actor, it->args };
+	struct core_view view = { &rd, view_get, sp->st.next_case, sp->st.last_seq + 1, now };
+	struct core_req req = { it->req.id, it->req.actor, it->args, it->op };
 	struct core_effect *e = &it->eff;
 	char why[PROTO_WHY] = "";
 	MDB_val v;
@@ -303,9 +297,18 @@ static nt_err apply_in(struct batch_spec *sp, struct ledger_txn *t, struct batch
 		return NT_OK;
 	}
 
-	batch_entry_pack(&it->entry, view.seq, now, &req, e);
-	reply_ok(it, view.seq, false, e->reply.n, e->buf.sb.data + e->reply.off, e->reply.len);
-	if ((it->reqlen = batch_reqval(it->reqval, view.seq, it->hash, e)) == 0)
+	if (e->topic == NULL) {
+		/* it changed nothing: no log entry, no seq; the id is still recorded */
+		reply_ok(it, view.seq - 1, false, e->reply.n, e->buf.sb.data + e->reply.off,
+			 e->reply.len);
+		it->reqlen = batch_reqval(it->reqval, view.seq - 1, it->hash, e);
+	} else {
+		batch_entry_pack(&it->entry, view.seq, now, &req, e);
+		reply_ok(it, view.seq, false, e->reply.n, e->buf.sb.data + e->reply.off,
+			 e->reply.len);
+		it->reqlen = batch_reqval(it->reqval, view.seq, it->hash, e);
+	}
+	if (it->reqlen == 0)
 		return NT_EINTERNAL;
 	if (it->entry.oom || it->reply.oom)
 		return NT_ENOMEM;
@@ -327,6 +330,9 @@ static nt_err apply_in(struct batch_spec *sp, struct ledger_txn *t, struct batch
 			return rc;
 	}
 
+	it->applied = true;
+	if (e->topic == NULL)
+		return NT_OK;
 	it->has_entry = true;
 	it->topic = e->topic;
 	sp->st.last_seq = view.seq;
@@ -350,7 +356,7 @@ nt_err batch_apply(struct batch_spec *sp, struct batch_item *it, uint64_t ticket
 		ledger_reset(&sp->rt);	/* a failed read leaves the transaction unusable */
 	if (rc != NT_OK) {
 		/* the ledger or memory failed us: this request is not applied */
-		it->has_entry = false;
+		it->has_entry = it->applied = false;
 		snprintf(why, sizeof why, "the request could not be applied: %s", nt_strerror(rc));
 		batch_item_fail(it, NT_EUNAVAIL, why);
 	}
@@ -369,8 +375,10 @@ static void store_one(struct ledger_txn *t, const struct batch_item *it)
 
 		ledger_put(t, p->db, p->key, p->klen, e->buf.sb.data + p->voff, p->vlen, p->append);
 	}
-	ledger_key_u64(seqkey, it->seq);
-	ledger_put(t, DB_LOG, seqkey, 8, it->entry.sb.data, it->entry.sb.size, true);
+	if (it->has_entry) {
+		ledger_key_u64(seqkey, it->seq);
+		ledger_put(t, DB_LOG, seqkey, 8, it->entry.sb.data, it->entry.sb.size, true);
+	}
 	ledger_put(t, DB_REQS, it->req.id.ptr, it->req.id.len, it->reqval, it->reqlen, false);
 }
 
@@ -384,7 +392,7 @@ nt_err batch_store(struct ledger *lg, struct batch_item **items, size_t n, char 
 		if ((rc = ledger_begin(lg, &t, true)) != NT_OK)
 			break;
 		for (size_t i = 0; i < n; i++)
-			if (items[i]->has_entry)
+			if (items[i]->applied)
 				store_one(&t, items[i]);
 		rc = ledger_commit(&t);		/* aborts on a sticky error */
 		if (rc != NT_EMAPFULL || ledger_grow(lg) != NT_OK)

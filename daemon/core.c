@@ -1,21 +1,24 @@
 /*
- * core.c - the pure core: records, and what each write op does to the ledger.
+ * core.c - the pure core: what the write ops do to the ledger. This file holds what they
+ * share, and the ops on units, people and the campaign; daemon/core_case.c holds the
+ * ops on cases.
  *
  * Nothing here performs I/O. An op reads the ledger through struct core_view, decides,
  * and encodes its decision into struct core_effect: records to store (puts), the log
  * entry's topic and fields, the reply's fields. If an op returns an error, its effect is
- * discarded whole, so a refused request changes nothing.
+ * discarded whole, so a refused request changes nothing. An op that would change nothing
+ * (a unit put again exactly as it is) leaves topic NULL: no log entry, no seq, and the
+ * reply says changed: false; that is what makes importing the same file twice harmless.
  *
- * Adding a write op means: a schema (struct proto_field[]), one function here, and one row
- * in the op table (daemon/ops.c). The loop does not change.
+ * Adding a write op means: a schema (struct proto_field[]), one function, and one row in
+ * a table of ops here or in core_case.c. The loop does not change.
  */
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "core.h"
-
-static const char *const case_kinds[] = { "problem", "petition", "household", "village", NULL };
+#include "perm.h"
 
 void core_effect_init(struct core_effect *e)
 {
@@ -42,9 +45,8 @@ void core_effect_fini(struct core_effect *e)
 	proto_out_fini(&e->buf);
 }
 
-/* Start a put of db/key; the caller then encodes the value and calls put_end(). */
-static struct core_put *put_begin(struct core_effect *e, enum ledger_db db, const void *key,
-				  size_t klen, bool append)
+struct core_put *core_put_begin(struct core_effect *e, enum ledger_db db, const void *key,
+				size_t klen, bool append)
 {
 	struct core_put *p = &e->puts[e->nputs++];
 
@@ -56,274 +58,413 @@ static struct core_put *put_begin(struct core_effect *e, enum ledger_db db, cons
 	return p;
 }
 
-static void put_end(struct core_effect *e, struct core_put *p)
+void core_put_end(struct core_effect *e, struct core_put *p)
 {
 	p->vlen = e->buf.sb.size - p->voff;
 }
 
-static void kvs_begin(struct core_effect *e, struct core_kvs *k)
+void core_kvs_begin(struct core_effect *e, struct core_kvs *k)
 {
 	k->off = e->buf.sb.size;
 	k->n = 0;
 }
 
-static void kvs_end(struct core_effect *e, struct core_kvs *k)
+void core_kvs_end(struct core_effect *e, struct core_kvs *k)
 {
 	k->len = e->buf.sb.size - k->off;
 }
 
-/* ---- records ---- */
-
-void case_encode(proto_out *out, const struct case_rec *c)
+uint32_t core_pack_args(struct core_effect *e, const struct core_req *r, uint64_t skip)
 {
-	uint32_t n = 12 + (c->description.len > 0) + (c->unit.len > 0);
+	uint32_t n = 0;
 
-	msgpack_pack_map(&out->pk, n);
-	proto_kv_u64(out, "id", c->id);
-	proto_kv_str(out, "kind", c->kind);
-	proto_kv_str(out, "title", c->title);
-	if (c->description.len > 0)
-		proto_kv_str(out, "description", c->description);
-	if (c->unit.len > 0)
-		proto_kv_str(out, "unit", c->unit);
-	proto_kv_str(out, "lead", c->lead);
-	proto_pack_cstr(out, "tags");
-	msgpack_pack_array(&out->pk, c->ntags);
-	for (uint32_t i = 0; i < c->ntags; i++)
-		proto_pack_str(out, c->tags[i]);
-	proto_kv_str(out, "status", c->status);
-	proto_kv_str(out, "opened_by", c->opened_by);
-	proto_kv_i64(out, "opened_at", c->opened_at);
-	proto_kv_u64(out, "opened_seq", c->opened_seq);
-	proto_kv_i64(out, "updated_at", c->updated_at);
-	proto_kv_u64(out, "updated_seq", c->updated_seq);
-	proto_kv_u64(out, "note_count", c->note_count);
+	for (size_t i = 0; i < r->op->nfields; i++) {
+		if (!r->args[i].set || (skip >> i) & 1)
+			continue;
+		proto_kv_obj(&e->buf, r->op->fields[i].key, r->args[i].o);
+		n++;
+	}
+	return n;
 }
 
-nt_err case_decode(const void *buf, size_t len, proto_doc *doc, struct case_rec *c)
-{
-	const msgpack_object *m, *tags;
-	uint64_t u;
+/* ---- reading records through the view ---- */
 
-	memset(c, 0, sizeof *c);
-	if (proto_parse(doc, buf, len, NULL, 0) != NT_OK)
-		return NT_ECORRUPT;
-	m = &doc->root;
-	if (!proto_obj_u64(proto_map_get(m, "id"), &c->id) ||
-	    !proto_obj_str(proto_map_get(m, "kind"), &c->kind) ||
-	    !proto_obj_str(proto_map_get(m, "title"), &c->title) ||
-	    !proto_obj_str(proto_map_get(m, "lead"), &c->lead) ||
-	    !proto_obj_str(proto_map_get(m, "status"), &c->status) ||
-	    !proto_obj_str(proto_map_get(m, "opened_by"), &c->opened_by) ||
-	    !proto_obj_i64(proto_map_get(m, "opened_at"), &c->opened_at) ||
-	    !proto_obj_u64(proto_map_get(m, "opened_seq"), &c->opened_seq) ||
-	    !proto_obj_i64(proto_map_get(m, "updated_at"), &c->updated_at) ||
-	    !proto_obj_u64(proto_map_get(m, "updated_seq"), &c->updated_seq) ||
-	    !proto_obj_u64(proto_map_get(m, "note_count"), &u) || u > UINT32_MAX)
-		return NT_ECORRUPT;
-	c->note_count = (uint32_t)u;
-	/* optional keys: absent is fine, present with another type is damage */
-	if ((proto_map_get(m, "description") != NULL &&
-	     !proto_obj_str(proto_map_get(m, "description"), &c->description)) ||
-	    (proto_map_get(m, "unit") != NULL &&
-	     !proto_obj_str(proto_map_get(m, "unit"), &c->unit)))
-		return NT_ECORRUPT;
-	tags = proto_map_get(m, "tags");
-	if (tags == NULL || tags->type != MSGPACK_OBJECT_ARRAY ||
-	    tags->via.array.size > CASE_MAX_TAGS)
-		return NT_ECORRUPT;
-	for (uint32_t i = 0; i < tags->via.array.size; i++)
-		if (!proto_obj_str(&tags->via.array.ptr[i], &c->tags[c->ntags++]))
-			return NT_ECORRUPT;
-	return NT_OK;
+static nt_err get_rec(const struct core_view *v, enum ledger_db db, const void *key,
+		      size_t klen, const struct rec_desc *d, void *rec)
+{
+	MDB_val val;
+	nt_err rc = v->get(v->ctx, db, key, klen, &val);
+
+	if (rc != NT_OK)
+		return rc;
+	return rec_decode(val.mv_data, val.mv_size, d, rec);
 }
 
-void case_pack(proto_out *out, const struct case_rec *c, bool full)
+nt_err core_get_unit(const struct core_view *v, proto_str id, struct unit_rec *u)
 {
-	uint32_t n = 8 + (c->unit.len > 0);
-
-	if (full)
-		n += 4 + (c->description.len > 0) + 1;	/* + "notes", packed by the caller */
-	msgpack_pack_map(&out->pk, n);
-	proto_kv_u64(out, "id", c->id);
-	proto_kv_str(out, "kind", c->kind);
-	proto_kv_str(out, "title", c->title);
-	if (c->unit.len > 0)
-		proto_kv_str(out, "unit", c->unit);
-	proto_kv_str(out, "lead", c->lead);
-	proto_kv_str(out, "status", c->status);
-	proto_kv_i64(out, "opened_at", c->opened_at);
-	proto_kv_i64(out, "updated_at", c->updated_at);
-	proto_kv_u64(out, "note_count", c->note_count);
-	if (!full)
-		return;
-	if (c->description.len > 0)
-		proto_kv_str(out, "description", c->description);
-	proto_pack_cstr(out, "tags");
-	msgpack_pack_array(&out->pk, c->ntags);
-	for (uint32_t i = 0; i < c->ntags; i++)
-		proto_pack_str(out, c->tags[i]);
-	proto_kv_str(out, "opened_by", c->opened_by);
-	proto_kv_u64(out, "opened_seq", c->opened_seq);
-	proto_kv_u64(out, "updated_seq", c->updated_seq);
+	return get_rec(v, DB_UNITS, id.ptr, id.len, &unit_desc, u);
 }
 
-void note_key(uint8_t key[NOTE_KEY_LEN], uint64_t case_id, uint32_t n)
+nt_err core_get_person(const struct core_view *v, proto_str id, struct person_rec *p)
 {
-	ledger_key_u64(key, case_id);
-	ledger_key_u32(key + 8, n);
+	if (id.len == 0 || id.len > PROTO_MAX_NAME_ID)
+		return NT_ENOTFOUND;
+	return get_rec(v, DB_PEOPLE, id.ptr, id.len, &person_desc, p);
 }
 
-/* ---- case.open ---- */
+nt_err core_get_case(const struct core_view *v, uint64_t id, struct case_rec *c)
+{
+	uint8_t key[8];
 
-enum { OPEN_TITLE, OPEN_DESCRIPTION, OPEN_KIND, OPEN_UNIT, OPEN_LEAD, OPEN_TAGS };
+	ledger_key_u64(key, id);
+	return get_rec(v, DB_CASES, key, sizeof key, &case_desc, c);
+}
 
-const struct proto_field core_case_open_fields[] = {
-	[OPEN_TITLE] = { "title", PT_STR, true, 1, CASE_MAX_TITLE, 0, NULL },
-	[OPEN_DESCRIPTION] = { "description", PT_STR, false, 0, CASE_MAX_TEXT, 0, NULL },
-	[OPEN_KIND] = { "kind", PT_STR, false, 1, 16, 0, case_kinds },
-	[OPEN_UNIT] = { "unit", PT_STR, false, 1, CASE_MAX_NAME, 0, NULL },
-	[OPEN_LEAD] = { "lead", PT_STR, false, 1, CASE_MAX_NAME, 0, NULL },
-	[OPEN_TAGS] = { "tags", PT_STRS, false, 0, CASE_MAX_TAGS, CASE_MAX_TAG, NULL },
+nt_err core_get_campaign(const struct core_view *v, struct campaign_rec *c)
+{
+	nt_err rc = get_rec(v, DB_META, META_CAMPAIGN, strlen(META_CAMPAIGN), &campaign_desc, c);
+
+	if (rc == NT_ENOTFOUND) {
+		memset(c, 0, sizeof *c);
+		c->threshold = CAMPAIGN_DEFAULT_THRESHOLD;
+		return NT_OK;
+	}
+	return rc;
+}
+
+static bool str_eq(proto_str a, proto_str b)
+{
+	return a.len == b.len && (a.len == 0 || memcmp(a.ptr, b.ptr, a.len) == 0);
+}
+
+/* Reply {<key>: id, changed: bool}; the entry is the record's summary. */
+static void finish_put(struct core_effect *e, const char *key, proto_str id, bool changed,
+		       const struct rec_desc *d, const void *rec)
+{
+	if (changed) {
+		core_kvs_begin(e, &e->entry);
+		e->entry.n = rec_pack_pairs(&e->buf, d, rec, REC_SUMMARY, 0);
+		core_kvs_end(e, &e->entry);
+	}
+	core_kvs_begin(e, &e->reply);
+	proto_kv_str(&e->buf, key, id);
+	proto_kv_bool(&e->buf, "changed", changed);
+	e->reply.n = 2;
+	core_kvs_end(e, &e->reply);
+}
+
+/* ---- unit.put ---- */
+
+enum { U_UNIT, U_NAME, U_KIND, U_PARENT };
+static const struct proto_field unit_put_fields[] = {
+	[U_UNIT] = { "unit", PT_ID, true, 0, 0, 0, NULL },
+	[U_NAME] = { "name", PT_STR, true, 1, MODEL_MAX_NAME, 0, NULL },
+	[U_KIND] = { "kind", PT_STR, true, 1, 16, 0, unit_kinds },
+	[U_PARENT] = { "parent", PT_ID, false, 0, 0, 0, NULL },
 };
-const size_t core_case_open_nfields =
-	sizeof core_case_open_fields / sizeof core_case_open_fields[0];
 
-static proto_str str_or(const struct proto_arg *a, proto_str dflt)
+/* Which kinds of unit each kind hangs under. */
+static bool parent_fits(uint32_t kind, uint32_t parent_kind)
 {
-	return a->set ? a->s : dflt;
+	switch (kind) {
+	case UNIT_TOWNSHIP:
+	case UNIT_STREET:
+	case UNIT_ORGAN:
+		return parent_kind == UNIT_COUNTY;
+	case UNIT_VILLAGE:
+		return parent_kind == UNIT_TOWNSHIP || parent_kind == UNIT_STREET;
+	}
+	return false;
 }
 
-nt_err core_case_open(const struct core_view *v, const struct core_req *r,
-		      struct core_effect *e, char *why, size_t whylen)
+static nt_err unit_put(const struct core_view *v, const struct core_req *r,
+		       struct core_effect *e, char *why, size_t whylen)
 {
 	const struct proto_arg *a = r->args;
-	struct case_rec c = { 0 };
-	uint8_t key[8];
-	struct core_put *p;
+	struct unit_rec u = { 0 }, old, par;
+	MDB_val val;
+	bool exists;
+	nt_err rc;
 
-	(void)why, (void)whylen;
-	c.id = v->next_case;
-	c.kind = str_or(&a[OPEN_KIND], (proto_str){ "problem", 7 });
-	c.title = a[OPEN_TITLE].s;
-	c.description = str_or(&a[OPEN_DESCRIPTION], PROTO_STR_NULL);
-	c.unit = str_or(&a[OPEN_UNIT], PROTO_STR_NULL);
-	c.lead = str_or(&a[OPEN_LEAD], r->actor);
-	if (a[OPEN_TAGS].set) {
-		const msgpack_object *t = a[OPEN_TAGS].o;
+	if ((rc = perm_admin(v, r->actor, why, whylen)) != NT_OK)
+		return rc;
+	u.id = a[U_UNIT].s;
+	u.name = a[U_NAME].s;
+	u.kind = (uint32_t)rec_enum_find(unit_kinds, a[U_KIND].s);
+	u.parent = a[U_PARENT].set ? a[U_PARENT].s : PROTO_STR_NULL;
 
-		for (uint32_t i = 0; i < t->via.array.size; i++)
-			proto_obj_str(&t->via.array.ptr[i], &c.tags[c.ntags++]);
+	rc = core_get_unit(v, u.id, &old);
+	if (rc != NT_OK && rc != NT_ENOTFOUND)
+		return rc;
+	exists = rc == NT_OK;
+	if (exists && old.kind != u.kind) {
+		snprintf(why, whylen, "unit '%.*s' is a %s; a unit's kind cannot change",
+			 (int)u.id.len, u.id.ptr, unit_kinds[old.kind]);
+		return NT_ECONFLICT;
 	}
-	c.status = (proto_str){ "open", 4 };
-	c.opened_by = r->actor;
-	c.opened_at = c.updated_at = v->now;
-	c.opened_seq = c.updated_seq = v->seq;
-
-	ledger_key_u64(key, c.id);
-	p = put_begin(e, DB_CASES, key, sizeof key, true);
-	case_encode(&e->buf, &c);
-	put_end(e, p);
-
-	e->topic = "case.opened";
-	e->case_id = c.id;
-	e->new_case = true;
-
-	kvs_begin(e, &e->entry);
-	proto_kv_str(&e->buf, "kind", c.kind);
-	proto_kv_str(&e->buf, "title", c.title);
-	proto_kv_str(&e->buf, "lead", c.lead);
-	proto_pack_cstr(&e->buf, "tags");
-	msgpack_pack_array(&e->buf.pk, c.ntags);
-	for (uint32_t i = 0; i < c.ntags; i++)
-		proto_pack_str(&e->buf, c.tags[i]);
-	e->entry.n = 4;
-	if (c.description.len > 0) {
-		proto_kv_str(&e->buf, "description", c.description);
-		e->entry.n++;
+	if (u.kind == UNIT_COUNTY) {
+		if (u.parent.len > 0) {
+			snprintf(why, whylen, "the county is the root of the tree: it has no parent");
+			return NT_EBADREQ;
+		}
+		rc = v->get(v->ctx, DB_META, "county", 6, &val);
+		if (rc != NT_OK && rc != NT_ENOTFOUND)
+			return rc;
+		if (rc == NT_OK && !str_eq((proto_str){ val.mv_data, (uint32_t)val.mv_size }, u.id)) {
+			snprintf(why, whylen, "the ledger already has a county, '%.*s'",
+				 (int)val.mv_size, (const char *)val.mv_data);
+			return NT_ECONFLICT;
+		}
+	} else {
+		if (u.parent.len == 0) {
+			snprintf(why, whylen, "a %s needs a parent (%s)", unit_kinds[u.kind],
+				 u.kind == UNIT_VILLAGE ? "a township or street" : "the county");
+			return NT_EBADREQ;
+		}
+		rc = core_get_unit(v, u.parent, &par);
+		if (rc == NT_ENOTFOUND) {
+			snprintf(why, whylen, "no unit '%.*s' (the parent)", (int)u.parent.len,
+				 u.parent.ptr);
+			return NT_ENOTFOUND;
+		}
+		if (rc != NT_OK)
+			return rc;
+		if (!parent_fits(u.kind, par.kind)) {
+			snprintf(why, whylen, "a unit of kind %s cannot be under one of kind %s "
+				 "('%.*s'): villages hang under townships and streets, everything else "
+				 "under the county",
+				 unit_kinds[u.kind], unit_kinds[par.kind], (int)par.id.len, par.id.ptr);
+			return NT_EBADREQ;
+		}
 	}
-	if (c.unit.len > 0) {
-		proto_kv_str(&e->buf, "unit", c.unit);
-		e->entry.n++;
+	if (exists && str_eq(old.name, u.name) && str_eq(old.parent, u.parent)) {
+		finish_put(e, "unit", u.id, false, NULL, NULL);
+		return e->buf.oom ? NT_ENOMEM : NT_OK;
 	}
-	kvs_end(e, &e->entry);
+	u.created_at = exists ? old.created_at : v->now;
+	u.created_seq = exists ? old.created_seq : v->seq;
+	u.updated_at = v->now;
+	u.updated_seq = v->seq;
 
-	kvs_begin(e, &e->reply);
-	proto_kv_u64(&e->buf, "case", c.id);
-	e->reply.n = 1;
-	kvs_end(e, &e->reply);
+	{
+		struct core_put *p = core_put_begin(e, DB_UNITS, u.id.ptr, u.id.len, false);
+
+		rec_encode(&e->buf, &unit_desc, &u);
+		core_put_end(e, p);
+	}
+	if (u.kind == UNIT_COUNTY && !exists) {
+		struct core_put *p = core_put_begin(e, DB_META, "county", 6, false);
+
+		proto_out_raw(&e->buf, u.id.ptr, u.id.len);
+		core_put_end(e, p);
+	}
+	e->topic = exists ? "unit.updated" : "unit.created";
+	finish_put(e, "unit", u.id, true, &unit_desc, &u);
 	return e->buf.oom ? NT_ENOMEM : NT_OK;
 }
 
-/* ---- case.note ---- */
+/* ---- person.put ---- */
 
-enum { NOTE_CASE, NOTE_TEXT };
-
-const struct proto_field core_case_note_fields[] = {
-	[NOTE_CASE] = { "case", PT_UINT, true, 1, UINT64_MAX, 0, NULL },
-	[NOTE_TEXT] = { "text", PT_STR, true, 1, CASE_MAX_TEXT, 0, NULL },
+enum { P_PERSON, P_NAME, P_UNIT, P_ROLES, P_VILLAGE };
+static const struct proto_field person_put_fields[] = {
+	[P_PERSON] = { "person", PT_ID, true, 0, 0, 0, NULL },
+	[P_NAME] = { "name", PT_STR, true, 1, MODEL_MAX_NAME, 0, NULL },
+	[P_UNIT] = { "unit", PT_ID, true, 0, 0, 0, NULL },
+	[P_ROLES] = { "roles", PT_STRS, true, 1, 8, 32, NULL },
+	[P_VILLAGE] = { "village", PT_ID, false, 0, 0, 0, NULL },
 };
-const size_t core_case_note_nfields =
-	sizeof core_case_note_fields / sizeof core_case_note_fields[0];
 
-nt_err core_case_note(const struct core_view *v, const struct core_req *r,
-		      struct core_effect *e, char *why, size_t whylen)
+static uint64_t admins_get(const struct core_view *v, nt_err *rc)
+{
+	MDB_val val;
+
+	*rc = v->get(v->ctx, DB_META, META_ADMINS, strlen(META_ADMINS), &val);
+	if (*rc == NT_ENOTFOUND) {
+		*rc = NT_OK;
+		return 0;
+	}
+	if (*rc == NT_OK && val.mv_size != 8)
+		*rc = NT_ECORRUPT;
+	return *rc == NT_OK ? ledger_u64(val.mv_data) : 0;
+}
+
+static nt_err person_put(const struct core_view *v, const struct core_req *r,
+			 struct core_effect *e, char *why, size_t whylen)
 {
 	const struct proto_arg *a = r->args;
-	struct case_rec c;
-	proto_doc doc = { 0 };
-	uint8_t key[NOTE_KEY_LEN];
+	const msgpack_object *roles = a[P_ROLES].o;
+	struct person_rec p = { 0 }, old = { 0 };
+	struct unit_rec u;
+	uint64_t admins;
+	bool exists;
+	nt_err rc;
+
+	if ((rc = perm_admin(v, r->actor, why, whylen)) != NT_OK)
+		return rc;
+	p.id = a[P_PERSON].s;
+	p.name = a[P_NAME].s;
+	p.unit = a[P_UNIT].s;
+	p.village = a[P_VILLAGE].set ? a[P_VILLAGE].s : PROTO_STR_NULL;
+	for (uint32_t i = 0; i < roles->via.array.size; i++) {
+		proto_str name;
+		int bit;
+
+		proto_obj_str(&roles->via.array.ptr[i], &name);
+		if ((bit = rec_enum_find(role_names, name)) < 0) {
+			snprintf(why, whylen, "unknown role '%.*s'; the roles are cadre, "
+				 "resident_cadre, leader, unit_head, county_leader, theme_office, "
+				 "supervision, admin", (int)name.len, name.ptr);
+			return NT_EBADREQ;
+		}
+		p.roles |= 1u << bit;
+	}
+	if ((rc = core_get_unit(v, p.unit, &u)) == NT_ENOTFOUND) {
+		snprintf(why, whylen, "no unit '%.*s'", (int)p.unit.len, p.unit.ptr);
+		return rc;
+	}
+	if (rc != NT_OK)
+		return rc;
+	if ((p.roles & ROLE_RESIDENT) != 0 && p.village.len == 0) {
+		snprintf(why, whylen, "a village-resident cadre needs 'village': the village "
+			 "they are stationed in");
+		return NT_EBADREQ;
+	}
+	if ((p.roles & ROLE_RESIDENT) == 0 && p.village.len > 0) {
+		snprintf(why, whylen, "'village' is for village-resident cadres (role "
+			 "resident_cadre)");
+		return NT_EBADREQ;
+	}
+	if (p.village.len > 0) {
+		if ((rc = core_get_unit(v, p.village, &u)) != NT_OK && rc != NT_ENOTFOUND)
+			return rc;
+		if (rc == NT_ENOTFOUND || u.kind != UNIT_VILLAGE) {
+			snprintf(why, whylen, "'%.*s' is not a village", (int)p.village.len,
+				 p.village.ptr);
+			return rc == NT_ENOTFOUND ? NT_ENOTFOUND : NT_EBADREQ;
+		}
+	}
+
+	rc = core_get_person(v, p.id, &old);
+	if (rc != NT_OK && rc != NT_ENOTFOUND)
+		return rc;
+	exists = rc == NT_OK;
+	admins = admins_get(v, &rc);
+	if (rc != NT_OK)
+		return rc;
+	if (exists && (old.roles & ROLE_ADMIN) && !(p.roles & ROLE_ADMIN) && admins <= 1) {
+		snprintf(why, whylen, "'%.*s' is the last admin: make someone else an admin first",
+			 (int)p.id.len, p.id.ptr);
+		return NT_ECONFLICT;
+	}
+	if (exists && str_eq(old.name, p.name) && str_eq(old.unit, p.unit) &&
+	    old.roles == p.roles && str_eq(old.village, p.village)) {
+		finish_put(e, "person", p.id, false, NULL, NULL);
+		return e->buf.oom ? NT_ENOMEM : NT_OK;
+	}
+	p.created_at = exists ? old.created_at : v->now;
+	p.created_seq = exists ? old.created_seq : v->seq;
+	p.updated_at = v->now;
+	p.updated_seq = v->seq;
+
+	{
+		struct core_put *put = core_put_begin(e, DB_PEOPLE, p.id.ptr, p.id.len, false);
+
+		rec_encode(&e->buf, &person_desc, &p);
+		core_put_end(e, put);
+	}
+	if ((old.roles & ROLE_ADMIN) != (p.roles & ROLE_ADMIN)) {
+		struct core_put *put = core_put_begin(e, DB_META, META_ADMINS,
+						      strlen(META_ADMINS), false);
+		uint8_t n[8];
+
+		ledger_key_u64(n, (p.roles & ROLE_ADMIN) ? admins + 1 : admins - 1);
+		proto_out_raw(&e->buf, n, sizeof n);
+		core_put_end(e, put);
+	}
+	e->topic = exists ? "person.updated" : "person.created";
+	finish_put(e, "person", p.id, true, &person_desc, &p);
+	return e->buf.oom ? NT_ENOMEM : NT_OK;
+}
+
+/* ---- campaign.set ---- */
+
+enum { G_NAME, G_START, G_END, G_IDENTIFY, G_CONSULT, G_PLAN, G_COMMIT, G_JOURNAL,
+       G_THRESHOLD };
+static const struct proto_field campaign_set_fields[] = {
+	[G_NAME] = { "name", PT_STR, true, 1, MODEL_MAX_NAME, 0, NULL },
+	[G_START] = { "start", PT_DATE, true, 0, 0, 0, NULL },
+	[G_END] = { "end", PT_DATE, true, 0, 0, 0, NULL },
+	[G_IDENTIFY] = { "identify_by", PT_DATE, false, 0, 0, 0, NULL },
+	[G_CONSULT] = { "consult_by", PT_DATE, false, 0, 0, 0, NULL },
+	[G_PLAN] = { "plan_by", PT_DATE, false, 0, 0, 0, NULL },
+	[G_COMMIT] = { "commit_by", PT_DATE, false, 0, 0, 0, NULL },
+	[G_JOURNAL] = { "journal_by", PT_DATE, false, 0, 0, 0, NULL },
+	[G_THRESHOLD] = { "threshold", PT_UINT, false, 0, 100, 0, NULL },
+};
+
+static nt_err campaign_set(const struct core_view *v, const struct core_req *r,
+			   struct core_effect *e, char *why, size_t whylen)
+{
+	const struct proto_arg *a = r->args;
+	struct campaign_rec c = { 0 };
+	struct person_rec actor;
+	int64_t *days[] = { &c.identify_by, &c.consult_by, &c.plan_by, &c.commit_by,
+			    &c.journal_by };
 	struct core_put *p;
 	nt_err rc;
 
-	rc = v->case_get(v->ctx, a[NOTE_CASE].u, &doc, &c);
-	if (rc == NT_ENOTFOUND)
-		snprintf(why, whylen, "no case %" PRIu64, a[NOTE_CASE].u);
-	if (rc != NT_OK)
-		goto out;
-	if (c.note_count == UINT32_MAX) {
-		snprintf(why, whylen, "case %" PRIu64 " has too many notes", c.id);
-		rc = NT_ETOOLARGE;
-		goto out;
+	if ((rc = perm_actor(v, r->actor, &actor, why, whylen)) != NT_OK)
+		return rc;
+	if (!(actor.roles & (ROLE_THEME | ROLE_ADMIN))) {
+		snprintf(why, whylen, "only the theme office or an admin defines the campaign");
+		return NT_EFORBIDDEN;
 	}
-	c.note_count++;
-	c.updated_at = v->now;
-	c.updated_seq = v->seq;
+	c.name = a[G_NAME].s;
+	c.start = (int64_t)a[G_START].u;
+	c.end = (int64_t)a[G_END].u;
+	if (c.end < c.start) {
+		snprintf(why, whylen, "the campaign ends before it starts");
+		return NT_EBADREQ;
+	}
+	for (int i = 0; i < 5; i++) {
+		const struct proto_arg *m = &a[G_IDENTIFY + i];
 
-	ledger_key_u64(key, c.id);
-	p = put_begin(e, DB_CASES, key, 8, false);
-	case_encode(&e->buf, &c);
-	put_end(e, p);
+		if (!m->set)
+			continue;
+		*days[i] = (int64_t)m->u;
+		if (*days[i] < c.start || *days[i] > c.end) {
+			snprintf(why, whylen, "'%s' %.*s is outside the campaign", r->op->fields[G_IDENTIFY + i].key,
+				 (int)m->s.len, m->s.ptr);
+			return NT_EBADREQ;
+		}
+	}
+	c.threshold = a[G_THRESHOLD].set ? (uint32_t)a[G_THRESHOLD].u : CAMPAIGN_DEFAULT_THRESHOLD;
+	c.set_at = v->now;
+	c.set_seq = v->seq;
 
-	note_key(key, c.id, c.note_count);
-	p = put_begin(e, DB_NOTES, key, sizeof key, false);
-	msgpack_pack_map(&e->buf.pk, 5);
-	proto_kv_u64(&e->buf, "note", c.note_count);
-	proto_kv_i64(&e->buf, "at", v->now);
-	proto_kv_str(&e->buf, "actor", r->actor);
-	proto_kv_u64(&e->buf, "seq", v->seq);
-	proto_kv_str(&e->buf, "text", a[NOTE_TEXT].s);
-	put_end(e, p);
-
-	e->topic = "case.noted";
-	e->case_id = c.id;
-
-	kvs_begin(e, &e->entry);
-	proto_kv_u64(&e->buf, "note", c.note_count);
-	proto_kv_str(&e->buf, "text", a[NOTE_TEXT].s);
-	e->entry.n = 2;
-	kvs_end(e, &e->entry);
-
-	kvs_begin(e, &e->reply);
-	proto_kv_u64(&e->buf, "case", c.id);
-	proto_kv_u64(&e->buf, "note", c.note_count);
-	e->reply.n = 2;
-	kvs_end(e, &e->reply);
-	rc = e->buf.oom ? NT_ENOMEM : NT_OK;
-out:
-	proto_doc_fini(&doc);
-	return rc;
+	p = core_put_begin(e, DB_META, META_CAMPAIGN, strlen(META_CAMPAIGN), false);
+	rec_encode(&e->buf, &campaign_desc, &c);
+	core_put_end(e, p);
+	e->topic = "campaign.set";
+	core_kvs_begin(e, &e->entry);
+	e->entry.n = rec_pack_pairs(&e->buf, &campaign_desc, &c, 0, 0);
+	core_kvs_end(e, &e->entry);
+	core_kvs_begin(e, &e->reply);
+	proto_kv_str(&e->buf, "name", c.name);
+	e->reply.n = 1;
+	core_kvs_end(e, &e->reply);
+	return e->buf.oom ? NT_ENOMEM : NT_OK;
 }
+
+#define N(a) (sizeof a / sizeof a[0])
+
+const struct op core_org_ops[] = {
+	{ "unit.put", true, unit_put_fields, N(unit_put_fields), unit_put, NULL, NULL },
+	{ "person.put", true, person_put_fields, N(person_put_fields), person_put, NULL, NULL },
+	{ "campaign.set", true, campaign_set_fields, N(campaign_set_fields), campaign_set, NULL,
+	  NULL },
+};
+const size_t core_org_nops = N(core_org_ops);
 
 /* ---- request hashes ---- */
 

@@ -41,8 +41,10 @@ static const char *const db_names[DB__N] = {
 	[DB_META] = "meta",
 	[DB_LOG] = "log",
 	[DB_CASES] = "cases",
-	[DB_NOTES] = "notes",
+	[DB_HIST] = "history",
 	[DB_REQS] = "reqs",
+	[DB_UNITS] = "units",
+	[DB_PEOPLE] = "people",
 };
 
 static nt_err ledger_err(int rc)

@@ -11,11 +11,11 @@
 #include <string.h>
 
 #include "ops.h"
+#include "perm.h"
 
 /* ---- ping, stats ---- */
 
 static const struct proto_field no_fields[] = { { 0 } };
-static const size_t zero = 0;
 
 static nt_err q_ping(const struct ops_query_ctx *c, const struct proto_arg *a, proto_out *out,
 		     uint32_t *n, char *why, size_t whylen)
@@ -41,89 +41,326 @@ static nt_err q_stats(const struct ops_query_ctx *c, const struct proto_arg *a, 
 	return NT_OK;
 }
 
-/* ---- case.get ---- */
+/* ---- the core's view over a read transaction ---- */
 
-static const struct proto_field get_fields[] = {
-	{ "case", PT_UINT, true, 1, UINT64_MAX, 0, NULL },
-};
-static const size_t get_nfields = 1;
-
-static nt_err case_load(struct ledger_txn *t, uint64_t id, proto_doc *doc, struct case_rec *c)
+static nt_err txn_get(void *ctx, enum ledger_db db, const void *key, size_t klen, MDB_val *val)
 {
-	uint8_t key[8];
-	MDB_val v;
-	nt_err rc;
-
-	ledger_key_u64(key, id);
-	if ((rc = ledger_get(t, DB_CASES, key, sizeof key, &v)) != NT_OK)
-		return rc;
-	return case_decode(v.mv_data, v.mv_size, doc, c);
+	return ledger_get(ctx, db, key, klen, val);
 }
 
-static nt_err q_case_get(const struct ops_query_ctx *c, const struct proto_arg *a,
-			 proto_out *out, uint32_t *n, char *why, size_t whylen)
+void ops_view(struct core_view *v, struct ledger_txn *t, int64_t now)
 {
-	struct case_rec cs;
-	proto_doc doc = { 0 };
-	struct ledger_iter it;
-	uint8_t from[NOTE_KEY_LEN];
-	uint32_t first, count;
-	MDB_val k, v;
-	nt_err rc;
-
-	if ((rc = case_load(c->t, a[0].u, &doc, &cs)) != NT_OK) {
-		if (rc == NT_ENOTFOUND)
-			snprintf(why, whylen, "no case %" PRIu64, a[0].u);
-		goto out;
-	}
-	proto_pack_cstr(out, "case");
-	case_pack(out, &cs, true);
-	first = cs.note_count > CASE_GET_NOTES ? cs.note_count - CASE_GET_NOTES + 1 : 1;
-	count = cs.note_count - first + 1;
-	if (cs.note_count == 0)
-		count = 0;
-	proto_pack_cstr(out, "notes");
-	msgpack_pack_array(&out->pk, count);
-	note_key(from, cs.id, first);
-	ledger_iter_init(&it, c->t, DB_NOTES, from, sizeof from);
-	for (uint32_t i = 0; i < count; i++) {
-		proto_doc nd = { 0 };
-
-		if (!ledger_iter_next(&it, &k, &v) || k.mv_size != NOTE_KEY_LEN ||
-		    ledger_u64(k.mv_data) != cs.id ||
-		    proto_parse(&nd, v.mv_data, v.mv_size, NULL, 0) != NT_OK) {
-			proto_doc_fini(&nd);
-			rc = c->t->err != NT_OK ? c->t->err : NT_ECORRUPT;
-			snprintf(why, whylen, "notes of case %" PRIu64 " are damaged", cs.id);
-			break;
-		}
-		msgpack_pack_object(&out->pk, nd.root);
-		proto_doc_fini(&nd);
-	}
-	ledger_iter_close(&it);
-	*n = 1;
-out:
-	proto_doc_fini(&doc);
-	return rc;
+	memset(v, 0, sizeof *v);
+	v->ctx = t;
+	v->get = txn_get;
+	v->now = now;
 }
-
-/* ---- case.list ---- */
-
-enum { L_AFTER, L_LIMIT, L_KIND, L_UNIT, L_LEAD, L_STATUS };
-static const struct proto_field list_fields[] = {
-	[L_AFTER] = { "after", PT_UINT, false, 0, UINT64_MAX, 0, NULL },
-	[L_LIMIT] = { "limit", PT_UINT, false, 1, OPS_MAX_LIMIT, 0, NULL },
-	[L_KIND] = { "kind", PT_STR, false, 1, 16, 0, NULL },
-	[L_UNIT] = { "unit", PT_STR, false, 1, CASE_MAX_NAME, 0, NULL },
-	[L_LEAD] = { "lead", PT_STR, false, 1, CASE_MAX_NAME, 0, NULL },
-	[L_STATUS] = { "status", PT_STR, false, 1, 16, 0, NULL },
-};
-static const size_t list_nfields = sizeof list_fields / sizeof list_fields[0];
 
 static bool str_match(const struct proto_arg *want, proto_str have)
 {
 	return !want->set ||
 	       (want->s.len == have.len && memcmp(want->s.ptr, have.ptr, have.len) == 0);
+}
+
+/* Finish a page of items built in `page`: "items" and "next" (nil at the end). */
+static void page_pack(proto_out *out, proto_out *page, uint32_t items, bool more,
+		      const void *next, size_t nlen, bool next_u64, uint32_t *n)
+{
+	proto_pack_cstr(out, "items");
+	msgpack_pack_array(&out->pk, items);
+	proto_out_raw(out, page->sb.data, page->sb.size);
+	if (!more)
+		proto_kv_nil(out, "next");
+	else if (next_u64)
+		proto_kv_u64(out, "next", ledger_u64(next));
+	else
+		proto_kv_str(out, "next", (proto_str){ next, (uint32_t)nlen });
+	*n = 2;
+}
+
+/* ---- unit.get, person.get ---- */
+
+static const struct proto_field unit_get_fields[] = {
+	{ "unit", PT_ID, true, 0, 0, 0, NULL },
+};
+
+static nt_err q_unit_get(const struct ops_query_ctx *c, const struct proto_arg *a,
+			 proto_out *out, uint32_t *n, char *why, size_t whylen)
+{
+	struct core_view v;
+	struct unit_rec u;
+	nt_err rc;
+
+	ops_view(&v, c->t, c->now);
+	if ((rc = core_get_unit(&v, a[0].s, &u)) == NT_ENOTFOUND)
+		snprintf(why, whylen, "no unit '%.*s'", (int)a[0].s.len, a[0].s.ptr);
+	if (rc != NT_OK)
+		return rc;
+	proto_pack_cstr(out, "unit");
+	rec_pack(out, &unit_desc, &u, 0, 0);
+	*n = 1;
+	return NT_OK;
+}
+
+static const struct proto_field person_get_fields[] = {
+	{ "person", PT_ID, true, 0, 0, 0, NULL },
+};
+
+static nt_err q_person_get(const struct ops_query_ctx *c, const struct proto_arg *a,
+			   proto_out *out, uint32_t *n, char *why, size_t whylen)
+{
+	struct core_view v;
+	struct person_rec p;
+	nt_err rc;
+
+	ops_view(&v, c->t, c->now);
+	if ((rc = core_get_person(&v, a[0].s, &p)) == NT_ENOTFOUND)
+		snprintf(why, whylen, "no person '%.*s'", (int)a[0].s.len, a[0].s.ptr);
+	if (rc != NT_OK)
+		return rc;
+	proto_pack_cstr(out, "person");
+	rec_pack(out, &person_desc, &p, 0, 0);
+	*n = 1;
+	return NT_OK;
+}
+
+/* ---- unit.list, person.list: in id order, filtered ---- */
+
+enum { UL_AFTER, UL_LIMIT, UL_PARENT, UL_KIND, UL_WITHIN };
+static const struct proto_field unit_list_fields[] = {
+	[UL_AFTER] = { "after", PT_ID, false, 0, 0, 0, NULL },
+	[UL_LIMIT] = { "limit", PT_UINT, false, 1, OPS_MAX_LIMIT, 0, NULL },
+	[UL_PARENT] = { "parent", PT_ID, false, 0, 0, 0, NULL },
+	[UL_KIND] = { "kind", PT_STR, false, 1, 16, 0, unit_kinds },
+	[UL_WITHIN] = { "within", PT_ID, false, 0, 0, 0, NULL },
+};
+
+enum { PLI_AFTER, PLI_LIMIT, PLI_UNIT, PLI_ROLE, PLI_WITHIN };
+static const struct proto_field person_list_fields[] = {
+	[PLI_AFTER] = { "after", PT_ID, false, 0, 0, 0, NULL },
+	[PLI_LIMIT] = { "limit", PT_UINT, false, 1, OPS_MAX_LIMIT, 0, NULL },
+	[PLI_UNIT] = { "unit", PT_ID, false, 0, 0, 0, NULL },
+	[PLI_ROLE] = { "role", PT_STR, false, 1, 32, 0, role_names },
+	[PLI_WITHIN] = { "within", PT_ID, false, 0, 0, 0, NULL },
+};
+
+/* Does the record r of db pass the list's filters? */
+static nt_err id_list_match(struct core_view *v, enum ledger_db db, const void *r,
+			    const struct proto_arg *a, bool *yes)
+{
+	if (db == DB_UNITS) {
+		const struct unit_rec *u = r;
+
+		*yes = str_match(&a[UL_PARENT], u->parent) &&
+		       (!a[UL_KIND].set || proto_str_eq(a[UL_KIND].s, unit_kinds[u->kind]));
+		if (*yes && a[UL_WITHIN].set)
+			return perm_within(v, u->id, a[UL_WITHIN].s, yes);
+	} else {
+		const struct person_rec *p = r;
+
+		*yes = str_match(&a[PLI_UNIT], p->unit) &&
+		       (!a[PLI_ROLE].set ||
+			(p->roles >> rec_enum_find(role_names, a[PLI_ROLE].s)) & 1);
+		if (*yes && a[PLI_WITHIN].set)
+			return perm_within(v, p->unit, a[PLI_WITHIN].s, yes);
+	}
+	return NT_OK;
+}
+
+static nt_err id_list(const struct ops_query_ctx *c, const struct proto_arg *a,
+		      enum ledger_db db, const struct rec_desc *d, proto_out *out, uint32_t *n)
+{
+	uint64_t limit = a[1].set ? a[1].u : 100;
+	union { struct unit_rec u; struct person_rec p; } rec;
+	uint32_t items = 0, scanned = 0;
+	struct ledger_iter it;
+	struct core_view v;
+	uint8_t last[PROTO_MAX_NAME_ID];
+	size_t lastlen = 0;
+	bool more = false, yes;
+	proto_out page;
+	MDB_val k, val;
+	nt_err rc = NT_OK;
+
+	ops_view(&v, c->t, c->now);
+	proto_out_init(&page);
+	ledger_iter_init(&it, c->t, db, a[0].set ? a[0].s.ptr : NULL, a[0].set ? a[0].s.len : 0);
+	while (ledger_iter_next(&it, &k, &val)) {
+		if (a[0].set && k.mv_size == a[0].s.len && memcmp(k.mv_data, a[0].s.ptr, k.mv_size) == 0)
+			continue;	/* "after" is exclusive */
+		if (items == limit || scanned == OPS_LIST_SCAN) {
+			more = true;
+			break;
+		}
+		scanned++;
+		if (k.mv_size > sizeof last || rec_decode(val.mv_data, val.mv_size, d, &rec) != NT_OK) {
+			rc = NT_ECORRUPT;
+			break;
+		}
+		memcpy(last, k.mv_data, k.mv_size);
+		lastlen = k.mv_size;
+		if ((rc = id_list_match(&v, db, &rec, a, &yes)) != NT_OK)
+			break;
+		if (yes) {
+			rec_pack(&page, d, &rec, REC_SUMMARY, 0);
+			items++;
+		}
+	}
+	ledger_iter_close(&it);
+	if (rc == NT_OK && c->t->err != NT_OK)
+		rc = c->t->err;
+	if (rc == NT_OK)
+		page_pack(out, &page, items, more, last, lastlen, false, n);
+	proto_out_fini(&page);
+	return rc;
+}
+
+static nt_err q_unit_list(const struct ops_query_ctx *c, const struct proto_arg *a,
+			  proto_out *out, uint32_t *n, char *why, size_t whylen)
+{
+	(void)why, (void)whylen;
+	return id_list(c, a, DB_UNITS, &unit_desc, out, n);
+}
+
+static nt_err q_person_list(const struct ops_query_ctx *c, const struct proto_arg *a,
+			    proto_out *out, uint32_t *n, char *why, size_t whylen)
+{
+	(void)why, (void)whylen;
+	return id_list(c, a, DB_PEOPLE, &person_desc, out, n);
+}
+
+/* ---- campaign.get ---- */
+
+static nt_err q_campaign_get(const struct ops_query_ctx *c, const struct proto_arg *a,
+			     proto_out *out, uint32_t *n, char *why, size_t whylen)
+{
+	struct campaign_rec g;
+	struct core_view v;
+	nt_err rc;
+
+	(void)a, (void)why, (void)whylen;
+	ops_view(&v, c->t, c->now);
+	if ((rc = core_get_campaign(&v, &g)) != NT_OK)
+		return rc;
+	proto_pack_cstr(out, "campaign");
+	if (g.name.len == 0)
+		msgpack_pack_nil(&out->pk);	/* none defined: the defaults apply */
+	else
+		rec_pack(out, &campaign_desc, &g, 0, 0);
+	proto_kv_u64(out, "threshold", g.threshold);
+	*n = 2;
+	return NT_OK;
+}
+
+/* ---- case.get: the case and its whole story ---- */
+
+enum { G_CASE, G_AFTER, G_LIMIT };
+static const struct proto_field get_fields[] = {
+	[G_CASE] = { "case", PT_UINT, true, 1, UINT64_MAX, 0, NULL },
+	[G_AFTER] = { "after", PT_UINT, false, 0, UINT64_MAX, 0, NULL },
+	[G_LIMIT] = { "limit", PT_UINT, false, 1, OPS_MAX_LIMIT, 0, NULL },
+};
+
+static nt_err q_case_get(const struct ops_query_ctx *c, const struct proto_arg *a,
+			 proto_out *out, uint32_t *n, char *why, size_t whylen)
+{
+	uint64_t id = a[G_CASE].u, after = a[G_AFTER].set ? a[G_AFTER].u : 0;
+	uint64_t limit = a[G_LIMIT].set ? a[G_LIMIT].u : OPS_MAX_LIMIT;
+	struct case_rec cs;
+	struct core_view v;
+	struct ledger_iter it;
+	uint8_t from[HIST_KEY_LEN], last[8];
+	uint32_t items = 0;
+	bool more = false;
+	proto_out page;
+	MDB_val k, val, entry;
+	nt_err rc;
+
+	ops_view(&v, c->t, c->now);
+	if ((rc = core_get_case(&v, id, &cs)) != NT_OK) {
+		if (rc == NT_ENOTFOUND)
+			snprintf(why, whylen, "no case %" PRIu64, id);
+		return rc;
+	}
+	proto_out_init(&page);
+	hist_key(from, id, after == UINT64_MAX ? after : after + 1);
+	ledger_iter_init(&it, c->t, DB_HIST, from, sizeof from);
+	while (after < UINT64_MAX && ledger_iter_next(&it, &k, &val)) {
+		if (k.mv_size != HIST_KEY_LEN || ledger_u64(k.mv_data) != id)
+			break;
+		if (items == limit) {
+			more = true;
+			break;
+		}
+		memcpy(last, (const uint8_t *)k.mv_data + 8, 8);
+		if ((rc = ledger_get(c->t, DB_LOG, last, 8, &entry)) != NT_OK) {
+			snprintf(why, whylen, "the history of case %" PRIu64 " is damaged", id);
+			rc = rc == NT_ENOTFOUND ? NT_ECORRUPT : rc;
+			break;
+		}
+		proto_out_raw(&page, entry.mv_data, entry.mv_size);
+		items++;
+	}
+	ledger_iter_close(&it);
+	if (rc == NT_OK && c->t->err != NT_OK)
+		rc = c->t->err;
+	if (rc == NT_OK) {
+		int rate = case_satisfaction(&cs);
+
+		proto_pack_cstr(out, "case");
+		rec_pack(out, &case_desc, &cs, 0, 0);
+		proto_pack_cstr(out, "history");
+		msgpack_pack_array(&out->pk, items);
+		proto_out_raw(out, page.sb.data, page.sb.size);
+		if (more)
+			proto_kv_u64(out, "next", ledger_u64(last));
+		else
+			proto_kv_nil(out, "next");
+		if (rate >= 0)
+			proto_kv_u64(out, "satisfaction", (uint64_t)rate);
+		else
+			proto_kv_nil(out, "satisfaction");
+		*n = 4;
+	}
+	proto_out_fini(&page);
+	return rc;
+}
+
+/* ---- case.list ---- */
+
+enum { L_AFTER, L_LIMIT, L_KIND, L_AREA, L_UNIT, L_LEAD, L_STEP, L_OVERDUE };
+static const struct proto_field list_fields[] = {
+	[L_AFTER] = { "after", PT_UINT, false, 0, UINT64_MAX, 0, NULL },
+	[L_LIMIT] = { "limit", PT_UINT, false, 1, OPS_MAX_LIMIT, 0, NULL },
+	[L_KIND] = { "kind", PT_STR, false, 1, 32, 0, case_kinds },
+	[L_AREA] = { "area", PT_STR, false, 1, 32, 0, case_areas },
+	[L_UNIT] = { "unit", PT_ID, false, 0, 0, 0, NULL },
+	[L_LEAD] = { "lead", PT_ID, false, 0, 0, 0, NULL },
+	[L_STEP] = { "step", PT_STR, false, 1, 16, 0, case_steps },
+	[L_OVERDUE] = { "overdue", PT_BOOL, false, 0, 0, 0, NULL },
+};
+
+static bool enum_match(const struct proto_arg *want, const char *const *names, uint32_t have)
+{
+	return !want->set || proto_str_eq(want->s, names[have]);
+}
+
+/* Is the case past its handling deadline and not crossed off? */
+static bool case_overdue(const struct case_rec *cs, int64_t today)
+{
+	return cs->deadline != 0 && cs->deadline < today && cs->step != STEP_CROSSED_OFF;
+}
+
+static nt_err case_matches(struct core_view *v, const struct proto_arg *a,
+			   const struct case_rec *cs, int64_t today, bool *yes)
+{
+	*yes = enum_match(&a[L_KIND], case_kinds, cs->kind) &&
+	       enum_match(&a[L_AREA], case_areas, cs->area) &&
+	       enum_match(&a[L_STEP], case_steps, cs->step) && str_match(&a[L_LEAD], cs->lead) &&
+	       (!a[L_OVERDUE].set || a[L_OVERDUE].b == case_overdue(cs, today));
+	if (*yes && a[L_UNIT].set)
+		return perm_within(v, cs->unit, a[L_UNIT].s, yes);
+	return NT_OK;
 }
 
 /*
@@ -134,57 +371,51 @@ static nt_err q_case_list(const struct ops_query_ctx *c, const struct proto_arg 
 			  proto_out *out, uint32_t *n, char *why, size_t whylen)
 {
 	uint64_t after = a[L_AFTER].set ? a[L_AFTER].u : 0;
-	uint64_t limit = a[L_LIMIT].set ? a[L_LIMIT].u : 50, last = after;
+	uint64_t limit = a[L_LIMIT].set ? a[L_LIMIT].u : 50;
+	int64_t today = proto_day_of(c->now, MODEL_UTC_OFFSET_MIN);
 	uint32_t items = 0, scanned = 0;
-	bool more = false;
+	bool more = false, yes;
 	struct ledger_iter it;
+	struct core_view v;
 	proto_out page;
-	uint8_t from[8];
-	MDB_val k, v;
+	uint8_t from[8], last[8];
+	MDB_val k, val;
 	nt_err rc = NT_OK;
 
 	(void)why, (void)whylen;
+	ops_view(&v, c->t, c->now);
 	proto_out_init(&page);
-	if (after == UINT64_MAX)
-		goto done;
-	ledger_key_u64(from, after + 1);
-	ledger_iter_init(&it, c->t, DB_CASES, from, sizeof from);
-	while (ledger_iter_next(&it, &k, &v)) {
-		struct case_rec cs;
-		proto_doc doc = { 0 };
+	ledger_key_u64(last, after);
+	if (after < UINT64_MAX) {
+		ledger_key_u64(from, after + 1);
+		ledger_iter_init(&it, c->t, DB_CASES, from, sizeof from);
+		while (ledger_iter_next(&it, &k, &val)) {
+			struct case_rec cs;
 
-		if (items == limit || scanned == OPS_LIST_SCAN) {
-			more = true;
-			break;
+			if (items == limit || scanned == OPS_LIST_SCAN) {
+				more = true;
+				break;
+			}
+			scanned++;
+			if (k.mv_size != 8 ||
+			    rec_decode(val.mv_data, val.mv_size, &case_desc, &cs) != NT_OK) {
+				rc = NT_ECORRUPT;
+				break;
+			}
+			memcpy(last, k.mv_data, 8);
+			if ((rc = case_matches(&v, a, &cs, today, &yes)) != NT_OK)
+				break;
+			if (yes) {
+				rec_pack(&page, &case_desc, &cs, REC_SUMMARY, 0);
+				items++;
+			}
 		}
-		scanned++;
-		if (case_decode(v.mv_data, v.mv_size, &doc, &cs) != NT_OK) {
-			proto_doc_fini(&doc);
-			rc = NT_ECORRUPT;
-			break;
-		}
-		last = cs.id;
-		if (str_match(&a[L_KIND], cs.kind) && str_match(&a[L_UNIT], cs.unit) &&
-		    str_match(&a[L_LEAD], cs.lead) && str_match(&a[L_STATUS], cs.status)) {
-			case_pack(&page, &cs, false);
-			items++;
-		}
-		proto_doc_fini(&doc);
+		ledger_iter_close(&it);
 	}
-	ledger_iter_close(&it);
 	if (rc == NT_OK && c->t->err != NT_OK)
 		rc = c->t->err;
-done:
-	if (rc == NT_OK) {
-		proto_pack_cstr(out, "items");
-		msgpack_pack_array(&out->pk, items);
-		proto_out_raw(out, page.sb.data, page.sb.size);
-		if (more)
-			proto_kv_u64(out, "next", last);
-		else
-			proto_kv_nil(out, "next");
-		*n = 2;
-	}
+	if (rc == NT_OK)
+		page_pack(out, &page, items, more, last, 8, true, n);
 	proto_out_fini(&page);
 	return rc;
 }
@@ -197,7 +428,6 @@ static const struct proto_field read_fields[] = {
 	[R_LIMIT] = { "limit", PT_UINT, false, 1, OPS_MAX_LIMIT, 0, NULL },
 	[R_TOPIC] = { "topic", PT_STR, false, 0, PROTO_MAX_KEY, 0, NULL },
 };
-static const size_t read_nfields = sizeof read_fields / sizeof read_fields[0];
 
 /* The topic of a stored entry: the log stores the entry map, whose second key is topic
  * (batch.c writes seq first, topic second); fall back to a lookup for safety. */
@@ -263,20 +493,37 @@ static nt_err q_log_read(const struct ops_query_ctx *c, const struct proto_arg *
 
 /* ---- the table ---- */
 
-static const struct op op_table[] = {
-	{ "ping", false, no_fields, &zero, NULL, q_ping },
-	{ "stats", false, no_fields, &zero, NULL, q_stats },
-	{ "case.open", true, core_case_open_fields, &core_case_open_nfields, core_case_open, NULL },
-	{ "case.note", true, core_case_note_fields, &core_case_note_nfields, core_case_note, NULL },
-	{ "case.get", false, get_fields, &get_nfields, NULL, q_case_get },
-	{ "case.list", false, list_fields, &list_nfields, NULL, q_case_list },
-	{ "log.read", false, read_fields, &read_nfields, NULL, q_log_read },
+#define N(a) (sizeof a / sizeof a[0])
+#define READ(name, fields, fn) { name, false, fields, N(fields), NULL, fn, NULL }
+
+static const struct op read_ops[] = {
+	{ "ping", false, no_fields, 0, NULL, q_ping, NULL },
+	{ "stats", false, no_fields, 0, NULL, q_stats, NULL },
+	{ "campaign.get", false, no_fields, 0, NULL, q_campaign_get, NULL },
+	READ("unit.get", unit_get_fields, q_unit_get),
+	READ("unit.list", unit_list_fields, q_unit_list),
+	READ("person.get", person_get_fields, q_person_get),
+	READ("person.list", person_list_fields, q_person_list),
+	READ("case.get", get_fields, q_case_get),
+	READ("case.list", list_fields, q_case_list),
+	READ("log.read", read_fields, q_log_read),
 };
+
+static const struct op *find_in(const struct op *t, size_t n, proto_str name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (proto_str_eq(name, t[i].name))
+			return &t[i];
+	return NULL;
+}
 
 const struct op *ops_find(proto_str name)
 {
-	for (size_t i = 0; i < sizeof op_table / sizeof op_table[0]; i++)
-		if (proto_str_eq(name, op_table[i].name))
-			return &op_table[i];
-	return NULL;
+	const struct op *op = find_in(read_ops, N(read_ops), name);
+
+	if (op == NULL)
+		op = find_in(core_case_ops, core_case_nops, name);
+	if (op == NULL)
+		op = find_in(core_org_ops, core_org_nops, name);
+	return op;
 }

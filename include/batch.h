@@ -48,6 +48,7 @@ struct batch_item {
 	/* output */
 	proto_out reply;	/* the reply body, once done */
 	bool done;		/* reply is final */
+	bool applied;		/* it has records to store (its id, at least) */
 	proto_out entry;	/* the log entry, if has_entry */
 	bool has_entry;
 	const char *topic;

@@ -18,58 +18,29 @@
 #include <stdint.h>
 
 #include "ledger.h"
+#include "model.h"
 #include "proto.h"
-
-#define CASE_MAX_TAGS	16
-#define CASE_MAX_TITLE	200
-#define CASE_MAX_TEXT	4096	/* description, note text */
-#define CASE_MAX_NAME	64	/* unit, lead */
-#define CASE_MAX_TAG	32
-#define CASE_GET_NOTES	100	/* notes returned by case.get */
-
-/* A case as stored. Strings point into the buffer it was decoded from or built from. */
-struct case_rec {
-	uint64_t id;
-	proto_str kind, title, description, unit, lead, status, opened_by;
-	proto_str tags[CASE_MAX_TAGS];
-	uint32_t ntags;
-	int64_t opened_at, updated_at;
-	uint64_t opened_seq, updated_seq;
-	uint32_t note_count;
-};
-
-/* Encode c as a record (a map) at the end of out. */
-void case_encode(proto_out *out, const struct case_rec *c);
-/*
- * Decode a stored record. doc receives the decoded objects; c's strings point into buf.
- * The caller calls proto_doc_fini(doc) when done with c. Returns NT_OK or NT_ECORRUPT.
- */
-nt_err case_decode(const void *buf, size_t len, proto_doc *doc, struct case_rec *c);
-/* Pack c for a reply: the summary (case.list) or the full record without notes
- * (case.get adds "notes"); full adds 1 to the map size for the caller's "notes" key. */
-void case_pack(proto_out *out, const struct case_rec *c, bool full);
-
-/* Key of a note: case id, note number. */
-#define NOTE_KEY_LEN 12
-void note_key(uint8_t key[NOTE_KEY_LEN], uint64_t case_id, uint32_t n);
 
 /* ---- ops ---- */
 
 /* The ledger as the core sees it, at the point in the batch where this event applies. */
 struct core_view {
 	void *ctx;
-	/* The case id, or NT_ENOTFOUND. *doc and rec's strings stay valid until the effect
-	 * is stored; the core calls proto_doc_fini(doc). */
-	nt_err (*case_get)(void *ctx, uint64_t id, proto_doc *doc, struct case_rec *rec);
+	/* The value of key in db: NT_OK with *val filled, NT_ENOTFOUND, or the ledger's
+	 * failure. *val stays valid until the effect is stored. */
+	nt_err (*get)(void *ctx, enum ledger_db db, const void *key, size_t klen, MDB_val *val);
 	uint64_t next_case;	/* the id a new case gets */
 	uint64_t seq;		/* the seq this event's log entry gets */
 	int64_t now;		/* Unix ms */
 };
 
+struct op;
+
 /* A validated request. args follow the op's schema order. */
 struct core_req {
 	proto_str id, actor;
 	const struct proto_arg *args;
+	const struct op *op;
 };
 
 #define CORE_MAX_PUTS 8
@@ -92,7 +63,7 @@ struct core_effect {
 	proto_out buf;		/* owned; core_effect_init/fini */
 	struct core_put puts[CORE_MAX_PUTS];
 	unsigned nputs;
-	const char *topic;	/* the log entry's topic */
+	const char *topic;	/* the log entry's topic; NULL: the request changed nothing */
 	uint64_t case_id;	/* the case it concerns; 0: none */
 	bool new_case;		/* the event used view->next_case */
 	struct core_kvs entry;	/* topic-specific fields of the log entry */
@@ -106,17 +77,49 @@ void core_effect_fini(struct core_effect *e);
 typedef nt_err (*core_apply_fn)(const struct core_view *v, const struct core_req *r,
 				struct core_effect *e, char *why, size_t whylen);
 
-/* case.open: args per core_case_open_fields. */
-extern const struct proto_field core_case_open_fields[];
-extern const size_t core_case_open_nfields;
-nt_err core_case_open(const struct core_view *v, const struct core_req *r,
-		      struct core_effect *e, char *why, size_t whylen);
+/* ---- the op table ---- */
 
-/* case.note: args per core_case_note_fields. */
-extern const struct proto_field core_case_note_fields[];
-extern const size_t core_case_note_nfields;
-nt_err core_case_note(const struct core_view *v, const struct core_req *r,
-		      struct core_effect *e, char *why, size_t whylen);
+struct ops_query_ctx;
+/* A read op (daemon/ops.c): packs its op-specific reply fields into out and returns how
+ * many pairs it packed in *n, or an error (why says what). */
+typedef nt_err (*ops_query_fn)(const struct ops_query_ctx *c, const struct proto_arg *args,
+			       proto_out *out, uint32_t *n, char *why, size_t whylen);
+
+struct op {
+	const char *name;
+	bool write;
+	const struct proto_field *fields;
+	size_t nfields;
+	core_apply_fn apply;	/* write ops */
+	ops_query_fn query;	/* read ops */
+	const void *data;	/* the op's own row of a table of its module */
+};
+
+/* The write ops (daemon/core*.c). */
+extern const struct op core_org_ops[];
+extern const size_t core_org_nops;
+extern const struct op core_case_ops[];
+extern const size_t core_case_nops;
+
+/* ---- shared by the write ops (core.c) ---- */
+
+/* Start a put of db/key; the caller then encodes the value into e->buf and calls
+ * core_put_end(). */
+struct core_put *core_put_begin(struct core_effect *e, enum ledger_db db, const void *key,
+				size_t klen, bool append);
+void core_put_end(struct core_effect *e, struct core_put *p);
+void core_kvs_begin(struct core_effect *e, struct core_kvs *k);
+void core_kvs_end(struct core_effect *e, struct core_kvs *k);
+/* Pack the request's set arguments (but those in skip, a mask of argument indexes) as
+ * key/value pairs into e->buf; returns how many. */
+uint32_t core_pack_args(struct core_effect *e, const struct core_req *r, uint64_t skip);
+
+/* Read and decode a record; NT_ENOTFOUND, NT_ECORRUPT or the ledger's failure. */
+nt_err core_get_unit(const struct core_view *v, proto_str id, struct unit_rec *u);
+nt_err core_get_person(const struct core_view *v, proto_str id, struct person_rec *p);
+nt_err core_get_case(const struct core_view *v, uint64_t id, struct case_rec *c);
+/* The campaign, or the defaults (threshold CAMPAIGN_DEFAULT_THRESHOLD) if none is set. */
+nt_err core_get_campaign(const struct core_view *v, struct campaign_rec *c);
 
 /*
  * A hash of a request that does not depend on key order or integer widths, nor on its

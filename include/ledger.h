@@ -7,7 +7,9 @@
  *   meta   str -> bytes       format version and other singletons
  *   log    u64 seq -> entry   every accepted change, gap-free, appended (MDB_APPEND)
  *   cases  u64 id -> record   the current state of each case; new ids are appended
- *   notes  u64 case, u32 n -> note
+ *   history u64 case, u64 seq -> (empty)   which log entries belong to each case
+ *   units  unit id -> record
+ *   people person id -> record
  *   reqs   request id -> u64 seq, u64 hash, reply extras   (idempotency index)
  *
  * The wrapper (struct ledger_txn) records the first LMDB error of a transaction and turns
@@ -34,12 +36,14 @@ enum ledger_db {
 	DB_META,
 	DB_LOG,
 	DB_CASES,
-	DB_NOTES,
+	DB_HIST,
 	DB_REQS,
+	DB_UNITS,
+	DB_PEOPLE,
 	DB__N
 };
 
-#define LEDGER_FORMAT 1
+#define LEDGER_FORMAT 2	/* 1: the development versions before units and people */
 #define LEDGER_MAX_KEY 80
 
 struct ledger;

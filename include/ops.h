@@ -32,26 +32,15 @@ struct ops_query_ctx {
 	int64_t now;
 };
 
-/* A read op: packs its op-specific reply fields into out and returns how many pairs it
- * packed in *n, or an error (why says what). */
-typedef nt_err (*ops_query_fn)(const struct ops_query_ctx *c, const struct proto_arg *args,
-			       proto_out *out, uint32_t *n, char *why, size_t whylen);
-
 #define OPS_MAX_FIELDS 12
-
-struct op {
-	const char *name;
-	bool write;
-	const struct proto_field *fields;
-	const size_t *nfields;
-	core_apply_fn apply;	/* write ops */
-	ops_query_fn query;	/* read ops */
-};
 
 /* The op called name, or NULL. */
 const struct op *ops_find(proto_str name);
 
-#define OPS_LIST_SCAN	10000	/* records one case.list or log.read call examines */
+#define OPS_LIST_SCAN	10000	/* records one list or log.read call examines */
 #define OPS_MAX_LIMIT	1000
+
+/* A view of the ledger for the core's helpers (core_get_*, perm_*) over read txn t. */
+void ops_view(struct core_view *v, struct ledger_txn *t, int64_t now);
 
 #endif

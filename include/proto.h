@@ -31,7 +31,7 @@
 #define PROTO_MAX_KEY     64	/* bytes in a map key */
 #define PROTO_MAX_ID      64	/* bytes in a request id */
 #define PROTO_MAX_ACTOR   64	/* bytes in an actor name */
-#define PROTO_WHY         160	/* size of the buffers that receive error messages */
+#define PROTO_WHY         320	/* size of the buffers that receive error messages */
 
 /* A string that points into a message or a record; not NUL-terminated. */
 typedef struct proto_str {
@@ -78,6 +78,27 @@ bool proto_obj_u64(const msgpack_object *o, uint64_t *out);
 bool proto_obj_i64(const msgpack_object *o, int64_t *out);
 bool proto_obj_bool(const msgpack_object *o, bool *out);
 
+/* ---- reading stored records ---- */
+
+/*
+ * A bounds-checked reader over MessagePack bytes that nanti wrote itself (stored records):
+ * it allocates nothing, and strings it returns point into the buffer. The first failure
+ * (truncation, an unexpected type, nesting deeper than PROTO_MAX_DEPTH) makes it bad, and
+ * every later read returns false: decode everything, then check once.
+ */
+typedef struct proto_rd {
+	const uint8_t *p, *end;
+	bool bad;
+} proto_rd;
+
+void proto_rd_init(proto_rd *r, const void *buf, size_t len);
+bool proto_rd_array(proto_rd *r, uint32_t *n);	/* an array header */
+bool proto_rd_u64(proto_rd *r, uint64_t *v);	/* a non-negative integer */
+bool proto_rd_i64(proto_rd *r, int64_t *v);	/* an integer that fits int64 */
+bool proto_rd_bool(proto_rd *r, bool *v);
+bool proto_rd_str(proto_rd *r, proto_str *s);	/* a str (not checked for UTF-8) */
+bool proto_rd_skip(proto_rd *r);		/* any one object */
+
 /* ---- schemas ---- */
 
 enum proto_type {
@@ -85,6 +106,9 @@ enum proto_type {
 	PT_UINT,	/* non-negative integer; min..max value */
 	PT_BOOL,
 	PT_STRS,	/* array of str; min..max items, each 1..item_max bytes */
+	PT_ID,		/* str, an id (proto_id_valid) */
+	PT_IDS,		/* array of ids; min..max items, no repeats */
+	PT_DATE,	/* str "YYYY-MM-DD"; u receives the day (days since 1970-01-01) */
 };
 
 struct proto_field {
@@ -175,6 +199,21 @@ uint64_t proto_hash(const void *buf, size_t len, uint64_t seed);
 /* A 64-bit hash of a decoded object by value: integers hash alike whatever their
  * encoded width. Stored on disk: stable across versions. */
 uint64_t proto_hash_obj(const msgpack_object *o, uint64_t seed);
+
+/* ---- ids and dates ---- */
+
+/* Ids of units and people: 1 to 64 of [A-Za-z0-9._-], beginning with a letter or digit,
+ * so that they are safe in CSV files, command lines and file names. */
+#define PROTO_MAX_NAME_ID 64
+bool proto_id_valid(proto_str s);
+
+/* Parse "YYYY-MM-DD" (a real calendar date, years 1970..9999) into days since
+ * 1970-01-01. Returns false if s is not one. */
+bool proto_date_parse(proto_str s, int64_t *days);
+/* Format days as "YYYY-MM-DD" into buf (11 bytes with the NUL). */
+void proto_date_format(int64_t days, char buf[11]);
+/* The calendar day of Unix ms t at UTC offset off_min minutes. */
+int64_t proto_day_of(int64_t t_ms, int off_min);
 
 /* ---- JSON ---- */
 

@@ -269,6 +269,150 @@ nt_err proto_check(const void *buf, size_t len, char *why, size_t whylen)
 	return NT_OK;
 }
 
+/* ---- reading stored records ---- */
+
+void proto_rd_init(proto_rd *r, const void *buf, size_t len)
+{
+	r->p = buf;
+	r->end = r->p + len;
+	r->bad = len == 0;
+}
+
+static bool rd_fail(proto_rd *r)
+{
+	r->bad = true;
+	return false;
+}
+
+/* The next object's first byte, not consumed. */
+static bool rd_peek(proto_rd *r, uint8_t *c)
+{
+	if (r->bad || r->p >= r->end)
+		return rd_fail(r);
+	*c = *r->p;
+	return true;
+}
+
+static bool rd_uint(proto_rd *r, size_t n, uint64_t *v)
+{
+	struct walk w = { r->p, r->end, NULL, 0 };
+
+	if (!take_uint(&w, n, v))
+		return rd_fail(r);
+	r->p = w.p;
+	return true;
+}
+
+bool proto_rd_array(proto_rd *r, uint32_t *n)
+{
+	uint64_t v;
+	uint8_t c;
+
+	if (!rd_peek(r, &c))
+		return false;
+	r->p++;
+	if ((c & 0xf0) == 0x90) {
+		*n = c & 0x0f;
+		return true;
+	}
+	if ((c != 0xdc && c != 0xdd) || !rd_uint(r, c == 0xdc ? 2 : 4, &v))
+		return rd_fail(r);
+	*n = (uint32_t)v;
+	return true;
+}
+
+bool proto_rd_u64(proto_rd *r, uint64_t *v)
+{
+	int64_t s;
+	uint8_t c;
+
+	if (!rd_peek(r, &c))
+		return false;
+	if (c == 0xcf) {
+		r->p++;
+		return rd_uint(r, 8, v);
+	}
+	if (!proto_rd_i64(r, &s) || s < 0)
+		return rd_fail(r);
+	*v = (uint64_t)s;
+	return true;
+}
+
+bool proto_rd_i64(proto_rd *r, int64_t *v)
+{
+	static const size_t width[] = { 1, 2, 4, 8 };
+	uint64_t u;
+	uint8_t c;
+
+	if (!rd_peek(r, &c))
+		return false;
+	r->p++;
+	if (c <= 0x7f || c >= 0xe0) {
+		*v = (int8_t)c;
+		return true;
+	}
+	if (c >= 0xcc && c <= 0xcf) {		/* uint 8..64 */
+		if (!rd_uint(r, width[c - 0xcc], &u) || u > INT64_MAX)
+			return rd_fail(r);
+		*v = (int64_t)u;
+		return true;
+	}
+	if (c >= 0xd0 && c <= 0xd3) {		/* int 8..64: sign-extend */
+		size_t n = width[c - 0xd0];
+
+		if (!rd_uint(r, n, &u))
+			return false;
+		if (n < 8 && (u >> (n * 8 - 1)) != 0)
+			u |= ~0ULL << (n * 8);
+		*v = (int64_t)u;
+		return true;
+	}
+	return rd_fail(r);
+}
+
+bool proto_rd_bool(proto_rd *r, bool *v)
+{
+	uint8_t c;
+
+	if (!rd_peek(r, &c))
+		return false;
+	if (c != 0xc2 && c != 0xc3)
+		return rd_fail(r);
+	r->p++;
+	*v = c == 0xc3;
+	return true;
+}
+
+bool proto_rd_str(proto_rd *r, proto_str *s)
+{
+	uint64_t n;
+	uint8_t c;
+
+	if (!rd_peek(r, &c))
+		return false;
+	r->p++;
+	if ((c & 0xe0) == 0xa0)
+		n = c & 0x1f;
+	else if (c < 0xd9 || c > 0xdb || !rd_uint(r, (size_t)1 << (c - 0xd9), &n))
+		return rd_fail(r);
+	if (n > (uint64_t)(r->end - r->p))
+		return rd_fail(r);
+	s->ptr = (const char *)r->p;
+	s->len = (uint32_t)n;
+	r->p += n;
+	return true;
+}
+
+bool proto_rd_skip(proto_rd *r)
+{
+	struct walk w = { r->p, r->end, NULL, 0 };
+
+	if (r->bad || walk_value(&w, 0) != NT_OK)
+		return rd_fail(r);
+	r->p = w.p;
+	return true;
+}
+
 /* ---- pass 2: msgpack-c ---- */
 
 nt_err proto_parse(proto_doc *doc, const void *buf, size_t len, char *why, size_t whylen)
@@ -437,6 +581,50 @@ static nt_err field_check(const struct proto_field *f, const msgpack_object *v,
 		if (!proto_obj_bool(v, &a->b)) {
 			why_set(why, whylen, "'%s' must be true or false", f->key);
 			return NT_EBADREQ;
+		}
+		break;
+	case PT_ID:
+		if (!proto_obj_str(v, &a->s) || !proto_id_valid(a->s)) {
+			why_set(why, whylen, "'%s' must be an id: 1 to %d letters, digits, '.', '_' "
+				"or '-', beginning with a letter or digit", f->key, PROTO_MAX_NAME_ID);
+			return NT_EBADREQ;
+		}
+		break;
+	case PT_DATE: {
+		int64_t day;
+
+		if (!proto_obj_str(v, &a->s) || !proto_date_parse(a->s, &day)) {
+			why_set(why, whylen, "'%s' must be a date written YYYY-MM-DD", f->key);
+			return NT_EBADREQ;
+		}
+		a->u = (uint64_t)day;
+		break;
+	}
+	case PT_IDS:
+		if (v->type != MSGPACK_OBJECT_ARRAY ||
+		    v->via.array.size < f->min || v->via.array.size > f->max) {
+			why_set(why, whylen, "'%s' must be a list of %" PRIu64 " to %" PRIu64
+				" ids", f->key, f->min, f->max);
+			return NT_EBADREQ;
+		}
+		for (uint32_t i = 0; i < v->via.array.size; i++) {
+			proto_str s;
+
+			if (!proto_obj_str(&v->via.array.ptr[i], &s) || !proto_id_valid(s)) {
+				why_set(why, whylen, "'%s' items must be ids: 1 to %d letters, "
+					"digits, '.', '_' or '-'", f->key, PROTO_MAX_NAME_ID);
+				return NT_EBADREQ;
+			}
+			for (uint32_t j = 0; j < i; j++) {
+				proto_str t;
+
+				proto_obj_str(&v->via.array.ptr[j], &t);
+				if (t.len == s.len && memcmp(t.ptr, s.ptr, s.len) == 0) {
+					why_set(why, whylen, "'%s' lists '%.*s' twice", f->key,
+						(int)s.len, s.ptr);
+					return NT_EBADREQ;
+				}
+			}
 		}
 		break;
 	case PT_STRS:
@@ -621,7 +809,9 @@ void proto_out_raw(proto_out *out, const void *buf, size_t len)
 
 void proto_pack_str(proto_out *out, proto_str s)
 {
-	msgpack_pack_str_with_body(&out->pk, s.ptr, s.len);
+	msgpack_pack_str(&out->pk, s.len);
+	if (s.len > 0)	/* an empty string may have no pointer at all */
+		msgpack_pack_str_body(&out->pk, s.ptr, s.len);
 }
 
 void proto_pack_cstr(proto_out *out, const char *s)
@@ -850,4 +1040,98 @@ void proto_json(FILE *f, const msgpack_object *o)
 		break;
 	default: fputs("null", f); break;
 	}
+}
+
+/* ---- ids ---- */
+
+bool proto_id_valid(proto_str s)
+{
+	if (s.len == 0 || s.len > PROTO_MAX_NAME_ID)
+		return false;
+	for (uint32_t i = 0; i < s.len; i++) {
+		char c = s.ptr[i];
+		bool alnum = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
+			     (c >= 'A' && c <= 'Z');
+
+		if (!alnum && (i == 0 || (c != '.' && c != '_' && c != '-')))
+			return false;
+	}
+	return true;
+}
+
+/* ---- dates: Howard Hinnant's days_from_civil and civil_from_days ---- */
+
+static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+	int64_t era;
+	unsigned yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = (unsigned)(y - era * 400);
+	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + (int64_t)doe - 719468;
+}
+
+static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
+{
+	int64_t era;
+	unsigned doe, yoe, doy, mp;
+
+	z += 719468;
+	era = (z >= 0 ? z : z - 146096) / 146097;
+	doe = (unsigned)(z - era * 146097);
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	*d = doy - (153 * mp + 2) / 5 + 1;
+	*m = mp < 10 ? mp + 3 : mp - 9;
+	*y = (int64_t)yoe + era * 400 + (*m <= 2);
+}
+
+static bool digits(const char *p, int n, unsigned *v)
+{
+	*v = 0;
+	for (int i = 0; i < n; i++) {
+		if (p[i] < '0' || p[i] > '9')
+			return false;
+		*v = *v * 10 + (unsigned)(p[i] - '0');
+	}
+	return true;
+}
+
+bool proto_date_parse(proto_str s, int64_t *days)
+{
+	static const unsigned mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	unsigned y, m, d;
+	bool leap;
+
+	if (s.len != 10 || s.ptr[4] != '-' || s.ptr[7] != '-' || !digits(s.ptr, 4, &y) ||
+	    !digits(s.ptr + 5, 2, &m) || !digits(s.ptr + 8, 2, &d))
+		return false;
+	leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+	if (y < 1970 || m < 1 || m > 12 || d < 1 || d > mdays[m - 1] ||
+	    (m == 2 && d == 29 && !leap))
+		return false;
+	*days = days_from_civil(y, m, d);
+	return true;
+}
+
+void proto_date_format(int64_t days, char buf[11])
+{
+	int64_t y;
+	unsigned m, d;
+
+	civil_from_days(days, &y, &m, &d);
+	if (y < 0 || y > 9999)
+		y = 0;
+	snprintf(buf, 11, "%04u-%02u-%02u", (unsigned)y % 10000, m % 100, d % 100);
+}
+
+int64_t proto_day_of(int64_t t_ms, int off_min)
+{
+	int64_t t = t_ms / 1000 + (int64_t)off_min * 60;
+
+	return (t >= 0 ? t : t - 86399) / 86400;
 }

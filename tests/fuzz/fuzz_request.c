@@ -4,9 +4,11 @@
  * the op's schema) and, for write ops, apply (the pure core) against an in-memory ledger.
  *
  * No LMDB: the core reads the ledger only through struct core_view, so the target gives it
- * a fixed set of three encoded case records (an ordinary case, a case with every optional
- * field and 16 tags, and a case whose note counter is full). Each run is therefore fast and
- * depends on nothing but the input. Read ops stop after batch_prepare().
+ * a fixed in-memory ledger: a county with a township and a village, people in every role
+ * (li, a cadre who leads the cases; zhang, the township's head; theme; sup; admin), and a
+ * case at each step (case N is at step N-1: 1 identified ... 6 crossed off, with evidence
+ * enough for the next step), plus a petition (7). Each run is therefore fast and depends
+ * on nothing but the input. Read ops stop after batch_prepare().
  *
  * Besides the sanitizers, the target checks what must hold for any input, and abort()s
  * (which libFuzzer reports as a crash, saving the input) when it does not:
@@ -14,9 +16,11 @@
  *   - an error reply is itself a valid message (our own strict decoder accepts it);
  *   - an item used again with batch_item_reuse(), as the daemon's message slots are,
  *     decides exactly as a fresh one (same outcome, same reply bytes);
+ *   - the core refuses only with the protocol's own codes (never "the ledger is damaged");
  *   - an accepted write produces at most CORE_MAX_PUTS puts whose values lie inside the
- *     effect's buffer and decode; a put to cases decodes as a case record whose id is its
- *     key; the log entry's and the reply's key/value slices decode as maps of n pairs.
+ *     effect's buffer; a put to cases, units or people decodes as such a record under its
+ *     own key; the log entry's and the reply's key/value slices decode as maps of n pairs;
+ *     a write that changed nothing (no topic) stores nothing.
  * Everything is allocated and freed within one run, so LeakSanitizer sees any leak.
  *
  * Build and run: see the fuzz targets in the Makefile, or
@@ -30,10 +34,11 @@
 
 #include "batch.h"
 #include "core.h"
+#include "model.h"
 #include "proto.h"
 
-#define FAKE_CASES 3
 #define FAKE_NOW   1780000000000LL
+#define FAKE_MAX   32
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -45,52 +50,109 @@ static void fail(const char *what)
 
 /* ---- the in-memory ledger: encoded once, read-only afterwards ---- */
 
-static proto_out fake_rec[FAKE_CASES + 1];
-static int fake_ready;
+struct fake_kv {
+	enum ledger_db db;
+	char key[16];
+	size_t klen;
+	proto_out val;
+};
+static struct fake_kv fake[FAKE_MAX];
+static size_t nfake;
+
+static void fake_add(enum ledger_db db, const void *key, size_t klen, const struct rec_desc *d,
+		     const void *rec)
+{
+	struct fake_kv *kv = &fake[nfake++];
+
+	kv->db = db;
+	memcpy(kv->key, key, klen);
+	kv->klen = klen;
+	proto_out_init(&kv->val);
+	rec_encode(&kv->val, d, rec);
+}
+
+#define PS(lit) ((proto_str){ (lit), sizeof(lit) - 1 })
 
 static void fake_setup(void)
 {
 	static const char *const tag16[CASE_MAX_TAGS] = {
 		"a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l", "m", "n", "o", "乡",
 	};
+	struct unit_rec units[] = {
+		{ PS("county"), PS("县"), UNIT_COUNTY, PS(""), 1, 1, 1, 1 },
+		{ PS("anling"), PS("安岭乡"), UNIT_TOWNSHIP, PS("county"), 1, 1, 1, 1 },
+		{ PS("dongcun"), PS("东村"), UNIT_VILLAGE, PS("anling"), 1, 1, 1, 1 },
+	};
+	struct person_rec people[] = {
+		{ PS("admin"), PS("a"), PS("county"), ROLE_ADMIN, PS(""), 1, 1, 1, 1 },
+		{ PS("li"), PS("李"), PS("anling"), ROLE_CADRE | ROLE_LEADER, PS(""), 1, 1, 1, 1 },
+		{ PS("zhang"), PS("张"), PS("anling"), ROLE_HEAD, PS(""), 1, 1, 1, 1 },
+		{ PS("theme"), PS("t"), PS("county"), ROLE_THEME, PS(""), 1, 1, 1, 1 },
+		{ PS("sup"), PS("s"), PS("county"), ROLE_SUPERVISION, PS(""), 1, 1, 1, 1 },
+		{ PS("zhou"), PS("周"), PS("anling"), ROLE_RESIDENT, PS("dongcun"), 1, 1, 1, 1 },
+	};
 	struct case_rec c = { 0 };
+	uint8_t key[8];
 
-	if (fake_ready)
+	if (nfake > 0)
 		return;
-	for (int i = 0; i <= FAKE_CASES; i++)
-		proto_out_init(&fake_rec[i]);
+	for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
+		fake_add(DB_UNITS, units[i].id.ptr, units[i].id.len, &unit_desc, &units[i]);
+	for (size_t i = 0; i < sizeof people / sizeof people[0]; i++)
+		fake_add(DB_PEOPLE, people[i].id.ptr, people[i].id.len, &person_desc, &people[i]);
+	{
+		uint8_t one[8];
+		struct fake_kv *kv = &fake[nfake++];
 
-	c.kind = (proto_str){ "problem", 7 };
-	c.title = (proto_str){ "road", 4 };
-	c.lead = c.opened_by = (proto_str){ "wang.li", 7 };
-	c.status = (proto_str){ "open", 4 };
+		ledger_key_u64(one, 1);
+		kv->db = DB_META;
+		memcpy(kv->key, META_ADMINS, strlen(META_ADMINS));
+		kv->klen = strlen(META_ADMINS);
+		proto_out_init(&kv->val);
+		proto_out_raw(&kv->val, one, 8);
+	}
+
+	c.area = AREA_LIVELIHOOD;
+	c.title = PS("road");
+	c.unit = PS("dongcun");
+	c.lead = c.opened_by = PS("li");
 	c.opened_at = c.updated_at = FAKE_NOW - 1000;
 	c.opened_seq = c.updated_seq = 1;
-
-	c.id = 1;
-	case_encode(&fake_rec[1], &c);
-
-	c.id = 2;
-	c.description = (proto_str){ "a well ran dry", 14 };
-	c.unit = (proto_str){ "安岭乡", 9 };
+	c.description = PS("a well ran dry");
 	for (int i = 0; i < CASE_MAX_TAGS; i++)
 		c.tags[i] = (proto_str){ tag16[i], (uint32_t)strlen(tag16[i]) };
 	c.ntags = CASE_MAX_TAGS;
-	c.note_count = 7;
-	case_encode(&fake_rec[2], &c);
-
-	c.id = 3;
-	c.note_count = UINT32_MAX;	/* the next note is refused: too_large */
-	case_encode(&fake_rec[3], &c);
-	fake_ready = 1;
+	for (uint32_t step = STEP_IDENTIFIED; step <= STEP_CROSSED_OFF; step++) {
+		/* evidence enough for the step after this one */
+		c.id = step + 1;
+		c.step = step;
+		c.consultations = step >= STEP_PLANNED;
+		c.coordinations = step >= STEP_COMMITTED;
+		c.consultations_after = step >= STEP_RESOLVED;
+		c.satisfied = step >= STEP_JOURNALED ? 9 : 0;
+		c.dissatisfied = step >= STEP_JOURNALED ? 1 : 0;
+		c.events = UINT32_MAX - 1;
+		ledger_key_u64(key, c.id);
+		fake_add(DB_CASES, key, 8, &case_desc, &c);
+	}
+	c.id = 7;
+	c.kind = KIND_PETITION;
+	c.taker = PS("li");
+	c.step = STEP_COMMITTED;
+	ledger_key_u64(key, c.id);
+	fake_add(DB_CASES, key, 8, &case_desc, &c);
 }
 
-static nt_err fake_case_get(void *ctx, uint64_t id, proto_doc *doc, struct case_rec *rec)
+static nt_err fake_get(void *ctx, enum ledger_db db, const void *key, size_t klen, MDB_val *val)
 {
 	(void)ctx;
-	if (id == 0 || id > FAKE_CASES)
-		return NT_ENOTFOUND;
-	return case_decode(fake_rec[id].sb.data, fake_rec[id].sb.size, doc, rec);
+	for (size_t i = 0; i < nfake; i++)
+		if (fake[i].db == db && fake[i].klen == klen && memcmp(fake[i].key, key, klen) == 0) {
+			val->mv_data = fake[i].val.sb.data;
+			val->mv_size = fake[i].val.sb.size;
+			return NT_OK;
+		}
+	return NT_ENOTFOUND;
 }
 
 /* ---- invariants ---- */
@@ -113,31 +175,46 @@ static void check_kvs(const proto_out *buf, const struct core_kvs *k, const char
 	proto_out_fini(&wrap);
 }
 
+static void check_record(const struct core_put *p, const char *v)
+{
+	union { struct case_rec c; struct unit_rec u; struct person_rec p; } r;
+
+	switch (p->db) {
+	case DB_CASES:
+		if (p->klen != 8 || rec_decode(v, p->vlen, &case_desc, &r.c) != NT_OK ||
+		    r.c.id != ledger_u64(p->key))
+			fail("a stored case decodes under its own id");
+		break;
+	case DB_UNITS:
+		if (rec_decode(v, p->vlen, &unit_desc, &r.u) != NT_OK || r.u.id.len != p->klen ||
+		    memcmp(r.u.id.ptr, p->key, p->klen) != 0)
+			fail("a stored unit decodes under its own id");
+		break;
+	case DB_PEOPLE:
+		if (rec_decode(v, p->vlen, &person_desc, &r.p) != NT_OK || r.p.id.len != p->klen ||
+		    memcmp(r.p.id.ptr, p->key, p->klen) != 0)
+			fail("a stored person decodes under its own id");
+		break;
+	default:
+		break;
+	}
+}
+
 static void check_effect(const struct core_effect *e)
 {
-	if (e->nputs == 0 || e->nputs > CORE_MAX_PUTS)
+	if (e->nputs > CORE_MAX_PUTS || (e->topic != NULL && e->nputs == 0))
 		fail("number of puts");
-	if (e->topic == NULL)
-		fail("an accepted write has a topic");
+	if (e->topic == NULL && e->nputs != 0)
+		fail("a write that changed nothing stores nothing");
 	for (unsigned i = 0; i < e->nputs; i++) {
 		const struct core_put *p = &e->puts[i];
 		const char *v = e->buf.sb.data + p->voff;
 
 		if (p->db >= DB__N || p->klen == 0 || p->klen > LEDGER_MAX_KEY)
 			fail("put key");
-		if (p->voff > e->buf.sb.size || p->vlen > e->buf.sb.size - p->voff || p->vlen == 0)
+		if (p->voff > e->buf.sb.size || p->vlen > e->buf.sb.size - p->voff)
 			fail("put value inside the effect's buffer");
-		if (proto_check(v, p->vlen, NULL, 0) != NT_OK)
-			fail("put value is valid MessagePack");
-		if (p->db == DB_CASES) {
-			proto_doc doc = { 0 };
-			struct case_rec c;
-
-			if (p->klen != 8 || case_decode(v, p->vlen, &doc, &c) != NT_OK ||
-			    c.id != ledger_u64(p->key))
-				fail("a stored case decodes under its own id");
-			proto_doc_fini(&doc);
-		}
+		check_record(p, v);
 	}
 	check_kvs(&e->buf, &e->entry, "log entry fields");
 	check_kvs(&e->buf, &e->reply, "reply fields");
@@ -147,8 +224,8 @@ static void check_effect(const struct core_effect *e)
 
 static void apply_write(const struct batch_item *it)
 {
-	struct core_view view = { NULL, fake_case_get, FAKE_CASES + 1, 42, FAKE_NOW };
-	struct core_req req = { it->req.id, it->req.actor, it->args };
+	struct core_view view = { NULL, fake_get, 8, 42, FAKE_NOW };
+	struct core_req req = { it->req.id, it->req.actor, it->args, it->op };
 	struct core_effect e;
 	char why[PROTO_WHY] = "";
 	nt_err rc;
@@ -158,8 +235,10 @@ static void apply_write(const struct batch_item *it)
 	rc = it->op->apply(&view, &req, &e, why, sizeof why);
 	if (rc == NT_OK)
 		check_effect(&e);
-	else if (rc != NT_ENOTFOUND && rc != NT_ETOOLARGE && rc != NT_ENOMEM)
-		fail("the core refuses only with not_found, too_large or out of memory");
+	else if (!(rc >= NT_EBADREQ && rc <= NT_ETOOLARGE) && rc != NT_ENOMEM)
+		fail("the core refuses only with the protocol's codes or out of memory");
+	else if (rc != NT_ENOMEM && why[0] == '\0')
+		fail("a refusal says why");
 	core_effect_fini(&e);
 }
 

@@ -28,37 +28,84 @@ def map_raw(pairs):
     return head + b"".join(pack(k) + v for k, v in pairs)
 
 
-ENV = {"id": "0193a1b2c3d4-7f3a9c0011223344", "actor": "wang.li"}
+ENV = {"id": "0193a1b2c3d4-7f3a9c0011223344", "actor": "li"}
+TODAY = "2026-05-29"   # the fuzz target's "now" is 2026-05-29
 
 SEEDS = {
-    # valid requests, one per op
+    # valid requests, one per op (the target's ledger: see fuzz_request.c)
     "ping": pack({"op": "ping"}),
     "stats-with-id": pack({"op": "stats", "id": "s1"}),
-    "open-minimal": pack({"op": "case.open", **ENV, "title": "Village road washed out"}),
+    "open-minimal": pack({"op": "case.open", **ENV, "title": "Village road washed out",
+                          "area": "livelihood", "unit": "dongcun"}),
     "open-full": pack({
         "op": "case.open", **ENV, "title": "西峡村 road", "description": "d" * 300,
-        "kind": "village", "unit": "安岭乡", "lead": "zhao.min",
+        "kind": "lagging_village", "area": "grassroots", "source": "research_visit",
+        "unit": "anling", "lead": "li", "units": ["anling", "county"], "deadline": "2026-09-30",
         "tags": ["roads", "水灾"] + ["t%d" % i for i in range(14)],
     }),
+    "open-petition": pack({"op": "case.open", **ENV, "title": "补偿", "area": "livelihood",
+                           "unit": "dongcun", "kind": "petition", "taker": "li"}),
+    "unit-put": pack({"op": "unit.put", **ENV, "actor": "admin", "unit": "xicun",
+                      "name": "西村", "kind": "village", "parent": "anling"}),
+    "unit-put-same": pack({"op": "unit.put", **ENV, "actor": "admin", "unit": "anling",
+                           "name": "安岭乡", "kind": "township", "parent": "county"}),
+    "person-put": pack({"op": "person.put", **ENV, "actor": "admin", "person": "wu",
+                        "name": "吴", "unit": "dongcun", "roles": ["resident_cadre"],
+                        "village": "dongcun"}),
+    "campaign-set": pack({"op": "campaign.set", **ENV, "actor": "theme", "name": "c",
+                          "start": "2026-05-20", "end": "2026-09-30",
+                          "identify_by": "2026-06-08", "threshold": 80}),
+    "plan": pack({"op": "case.plan", **ENV, "case": 1, "measures": "m", "schedule": "s",
+                  "deadline": "2026-09-30", "units": ["anling"]}),
+    "consult": pack({"op": "case.consult", **ENV, "case": 2, "date": TODAY, "place": "p",
+                     "residents": 30, "summary": "s", "changes": "c"}),
+    "commit": pack({"op": "case.commit", **ENV, "case": 2, "venue": "notice_board",
+                    "date": TODAY, "ref": "r", "board": "dongcun"}),
+    "coordinate": pack({"op": "case.coordinate", **ENV, "case": 3, "form": "onsite",
+                        "date": TODAY, "summary": "s", "units": ["county"]}),
+    "resolve": pack({"op": "case.resolve", **ENV, "case": 3, "summary": "s"}),
+    "journal": pack({"op": "case.journal", **ENV, "case": 4, "process": "p", "result": "r",
+                     "satisfied": 5, "basically_satisfied": 1, "dissatisfied": 4}),
+    "outcome": pack({"op": "case.outcome", **ENV, "case": 5, "rule": "r"}),
+    "verify": pack({"op": "case.verify", **ENV, "actor": "theme", "case": 5,
+                    "verdict": "cross_off"}),
+    "reopen": pack({"op": "case.reopen", **ENV, "actor": "theme", "case": 6, "reason": "r"}),
+    "reassign": pack({"op": "case.reassign", **ENV, "actor": "zhang", "case": 1, "lead": "zhou",
+                      "reason": "r"}),
     "note-existing": pack({"op": "case.note", **ENV, "case": 2, "text": "called the head"}),
     "note-missing": pack({"op": "case.note", **ENV, "case": 99, "text": "nobody"}),
-    "note-full-counter": pack({"op": "case.note", **ENV, "case": 3, "text": "one more"}),
-    "get": pack({"op": "case.get", "case": 1}),
+    "escalate": pack({"op": "case.escalate", **ENV, "actor": "sup", "case": 1, "reason": "r"}),
+    "guarantee": pack({"op": "case.guarantee", **ENV, "case": 7, "stable": True,
+                       "promise_kept": False}),
+    "repeat": pack({"op": "case.repeat", **ENV, "case": 7, "skip_level": True,
+                    "summary": "s"}),
+    "get": pack({"op": "case.get", "case": 1, "after": 0, "limit": 5}),
     "list-filtered": pack({"op": "case.list", "after": 0, "limit": 10, "kind": "problem",
-                           "unit": "east", "lead": "ann", "status": "open"}),
+                           "unit": "anling", "lead": "li", "step": "planned",
+                           "area": "livelihood", "overdue": True}),
+    "unit-list": pack({"op": "unit.list", "within": "anling", "kind": "village"}),
+    "person-list": pack({"op": "person.list", "role": "cadre", "after": "a"}),
     "log-read": pack({"op": "log.read", "after": 5, "limit": 100, "topic": "case."}),
     # valid, in unusual encodings
     "note-uint64-case": map_raw([("op", pack("case.note")), ("id", pack("w1")),
-                                 ("actor", pack("a")),
+                                 ("actor", pack("li")),
                                  ("case", b"\xcf" + (2).to_bytes(8, "big")),
                                  ("text", b"\xd9\x01x")]),
     # invalid requests
     "unknown-op": pack({"op": "case.close", **ENV, "case": 1}),
     "open-without-actor": pack({"op": "case.open", "id": "x", "title": "t"}),
     "open-unknown-key": pack({"op": "case.open", **ENV, "title": "t", "colour": "red"}),
-    "open-bad-kind": pack({"op": "case.open", **ENV, "title": "t", "kind": "complaint"}),
-    "open-17-tags": pack({"op": "case.open", **ENV, "title": "t",
-                          "tags": ["t%d" % i for i in range(17)]}),
+    "open-bad-kind": pack({"op": "case.open", **ENV, "title": "t", "kind": "complaint",
+                           "area": "livelihood", "unit": "dongcun"}),
+    "open-17-tags": pack({"op": "case.open", **ENV, "title": "t", "area": "livelihood",
+                          "unit": "dongcun", "tags": ["t%d" % i for i in range(17)]}),
+    "open-bad-date": pack({"op": "case.open", **ENV, "title": "t", "area": "livelihood",
+                           "unit": "dongcun", "deadline": "2026-02-30"}),
+    "plan-repeated-unit": pack({"op": "case.plan", **ENV, "case": 1, "measures": "m",
+                                "schedule": "s", "deadline": "2026-09-30",
+                                "units": ["anling", "anling"]}),
+    "person-bad-id": pack({"op": "person.put", **ENV, "person": "-x", "name": "n",
+                           "unit": "anling", "roles": ["cadre"]}),
     "note-case-as-string": pack({"op": "case.note", **ENV, "case": "1", "text": "x"}),
     "note-negative-case": pack({"op": "case.note", **ENV, "case": -1, "text": "x"}),
     "id-too-long": pack({"op": "ping", "id": "x" * 65}),
@@ -73,7 +120,6 @@ SEEDS = {
     "binary-title": map_raw([("op", pack("case.open")), ("id", pack("b")),
                              ("actor", pack("a")), ("title", b"\xc4\x01x")]),
 }
-
 
 def main():
     os.makedirs(OUT, exist_ok=True)

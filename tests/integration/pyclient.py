@@ -11,8 +11,14 @@ wrong, and test_python_client.py says so. It covers:
   * Pipeline: a DEALER socket, many requests in flight, replies matched by the echoed
     id, never by order (section 1), with a window so that the daemon's per-peer queue
     never overflows;
-  * read_log(): log.read paging until next >= seq (section 8);
+  * read_log(), list_cases(), case_history(): log.read, case.list and case.get paging
+    (section 11);
   * Subscriber: the "missing nothing" recipe of section 7;
+  * today(): the county's calendar day, which deadlines and meeting dates are judged by
+    (section 2);
+  * build_county(): a county with townships, a street, an organ, villages and people of
+    every role, built through the daemon with unit.put and person.put (sections 9 and 11),
+    for the tests to share;
   * check_reply(): the shape every reply must have (sections 4 and 5);
   * raw MessagePack builders for the hostile tests (headers that lie, invalid UTF-8,
     duplicate keys), which the msgpack package refuses to produce.
@@ -21,7 +27,7 @@ The test half:
 
   * Daemon: start build/nantid on a fresh temporary directory, wait until ping answers,
     stop it with a signal, kill -9 it, restart it on the same directories, read its
-    stderr and its resident set size;
+    stderr and its resident set size; d.build_county() gives it the shared county;
   * @test(NAME), T and run_tests(): run named test functions and print "ok - NAME" /
     "not ok - NAME" with "# " diagnostics, the format tests/run counts; every daemon a
     test starts with t.daemon() is killed when the test ends, whatever happened.
@@ -48,8 +54,18 @@ import zmq
 # ---------------------------------------------------------------------------------------
 # Protocol constants (docs/protocol.md)
 
-WRITE_OPS = ("case.open", "case.note")
-READ_OPS = ("ping", "stats", "case.get", "case.list", "log.read")
+WRITE_OPS = ("unit.put", "person.put", "campaign.set", "case.open", "case.plan",
+             "case.consult", "case.commit", "case.coordinate", "case.resolve", "case.journal",
+             "case.outcome", "case.verify", "case.reopen", "case.reassign", "case.note",
+             "case.escalate", "case.guarantee", "case.repeat")
+READ_OPS = ("ping", "stats", "unit.get", "unit.list", "person.get", "person.list",
+            "campaign.get", "case.get", "case.list", "log.read")
+STEPS = ("identified", "planned", "committed", "resolved", "journaled", "crossed_off")
+ROLES = ("cadre", "resident_cadre", "leader", "unit_head", "county_leader", "theme_office",
+         "supervision", "admin")
+CASE_KINDS = ("problem", "petition", "household_issue", "lagging_village")
+AREAS = ("grassroots", "development", "livelihood")
+UTC_OFFSET = 8 * 3600       # "today" is the day in China Standard Time (section 2)
 ERROR_CODES = ("bad_request", "unknown_op", "not_found", "conflict", "invalid_transition",
                "forbidden", "too_large", "unavailable", "internal")
 RETRYABLE = ("unavailable", "internal")
@@ -82,6 +98,11 @@ def valid_id(v):
 
 def now_ms():
     return int(time.time() * 1000)
+
+
+def today(days=0):
+    """The county's calendar day (UTC+8), plus days, as "YYYY-MM-DD" (section 2)."""
+    return time.strftime("%Y-%m-%d", time.gmtime(time.time() + UTC_OFFSET + days * 86400))
 
 
 def encode(obj):
@@ -392,7 +413,7 @@ class Pipeline(_Socket):
 
 
 def read_log(client, after=0, topic=None, limit=None):
-    """Page through log.read from after until next >= seq (section 8).
+    """Page through log.read from after until next >= seq (section 11).
     Returns (items, cursor) where cursor is the last reply's next."""
     items = []
     cursor = after
@@ -432,6 +453,27 @@ def list_cases(client, **filters):
             return items
         if r["next"] <= after:
             raise ProtocolError("case.list made no progress: after %d next %r"
+                                % (after, r["next"]))
+        after = r["next"]
+
+
+def case_history(client, case, limit=None):
+    """Page through a case's history with case.get until next is nil; returns (case,
+    history)."""
+    history = []
+    after = 0
+    while True:
+        req = {"op": "case.get", "case": case, "after": after}
+        if limit is not None:
+            req["limit"] = limit
+        r = client.request(req)
+        if not r["ok"]:
+            raise ProtocolError("case.get failed: %r" % (r,))
+        history.extend(r["history"])
+        if r["next"] is None:
+            return r["case"], history
+        if r["next"] <= after:
+            raise ProtocolError("case.get made no progress: after %d next %r"
                                 % (after, r["next"]))
         after = r["next"]
 
@@ -519,6 +561,111 @@ class Subscriber:
             self.cursor = seq
         else:
             self.catch_up()
+
+
+# ---------------------------------------------------------------------------------------
+# A county to work in (sections 8, 9 and 11)
+
+class County:
+    """The county build_county() makes: its units, its people, and what building it wrote.
+
+    The tree:                                 The people (id: unit, roles):
+      county   示范县 (county)                   admin          county   admin
+        anling   安岭乡 (township)               theme          county   theme_office
+          xiaxi    下溪村 (village)              supervisor     county   supervision
+          shangxi  上溪村 (village)              county.leader  county   county_leader
+        tianshi  田市镇 (township)               head.anling    anling   cadre leader unit_head
+          dongcun  东村 (village)                wang.li        anling   cadre leader
+        nanfeng  南峰街道 (street)               li.ming        anling   cadre
+          beijie   北街社区 (village)            xu.cun         xiaxi    cadre
+        water    县水利局 (organ)                head.tianshi   tianshi  cadre leader unit_head
+                                                 chen.jie       tianshi  cadre leader
+                                                 zhao.hua       water    cadre resident_cadre,
+                                                                         stationed in dongcun
+    The admin is created during the bootstrap (section 9), right after the county; every
+    later put is made by the admin."""
+
+    UNITS = (   # (unit, name, kind, parent), parents first
+        ("county", "示范县", "county", None),
+        ("anling", "安岭乡", "township", "county"),
+        ("tianshi", "田市镇", "township", "county"),
+        ("nanfeng", "南峰街道", "street", "county"),
+        ("water", "县水利局", "organ", "county"),
+        ("xiaxi", "下溪村", "village", "anling"),
+        ("shangxi", "上溪村", "village", "anling"),
+        ("dongcun", "东村", "village", "tianshi"),
+        ("beijie", "北街社区", "village", "nanfeng"),
+    )
+    PEOPLE = (  # (person, name, unit, roles, village)
+        ("admin", "管理员", "county", ["admin"], None),
+        ("theme", "县主题办", "county", ["theme_office"], None),
+        ("supervisor", "市委督查室", "county", ["supervision"], None),
+        ("county.leader", "县领导", "county", ["county_leader"], None),
+        ("head.anling", "安岭乡乡长", "anling", ["cadre", "leader", "unit_head"], None),
+        ("wang.li", "王立", "anling", ["cadre", "leader"], None),
+        ("li.ming", "李明", "anling", ["cadre"], None),
+        ("xu.cun", "徐村", "xiaxi", ["cadre"], None),
+        ("head.tianshi", "田市镇镇长", "tianshi", ["cadre", "leader", "unit_head"], None),
+        ("chen.jie", "陈杰", "tianshi", ["cadre", "leader"], None),
+        ("zhao.hua", "赵华", "water", ["cadre", "resident_cadre"], "dongcun"),
+    )
+    ADMIN = "admin"
+    THEME = "theme"
+    SUPERVISION = "supervisor"
+    COUNTY_LEADER = "county.leader"
+    HEAD = "head.anling"            # unit head of anling (and so of xiaxi and shangxi)
+    CADRE = "wang.li"               # a leadership member of anling: may take petitions
+    OTHER_HEAD = "head.tianshi"
+    OTHER_CADRE = "chen.jie"
+    RESIDENT = "zhao.hua"
+
+    def __init__(self):
+        self.seq = 0            # the last seq once the county is built
+        self.ids = []           # request ids of the puts that wrote a log entry
+        self.replies = []       # every put's reply, in order
+
+    def person(self, pid):
+        return next(p for p in self.PEOPLE if p[0] == pid)
+
+    def unit(self, uid):
+        return next(u for u in self.UNITS if u[0] == uid)
+
+
+def unit_put_req(unit, name, kind, parent=None, actor=County.ADMIN):
+    req = {"op": "unit.put", "id": new_id(), "actor": actor, "unit": unit, "name": name,
+           "kind": kind}
+    if parent is not None:
+        req["parent"] = parent
+    return req
+
+
+def person_put_req(person, name, unit, roles, village=None, actor=County.ADMIN):
+    req = {"op": "person.put", "id": new_id(), "actor": actor, "person": person,
+           "name": name, "unit": unit, "roles": list(roles)}
+    if village is not None:
+        req["village"] = village
+    return req
+
+
+def build_county(client):
+    """Build County's units and people through the daemon (a ReqClient or anything with
+    request()). Safe to call again on the same ledger: puts of records that are already
+    so change nothing (changed: false). Raises ProtocolError if a put is refused.
+    Returns a County whose seq is the last seq afterwards."""
+    county = County()
+    reqs = [unit_put_req(*County.UNITS[0][:3]),
+            person_put_req(*County.PEOPLE[0])]
+    reqs += [unit_put_req(*u) for u in County.UNITS[1:]]
+    reqs += [person_put_req(*p) for p in County.PEOPLE[1:]]
+    for req in reqs:
+        r = client.request(req)
+        if not r["ok"] or not isinstance(r.get("changed"), bool):
+            raise ProtocolError("building the county: %r -> %r" % (req, r))
+        county.replies.append(r)
+        if r["changed"]:
+            county.ids.append(req["id"])
+        county.seq = max(county.seq, r["seq"])
+    return county
 
 
 # ---------------------------------------------------------------------------------------
@@ -700,6 +847,11 @@ class Daemon:
 
     def pipeline(self, window=100, timeout=10.0):
         return Pipeline(self.submit, window, timeout)
+
+    def build_county(self):
+        """build_county() over a fresh connection; returns the County."""
+        with self.client() as c:
+            return build_county(c)
 
     def cleanup(self):
         self.kill9()

@@ -2,6 +2,9 @@
 The daemon's life: one instance per state directory, a clean stop on SIGTERM/SIGINT that
 answers every request it took, a restart that keeps everything, the command line, and
 the systemd notification protocol (READY=1, STOPPING=1 on $NOTIFY_SOCKET).
+
+Writes need registered people (docs/protocol.md section 9): each daemon first gets
+pyclient's shared county, whose entries open the log.
 """
 
 import os
@@ -18,10 +21,10 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import zmq  # noqa: E402
 
 from pyclient import (  # noqa: E402
-    NANTID, Daemon, check_reply, decode, encode, error_code, list_cases, new_id, read_log,
-    run_tests, test)
+    NANTID, County, Daemon, build_county, case_history, check_reply, decode, encode,
+    error_code, list_cases, new_id, read_log, run_tests, test)
 
-ACTOR = "wang.li"
+ACTOR = County.CADRE
 LOCK_WORDS = re.compile(r"lock|already|another|other instance|in use|running", re.I)
 
 
@@ -31,11 +34,18 @@ def wreq(op, **fields):
     return req
 
 
+def oreq(title, **fields):
+    """A case.open request in a village of anling."""
+    return wreq("case.open", title=title, area="development", unit="xiaxi", **fields)
+
+
 def served(d, what):
-    """A fresh connection gets a ping answered and a write applied."""
+    """A fresh connection gets a ping answered and writes applied: the county's puts
+    (harmless if it is already there) and a case.open."""
     with d.client() as c:
         r = c.call("ping")
-        w = c.write("case.open", title="still served " + what)
+        build_county(c)
+        w = c.request(oreq("still served " + what))
     return r["ok"] and w["ok"]
 
 
@@ -83,6 +93,7 @@ def _(t):
 
 def sigterm_in_flight(t, sig):
     d = t.daemon()
+    county = d.build_county()
     s = zmq.Context.instance().socket(zmq.DEALER)
     s.setsockopt(zmq.LINGER, 0)
     s.setsockopt(zmq.RCVHWM, 0)
@@ -112,7 +123,7 @@ def sigterm_in_flight(t, sig):
             break
         if len(sent) - len(replies) < window and (signalled is None or
                                                   time.monotonic() - signalled < 0.2):
-            req = wreq("case.open", title="in flight %d" % len(sent))
+            req = oreq("in flight %d" % len(sent))
             try:
                 s.send_multipart([b"", encode(req)], zmq.NOBLOCK)
                 sent[req["id"]] = req
@@ -141,8 +152,11 @@ def sigterm_in_flight(t, sig):
     d.restart()
     with d.client() as c:
         items, _ = read_log(c, limit=1000)
+    t.eq([e["id"] for e in items[:county.seq]], county.ids, "the county's entries")
+    items = items[county.seq:]
     by_id = {e["id"]: e for e in items}
-    t.eq([e["seq"] for e in items], list(range(1, len(items) + 1)), "log seqs")
+    t.eq([e["seq"] for e in items], list(range(county.seq + 1, county.seq + len(items) + 1)),
+         "log seqs")
     unanswered_applied = [i for i in by_id if i not in ok]
     t.check(not unanswered_applied,
             "%d changes were committed but never acknowledged, e.g. %r"
@@ -179,25 +193,28 @@ def snapshot(d):
     with d.client() as c:
         log, _ = read_log(c)
         cases = list_cases(c)
-        full = [c.call("case.get", case=s["id"])["case"] for s in cases]
+        full = [case_history(c, s["case"]) for s in cases]
         st = c.call("stats")
         ping = c.call("ping")
+        units = [c.call("unit.get", unit=u[0]) for u in County.UNITS]
+        people = [c.call("person.get", person=p[0]) for p in County.PEOPLE]
     return {"log": log, "cases": cases, "full": full, "seq": ping["seq"],
-            "count": st["cases"]}
+            "count": st["cases"], "units": units, "people": people}
 
 
-@test("a restart keeps every case, note and log entry, and numbering goes on")
+@test("a restart keeps every unit, person, case, note and log entry, and numbering goes on")
 def _(t):
     d = t.daemon()
+    base = d.build_county().seq
     with d.pipeline(window=50) as p:
-        opens = p.run([wreq("case.open", title="case %d" % i, unit="大战乡",
-                            kind=("problem", "petition")[i % 2], tags=["t%d" % i])
+        opens = p.run([oreq("case %d" % i, kind=("problem", "petition")[i % 2],
+                            tags=["t%d" % i], **({"taker": ACTOR} if i % 2 else {}))
                        for i in range(20)])
         notes = p.run([wreq("case.note", case=1 + i % 20, text="note %d" % i)
                        for i in range(60)])
     t.require(all(r["ok"] for r in opens + notes), "a write failed")
     before = snapshot(d)
-    t.eq(before["seq"], 80, "seq")
+    t.eq(before["seq"], base + 80, "seq")
     t.eq(d.stop(), 0, "exit status after SIGTERM")
     d.restart()
     after = snapshot(d)
@@ -209,10 +226,14 @@ def _(t):
     for k in before:
         t.check(before[k] == after[k], "%s differs after a kill -9 restart" % k)
     with d.client() as c:
-        r = c.write("case.open", title="after the restarts")
-        t.eq((r.get("case"), r.get("seq")), (21, 81), "(case, seq) of the next opening")
+        r = c.request(oreq("after the restarts"))
+        t.eq((r.get("case"), r.get("seq")), (21, base + 81), "(case, seq) of the next opening")
         n = c.write("case.note", case=1, text="one more")
-        t.eq((n.get("note"), n.get("seq")), (4, 82), "(note, seq) of the next note on case 1")
+        t.eq(n.get("seq"), base + 82, "seq of the next note on case 1")
+        _, h = case_history(c, 1)
+        t.eq([e["topic"] for e in h], ["case.opened"] + ["case.noted"] * 4,
+             "history of case 1")
+        t.eq(h[-1].get("text"), "one more", "the last note")
 
 
 def default_runtime(t, env, where, cwd=None):

@@ -5,9 +5,11 @@ nothing, and leave the daemon serving everyone else; a frame over the size limit
 only the peer that sent it; length headers that promise gigabytes must not make the
 daemon allocate them (docs/protocol.md, section 2, "Limits").
 
-Each test starts the daemon on a fresh directory with a few entries in its log, sends
-its hostile inputs one at a time, and after each one checks that the ledger did not move
-(ping's seq is the same) and that another client is still served.
+Each test starts the daemon on a fresh directory with pyclient's shared county and a few
+cases in its log, sends its hostile inputs one at a time, and after each one checks that
+the ledger did not move (ping's seq is the same) and that another client is still served.
+Bodies that would be valid writes but for the defect under test carry every required key
+(a case.open names its area and unit), so that each is refused for that defect alone.
 """
 
 import os
@@ -23,10 +25,11 @@ import zmq  # noqa: E402
 from zmq.utils.monitor import recv_monitor_message  # noqa: E402
 
 from pyclient import (  # noqa: E402
-    ProtocolError, check_reply, context, decode, encode, error_code, mp_bin, mp_map_raw,
-    mp_str_raw, new_id, read_log, run_tests, test)
+    County, ProtocolError, check_reply, context, decode, encode, error_code, mp_bin,
+    mp_map_raw, mp_str_raw, new_id, read_log, run_tests, test)
 
-ACTOR = "wang.li"
+ACTOR = County.CADRE
+OPEN = [("area", "development"), ("unit", "xiaxi")]    # the rest of a valid case.open
 
 
 def wreq(op, **fields):
@@ -35,15 +38,23 @@ def wreq(op, **fields):
     return req
 
 
+def oreq(**fields):
+    """A case.open request with every required key."""
+    return wreq("case.open", **dict(OPEN, **fields))
+
+
 def seeded(t):
-    """A daemon with 3 cases and a note (seq 4)."""
+    """A daemon with the county, 3 cases and a note; d.seeded is the last seq (the
+    county's plus 4)."""
     d = t.daemon()
+    base = d.build_county().seq
     with d.client() as c:
         for i in range(3):
-            r = c.write("case.open", title="case %d" % i)
+            r = c.request(oreq(title="case %d" % i))
             t.require(r["ok"], r)
         r = c.write("case.note", case=1, text="a note")
         t.require(r["ok"], r)
+    d.seeded = base + 4
     return d
 
 
@@ -110,7 +121,7 @@ def refused(t, d, s, by, body, code, what, frames=None):
 
 
 def valid_write():
-    return encode(wreq("case.open", title="would be case 4", unit="安岭乡"))
+    return encode(oreq(title="would be case 4"))
 
 
 # ---------------------------------------------------------------------------------------
@@ -166,11 +177,11 @@ def _(t):
     cases = [
         (mp_map_raw([("op", mp_bin(b"ping"))]), "op as bin"),
         (mp_map_raw([("op", b"\xd4\x01\x00")]), "op as fixext"),
-        (mp_map_raw([("op", "case.open"), ("id", rid), ("actor", a),
+        (mp_map_raw([("op", "case.open"), *OPEN, ("id", rid), ("actor", a),
                      ("title", b"\xd6\xff\x00\x00\x00\x01")]), "title as a timestamp ext"),
-        (mp_map_raw([("op", "case.open"), ("id", mp_bin(rid.encode())), ("actor", a),
+        (mp_map_raw([("op", "case.open"), *OPEN, ("id", mp_bin(rid.encode())), ("actor", a),
                      ("title", "t")]), "id as bin"),
-        (mp_map_raw([("op", "case.open"), ("id", rid), ("actor", a), ("title", "t"),
+        (mp_map_raw([("op", "case.open"), *OPEN, ("id", rid), ("actor", a), ("title", "t"),
                      ("tags", [mp_bin(b"x")])]), "a tag as bin"),
         (mp_map_raw([("op", "case.note"), ("id", rid), ("actor", a), ("case", b"\xca\x3f\x80\x00\x00"),
                      ("text", "t")]), "case as float32"),
@@ -192,9 +203,9 @@ def _(t):
     d = seeded(t)
     s, by = dealer(t, d), Bystander(t, d)
     for body, code, what in (
-            (encode(wreq("case.open", title="t", status="closed")), "bad_request",
+            (encode(oreq(title="t", status="closed")), "bad_request",
              "case.open with status"),
-            (encode(wreq("case.open", title="t", seq=1)), "bad_request", "case.open with seq"),
+            (encode(oreq(title="t", seq=1)), "bad_request", "case.open with seq"),
             (encode(wreq("case.note", case=1, text="t", at=0)), "bad_request", "case.note with at"),
             (encode({"op": "ping", "duplicate": True}), "bad_request", "ping with duplicate"),
             (encode(wreq("case.delete", case=1)), "unknown_op", "case.delete"),
@@ -231,7 +242,7 @@ def _(t):
         return recv_monitor_message(mon)["event"]
 
     t.eq(next_event("connect"), zmq.EVENT_CONNECTED, "first event")
-    over = encode(wreq("case.open", title="t", description="d" * 65600))
+    over = encode(oreq(title="t", description="d" * 65600))
     big.send_multipart([b"", over])
     big.send_multipart([b"", encode({"op": "ping", "id": "after-the-big-one"})])
     t.eq(next_event("disconnect"), zmq.EVENT_DISCONNECTED, "event after the big frame")
@@ -294,7 +305,7 @@ LIARS = [
      mp_map_raw([("op", "ping"), ("x", b"\xc9\xff\xff\xff\xff\x01" + b"abc")])),
     ("a key declaring 2^32-1 bytes", b"\x81\xdb\xff\xff\xff\xff" + b"op\xa4ping"),
     ("an array of tags declaring 2^32-1 items",
-     mp_map_raw([("op", "case.open"), ("id", "liar-1"), ("actor", ACTOR), ("title", "t"),
+     mp_map_raw([("op", "case.open"), *OPEN, ("id", "liar-1"), ("actor", ACTOR), ("title", "t"),
                  ("tags", b"\xdd\xff\xff\xff\xff\xa1a")])),
     ("a map declaring 65535 pairs", b"\xde\xff\xff" + encode("op") + encode("ping")),
     ("an array declaring 65535 items at the top", b"\xdc\xff\xff\x01\x02"),
@@ -356,7 +367,7 @@ def _(t):
     t.require(len(body) <= 65536, "test bug: %d bytes" % len(body))
     refused(t, d, s, by, body, "bad_request", "a map of 8,001 keys")
     tags = ["t%d" % i for i in range(5000)]
-    refused(t, d, s, by, encode(wreq("case.open", title="t", tags=tags)), "bad_request",
+    refused(t, d, s, by, encode(oreq(title="t", tags=tags)), "bad_request",
             "5,000 tags")
     by.check("at the end")
 
@@ -399,7 +410,7 @@ def _(t):
             "bad_request", "arrays to depth 9")
     refused(t, d, s, by, mp_map_raw([("op", "ping"), ("x", b"\x81\xa1k" * 8 + b"\x01")]),
             "bad_request", "maps to depth 9")
-    refused(t, d, s, by, encode(wreq("case.open", title="t", tags=[[[[[[[["x"]]]]]]]])),
+    refused(t, d, s, by, encode(oreq(title="t", tags=[[[[[[[["x"]]]]]]]])),
             "bad_request", "tags nested to depth 9")
     refused(t, d, s, by, b"\x91" * 65000 + b"\xc0", "bad_request", "65,000 nested arrays")
     refused(t, d, s, by, b"\x81\xa1k" * 21000 + b"\xc0", "bad_request", "21,000 nested maps")
@@ -415,17 +426,17 @@ def _(t):
            b"\xf4\x90\x80\x80", b"\xf8\x88\x80\x80\x80", b"\xe5\xae", b"ok\x80", b"\xc3"]
     for b in bad:
         rid = new_id()
-        refused(t, d, s, by, mp_map_raw([("op", "case.open"), ("id", rid), ("actor", ACTOR),
+        refused(t, d, s, by, mp_map_raw([("op", "case.open"), *OPEN, ("id", rid), ("actor", ACTOR),
                                          ("title", mp_str_raw(b"title " + b))]),
                 "bad_request", "title with %s" % b.hex())
     refused(t, d, s, by, mp_map_raw([("op", mp_str_raw(b"pi\xffng"))]), "bad_request",
             "op with ff")
     refused(t, d, s, by, mp_map_raw([(mp_str_raw(b"o\xc3"), "ping")]), "bad_request",
             "a key with a cut sequence")
-    refused(t, d, s, by, mp_map_raw([("op", "case.open"), ("id", new_id()),
+    refused(t, d, s, by, mp_map_raw([("op", "case.open"), *OPEN, ("id", new_id()),
                                      ("actor", mp_str_raw(b"wang\xed\xbf\xbf")), ("title", "t")]),
             "bad_request", "actor with a surrogate")
-    refused(t, d, s, by, mp_map_raw([("op", "case.open"), ("id", new_id()), ("actor", ACTOR),
+    refused(t, d, s, by, mp_map_raw([("op", "case.open"), *OPEN, ("id", new_id()), ("actor", ACTOR),
                                      ("title", "t"), ("tags", [mp_str_raw(b"\xe4\xb8")])]),
             "bad_request", "a tag with a cut sequence")
     refused(t, d, s, by, mp_map_raw([("op", "log.read"), ("topic", mp_str_raw(b"case\xff"))]),
@@ -441,12 +452,12 @@ def _(t):
                       (b"\x81\xa2op\xa4ping", "map"), (b"\xcb" + b"\x00" * 8, "float")):
         refused(t, d, s, by, mp_map_raw([("op", "ping"), (key, 1)]), "bad_request",
                 "a %s key" % what)
-    refused(t, d, s, by, mp_map_raw([(mp_bin(b"op"), "case.open"), ("id", new_id()),
+    refused(t, d, s, by, mp_map_raw([(mp_bin(b"op"), "case.open"), *OPEN, ("id", new_id()),
                                      ("actor", ACTOR), ("title", "t")]),
             "bad_request", "op under a bin key")
-    refused(t, d, s, by, encode(wreq("case.open", title="t", tags={"a": 1})), "bad_request",
+    refused(t, d, s, by, encode(oreq(title="t", tags={"a": 1})), "bad_request",
             "a map for tags")
-    refused(t, d, s, by, mp_map_raw([("op", "case.open"), ("id", new_id()), ("actor", ACTOR),
+    refused(t, d, s, by, mp_map_raw([("op", "case.open"), *OPEN, ("id", new_id()), ("actor", ACTOR),
                                      ("title", "t"), ("tags", [b"\x81\x01\x02"])]),
             "bad_request", "an int-keyed map inside tags")
 
@@ -459,11 +470,11 @@ def _(t):
     for pairs, what in (
             ([("op", "ping"), ("op", "ping")], "op twice"),
             ([("op", "ping"), ("op", "stats")], "two different ops"),
-            ([("op", "case.open"), ("id", rid), ("actor", ACTOR), ("title", "a"),
+            ([("op", "case.open"), *OPEN, ("id", rid), ("actor", ACTOR), ("title", "a"),
               ("title", "b")], "title twice"),
-            ([("op", "case.open"), ("id", rid), ("id", new_id()), ("actor", ACTOR),
+            ([("op", "case.open"), *OPEN, ("id", rid), ("id", new_id()), ("actor", ACTOR),
               ("title", "a")], "id twice"),
-            ([("op", "case.open"), ("id", rid), ("actor", ACTOR), ("actor", "other"),
+            ([("op", "case.open"), *OPEN, ("id", rid), ("actor", ACTOR), ("actor", "other"),
               ("title", "a")], "actor twice"),
             ([("op", "case.note"), ("id", rid), ("actor", ACTOR), ("case", 1), ("case", 2),
               ("text", "a")], "case twice")):
@@ -502,14 +513,14 @@ def _(t):
         time.sleep(0.05)
         x.close(0)
     with d.client() as c:
-        r = c.write("case.open", title="after the orphans")
+        r = c.request(oreq(title="after the orphans"))
         t.check(r["ok"], "a write after the orphans: %r" % r)
         items, _ = read_log(c)
     t.eq([e["seq"] for e in items], list(range(1, len(items) + 1)), "log seqs")
     ids = [e["id"] for e in items]
     t.eq(len(ids), len(set(ids)), "an id twice in the log")
-    t.check(set(ids[4:-1]) <= set(sent), "unexpected entries in the log")
-    t.diag("%d of %d orphaned writes were applied" % (len(items) - 5, len(sent)))
+    t.check(set(ids[d.seeded:-1]) <= set(sent), "unexpected entries in the log")
+    t.diag("%d of %d orphaned writes were applied" % (len(items) - d.seeded - 1, len(sent)))
 
 
 @test("garbage from one peer while another writes: every write is applied exactly once")
@@ -558,8 +569,9 @@ def _(t):
         th.join(30)
     t.eq(counts["bad"], 0, "garbage answered ok")
     t.eq(counts["errors"], [], "errors in the garbage thread")
-    t.eq([e["seq"] for e in items], list(range(1, 305)), "log seqs")
-    t.eq(sorted(e["id"] for e in items[4:]), sorted(r["id"] for r in reqs), "ids in the log")
+    t.eq([e["seq"] for e in items], list(range(1, d.seeded + 301)), "log seqs")
+    t.eq(sorted(e["id"] for e in items[d.seeded:]), sorted(r["id"] for r in reqs),
+         "ids in the log")
     t.diag("%d garbage messages sent meanwhile" % counts["garbage"])
 
 

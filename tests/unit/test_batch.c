@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "batch.h"
+#include "seed.h"
 #include "../tap.h"
 
 #define T0 1780000000000LL
@@ -39,7 +40,7 @@ static bool env_open(struct env *e, size_t mapsize)
 		return false;
 	}
 	core_effect_init(&e->scratch);
-	if (ledger_open(&e->lg, e->dir, mapsize) != NT_OK ||
+	if (ledger_open(&e->lg, e->dir, mapsize) != NT_OK || !test_seed(e->lg) ||
 	    batch_load(e->lg, &e->st) != NT_OK) {
 		printf("# could not open a ledger in %s\n", e->dir);
 		return false;
@@ -293,7 +294,8 @@ static bool entry_of(const struct batch_item *it, proto_doc *doc)
 static size_t add_open(struct turn *t, const char *id, const char *title)
 {
 	return turn_add(t, (struct kv[]){ S("op", "case.open"), S("id", id),
-					  S("actor", "wang.li"), S("title", title), END });
+					  S("actor", "wang.li"), S("title", title),
+					  S("area", "livelihood"), S("unit", "east.v"), END });
 }
 
 static size_t add_note(struct turn *t, const char *id, uint64_t case_id, const char *text)
@@ -407,10 +409,10 @@ static void a_refused_request_in_a_batch_writes_nothing_and_the_others_commit_ga
 	CHECK(!reply_has(&t.item[bad], "seq"));
 	CHECK(!t.item[bad].has_entry);
 	CHECK(reply_u64(&t.item[c], "seq") == 3 && reply_u64(&t.item[c], "case") == 3);
-	CHECK(reply_u64(&t.item[n], "seq") == 4 && reply_u64(&t.item[n], "note") == 1);
+	CHECK(reply_u64(&t.item[n], "seq") == 4 && reply_u64(&t.item[n], "case") == 1);
 	CHECK(e.st.last_seq == 4 && e.st.next_case == 4);
 	CHECK(env_count(&e, DB_LOG) == 4 && env_count(&e, DB_REQS) == 4);
-	CHECK(env_count(&e, DB_NOTES) == 1);
+	CHECK(env_count(&e, DB_HIST) == 4);	/* three openings and a note */
 	turn_fini(&t);
 
 	/* a refused request is not recorded: its id may be used again, for another request */
@@ -440,13 +442,52 @@ static void a_request_sees_the_requests_before_it_in_its_batch(void)
 	g = turn_add(&t, (struct kv[]){ S("op", "case.get"), U("case", 1), END });
 	CHECK(turn_run(&e, &t, T0) == NT_OK);
 	CHECK(reply_u64(&t.item[o], "case") == 1);
-	CHECK(reply_u64(&t.item[n1], "note") == 1 && reply_u64(&t.item[n2], "note") == 2);
+	CHECK(reply_u64(&t.item[n1], "seq") == 2 && reply_u64(&t.item[n2], "seq") == 3);
 	CHECK(!t.write[g] && reply_ok(&t.item[g]) && reply_u64(&t.item[g], "seq") == 3);
+	{
+		/* the second note found the case as the first note left it */
+		struct reply r = { 0 };
+		const msgpack_object *c = reply_get(&r, &t.item[g], "case");
+		uint64_t u = 0;
+
+		CHECK(proto_obj_u64(proto_map_get(c, "events"), &u) && u == 3);
+		CHECK(proto_obj_u64(proto_map_get(c, "updated_seq"), &u) && u == 3);
+		proto_doc_fini(&r.doc);
+	}
 	turn_fini(&t);
 	env_close(&e);
 }
 
 /* ---- idempotency ---- */
+
+static void a_write_that_changes_nothing_takes_no_seq_but_keeps_its_id(void)
+{
+	struct env e;
+	struct turn t;
+	size_t a, b, c, d;
+	const struct kv put[] = { S("op", "unit.put"), S("id", "u1"), S("actor", "wang.li"),
+				  S("unit", "west.1"), S("name", "西一村"), S("kind", "village"),
+				  S("parent", "west"), END };
+
+	if (!env_open(&e, 0)) {
+		CHECK(0);
+		return;
+	}
+	turn_init(&t, 4);
+	a = add_open(&t, "o1", "road");
+	b = turn_add(&t, put);		/* exactly as seeded: changes nothing */
+	c = add_open(&t, "o2", "well");
+	d = turn_add(&t, put);		/* the same id again: the same reply */
+	CHECK(turn_run(&e, &t, T0) == NT_OK);
+	CHECK(reply_u64(&t.item[a], "seq") == 1 && reply_u64(&t.item[c], "seq") == 2);
+	CHECK(reply_ok(&t.item[b]) && reply_u64(&t.item[b], "seq") == 1);
+	CHECK(reply_has(&t.item[b], "changed") && !t.item[b].has_entry);
+	CHECK(reply_ok(&t.item[d]) && reply_dup(&t.item[d]) && reply_u64(&t.item[d], "seq") == 1);
+	CHECK(e.st.last_seq == 2 && env_count(&e, DB_LOG) == 2);
+	CHECK(env_count(&e, DB_REQS) == 3);	/* o1, u1, o2 */
+	turn_fini(&t);
+	env_close(&e);
+}
 
 static void a_repeated_id_gets_the_original_reply_in_the_same_batch_and_after_a_restart(void)
 {
@@ -472,11 +513,10 @@ static void a_repeated_id_gets_the_original_reply_in_the_same_batch_and_after_a_
 	CHECK(!t.item[a2].has_entry);
 	CHECK(reply_ok(&t.item[n2]) && reply_dup(&t.item[n2]));
 	CHECK(reply_u64(&t.item[n2], "seq") == 2 && reply_u64(&t.item[n2], "case") == 1);
-	CHECK(reply_u64(&t.item[n2], "note") == 1);
 	CHECK(!t.item[n2].has_entry);
 	CHECK(e.st.last_seq == 2 && e.st.next_case == 2);
 	CHECK(env_count(&e, DB_LOG) == 2 && env_count(&e, DB_CASES) == 1);
-	CHECK(env_count(&e, DB_NOTES) == 1);
+	CHECK(env_count(&e, DB_HIST) == 2);
 	turn_fini(&t);
 
 	/* after a restart, still the same reply, and still nothing changes */
@@ -488,11 +528,11 @@ static void a_repeated_id_gets_the_original_reply_in_the_same_batch_and_after_a_
 	CHECK(reply_ok(&t.item[a1]) && reply_dup(&t.item[a1]));
 	CHECK(reply_u64(&t.item[a1], "seq") == 1 && reply_u64(&t.item[a1], "case") == 1);
 	CHECK(reply_ok(&t.item[n1]) && reply_dup(&t.item[n1]));
-	CHECK(reply_u64(&t.item[n1], "seq") == 2 && reply_u64(&t.item[n1], "note") == 1);
+	CHECK(reply_u64(&t.item[n1], "seq") == 2 && reply_u64(&t.item[n1], "case") == 1);
 	CHECK(!t.item[a1].has_entry && !t.item[n1].has_entry);
 	CHECK(e.st.last_seq == 2 && e.st.next_case == 2 && e.st.last_at == T0);
 	CHECK(env_count(&e, DB_LOG) == 2 && env_count(&e, DB_CASES) == 1);
-	CHECK(env_count(&e, DB_NOTES) == 1);
+	CHECK(env_count(&e, DB_HIST) == 2);
 	turn_fini(&t);
 	env_close(&e);
 }
@@ -592,7 +632,8 @@ static void a_batch_that_fills_the_map_grows_it_and_still_commits(void)
 	for (int i = 0; i < N; i++) {
 		snprintf(id, sizeof id, "big-%03d", i);
 		turn_add(&t, (struct kv[]){ S("op", "case.open"), S("id", id), S("actor", "wang.li"),
-					    S("title", "flood"), S("description", desc), END });
+					    S("title", "flood"), S("description", desc),
+					    S("area", "livelihood"), S("unit", "east.v"), END });
 	}
 	CHECK(turn_run(&e, &t, T0) == NT_OK);
 	for (size_t i = 0; i < N; i++)
@@ -835,9 +876,9 @@ static void log_read_pages_with_limit_and_next_and_filters_by_topic_prefix(void)
 	env_close(&e);
 }
 
-/* Page through case.list with filters kv (after/limit added here); ids into out. */
+/* Page through case.list with the filters (NULL: not given); ids into out. */
 static int list_all(struct env *e, const char *kind, const char *unit, const char *lead,
-		    const char *status, uint64_t limit, uint64_t *out, int max, int *pages)
+		    const char *area, uint64_t limit, uint64_t *out, int max, int *pages)
 {
 	uint64_t after = 0, next;
 	int n = 0;
@@ -850,9 +891,9 @@ static int list_all(struct env *e, const char *kind, const char *unit, const cha
 		size_t i = read1(e, &t, (struct kv[]){ S("op", "case.list"), U("after", after),
 						       U("limit", limit), S("kind", kind),
 						       S("unit", unit), S("lead", lead),
-						       S("status", status), END });
+						       S("area", area), END });
 
-		got = reply_item_ids(&t.item[i], "id", out + n, max - n, &next, &nil);
+		got = reply_item_ids(&t.item[i], "case", out + n, max - n, &next, &nil);
 		turn_fini(&t);
 		(*pages)++;
 		if (got < 0 || *pages > 50)
@@ -866,19 +907,19 @@ static int list_all(struct env *e, const char *kind, const char *unit, const cha
 	}
 }
 
-static void case_list_filters_by_kind_unit_lead_and_status_and_pages_until_next_is_nil(void)
+static void case_list_filters_by_kind_unit_with_its_sub_units_lead_and_area_and_pages(void)
 {
-	static const struct { const char *kind, *unit, *lead; } cases[10] = {
-		{ "problem", "east", "ann" },	/* 1 */
-		{ "petition", "west", "bob" },	/* 2 */
-		{ "problem", "west", "ann" },	/* 3 */
-		{ "village", NULL, "cy" },	/* 4 */
-		{ NULL, "east", NULL },		/* 5: problem, lead = actor wang.li */
-		{ "household", "east", "bob" },	/* 6 */
-		{ "problem", "east", "bob" },	/* 7 */
-		{ "petition", "east", "ann" },	/* 8 */
-		{ "problem", NULL, "ann" },	/* 9 */
-		{ "problem", "west", "bob" },	/* 10 */
+	static const struct { const char *kind, *unit, *lead, *area; } cases[10] = {
+		{ "problem", "east.v", "ann", "livelihood" },		/* 1 */
+		{ "lagging_village", "west", "bob", "grassroots" },	/* 2 */
+		{ "problem", "west.1", "ann", "development" },		/* 3 */
+		{ "household_issue", "east", "bob", "livelihood" },	/* 4 */
+		{ NULL, "east.v", NULL, "livelihood" },		/* 5: problem, led by wang.li */
+		{ "household_issue", "east.v", "bob", "livelihood" },	/* 6 */
+		{ "problem", "east.v", "bob", "development" },		/* 7 */
+		{ "lagging_village", "east.v", "ann", "grassroots" },	/* 8 */
+		{ "problem", "east", "ann", "livelihood" },		/* 9 */
+		{ "problem", "west.1", "bob", "livelihood" },		/* 10 */
 	};
 	struct env e;
 	struct turn t;
@@ -895,7 +936,8 @@ static void case_list_filters_by_kind_unit_lead_and_status_and_pages_until_next_
 		snprintf(id, sizeof id, "cl-%d", i);
 		turn_add(&t, (struct kv[]){ S("op", "case.open"), S("id", id), S("actor", "wang.li"),
 					    S("title", "t"), S("kind", cases[i].kind),
-					    S("unit", cases[i].unit), S("lead", cases[i].lead), END });
+					    S("unit", cases[i].unit), S("lead", cases[i].lead),
+					    S("area", cases[i].area), END });
 	}
 	CHECK(turn_run(&e, &t, T0) == NT_OK);
 	CHECK(e.st.last_seq == 10);
@@ -909,25 +951,27 @@ static void case_list_filters_by_kind_unit_lead_and_status_and_pages_until_next_
 	CHECK(n == 10 && pages == 1);
 
 	n = list_all(&e, "problem", NULL, NULL, NULL, 2, ids, 32, &pages);
-	CHECK(n == 6);
 	CHECK(n == 6 && ids[0] == 1 && ids[1] == 3 && ids[2] == 5 && ids[3] == 7 &&
 	      ids[4] == 9 && ids[5] == 10);
+	/* a unit with its sub-units: west holds west.1 */
+	n = list_all(&e, NULL, "west", NULL, NULL, 2, ids, 32, &pages);
+	CHECK(n == 3 && ids[0] == 2 && ids[1] == 3 && ids[2] == 10);
 	n = list_all(&e, NULL, "east", NULL, NULL, 2, ids, 32, &pages);
+	CHECK(n == 10);
+	n = list_all(&e, NULL, "east.v", NULL, NULL, 2, ids, 32, &pages);
 	CHECK(n == 5 && ids[0] == 1 && ids[1] == 5 && ids[2] == 6 && ids[3] == 7 && ids[4] == 8);
 	n = list_all(&e, NULL, NULL, "bob", NULL, 2, ids, 32, &pages);
-	CHECK(n == 4 && ids[0] == 2 && ids[1] == 6 && ids[2] == 7 && ids[3] == 10);
+	CHECK(n == 5 && ids[0] == 2 && ids[1] == 4 && ids[2] == 6 && ids[3] == 7 && ids[4] == 10);
 	n = list_all(&e, NULL, NULL, "wang.li", NULL, 2, ids, 32, &pages);
 	CHECK(n == 1 && ids[0] == 5);
-	n = list_all(&e, "problem", "east", "ann", NULL, 2, ids, 32, &pages);
-	CHECK(n == 1 && ids[0] == 1);
-	n = list_all(&e, NULL, NULL, NULL, "open", 4, ids, 32, &pages);
-	CHECK(n == 10);
-	n = list_all(&e, NULL, NULL, NULL, "closed", 4, ids, 32, &pages);
-	CHECK(n == 0);
-	n = list_all(&e, "village", "east", NULL, NULL, 4, ids, 32, &pages);
+	n = list_all(&e, "problem", "west", "ann", NULL, 2, ids, 32, &pages);
+	CHECK(n == 1 && ids[0] == 3);
+	n = list_all(&e, NULL, NULL, NULL, "grassroots", 4, ids, 32, &pages);
+	CHECK(n == 2 && ids[0] == 2 && ids[1] == 8);
+	n = list_all(&e, "lagging_village", "west.1", NULL, NULL, 4, ids, 32, &pages);
 	CHECK(n == 0 && pages == 1);
 
-	/* a summary has the summary's keys: unit only when set */
+	/* a summary has the summary's keys: deadline only when set */
 	{
 		size_t i = read1(&e, &t, (struct kv[]){ S("op", "case.list"), U("after", 3),
 							U("limit", 2), END });
@@ -939,14 +983,12 @@ static void case_list_filters_by_kind_unit_lead_and_status_and_pages_until_next_
 		if (items != NULL && items->type == MSGPACK_OBJECT_ARRAY &&
 		    items->via.array.size == 2) {
 			const msgpack_object *c4 = &items->via.array.ptr[0];
-			const msgpack_object *c5 = &items->via.array.ptr[1];
-			static const char *const keys[] = { "id", "kind", "title", "lead", "status",
-							    "opened_at", "updated_at", "note_count" };
+			static const char *const keys[] = { "case", "kind", "area", "title", "unit",
+							    "lead", "step", "updated_at", "redos" };
 
 			for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++)
 				CHECK(proto_map_get(c4, keys[k]) != NULL);
-			CHECK(c4->via.map.size == 8 && proto_map_get(c4, "unit") == NULL);
-			CHECK(c5->via.map.size == 9 && proto_map_get(c5, "unit") != NULL);
+			CHECK(c4->via.map.size == 9 && proto_map_get(c4, "deadline") == NULL);
 		}
 		proto_doc_fini(&r.doc);
 		turn_fini(&t);
@@ -954,79 +996,112 @@ static void case_list_filters_by_kind_unit_lead_and_status_and_pages_until_next_
 	env_close(&e);
 }
 
-static void case_get_returns_the_case_and_its_last_100_notes_oldest_first(void)
+/* The "seq" of each entry of the reply's history; how many, or -1. */
+static int history_seqs(const struct batch_item *it, uint64_t *out, int max, uint64_t *next)
+{
+	struct reply r = { 0 };
+	const msgpack_object *h = reply_get(&r, it, "history"), *nx;
+	int n = -1;
+
+	if (h != NULL && h->type == MSGPACK_OBJECT_ARRAY) {
+		n = 0;
+		for (uint32_t i = 0; i < h->via.array.size && n < max; i++)
+			if (!proto_obj_u64(proto_map_get(&h->via.array.ptr[i], "seq"), &out[n++]))
+				n = -1;
+	}
+	nx = proto_map_get(&r.doc.root, "next");
+	if (!proto_obj_u64(nx, next))
+		*next = 0;
+	proto_doc_fini(&r.doc);
+	return n;
+}
+
+static void case_get_returns_the_case_and_its_history_in_order_in_pages(void)
 {
 	enum { NOTES = 150 };
 	struct env e;
 	struct turn t;
 	char id[16], text[16];
+	uint64_t seqs[NOTES + 8], next;
 	size_t g;
 
 	if (!env_open(&e, 0)) {
 		CHECK(0);
 		return;
 	}
-	turn_init(&t, NOTES + 1);
+	turn_init(&t, NOTES + 2);
+	turn_add(&t, (struct kv[]){ S("op", "case.open"), S("id", "other"), S("actor", "wang.li"),
+				    S("title", "another case"), S("area", "development"),
+				    S("unit", "west"), END });
 	turn_add(&t, (struct kv[]){ S("op", "case.open"), S("id", "cg"), S("actor", "wang.li"),
 				    S("title", "many notes"), S("description", "long story"),
-				    S("unit", "east"), END });
+				    S("area", "livelihood"), S("unit", "east.v"), END });
 	for (int i = 1; i <= NOTES; i++) {
 		snprintf(id, sizeof id, "cg-%d", i);
 		snprintf(text, sizeof text, "note %d", i);
-		add_note(&t, id, 1, text);
+		/* the notes interleave with notes on the other case */
+		add_note(&t, id, i % 10 == 0 ? 1 : 2, text);
 	}
 	CHECK(turn_run(&e, &t, T0) == NT_OK);
-	CHECK(e.st.last_seq == NOTES + 1);
+	CHECK(e.st.last_seq == NOTES + 2);
 	turn_fini(&t);
 
-	g = read1(&e, &t, (struct kv[]){ S("op", "case.get"), U("case", 1), S("id", "q"), END });
-	CHECK(reply_ok(&t.item[g]) && reply_u64(&t.item[g], "seq") == NOTES + 1);
+	g = read1(&e, &t, (struct kv[]){ S("op", "case.get"), U("case", 2), S("id", "q"), END });
+	CHECK(reply_ok(&t.item[g]) && reply_u64(&t.item[g], "seq") == NOTES + 2);
 	CHECK(reply_str_is(&t.item[g], "id", "q"));
 	{
 		struct reply r = { 0 };
 		const msgpack_object *c = reply_get(&r, &t.item[g], "case");
-		const msgpack_object *notes = proto_map_get(c, "notes");
-		static const char *const keys[] = {
-			"id", "kind", "title", "description", "unit", "lead", "tags", "status",
-			"opened_at", "opened_by", "opened_seq", "updated_at", "updated_seq",
-			"note_count", "notes",
-		};
 		uint64_t u = 0;
-		bool in_order = true;
+		proto_str s;
 
 		CHECK(c != NULL && c->type == MSGPACK_OBJECT_MAP);
-		for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++)
-			if (proto_map_get(c, keys[k]) == NULL) {
-				printf("# case.get lacks '%s'\n", keys[k]);
-				CHECK(0);
-			}
-		CHECK(c != NULL && c->via.map.size == sizeof keys / sizeof keys[0]);
-		CHECK(proto_obj_u64(proto_map_get(c, "note_count"), &u) && u == NOTES);
+		CHECK(proto_obj_u64(proto_map_get(c, "case"), &u) && u == 2);
+		CHECK(proto_obj_str(proto_map_get(c, "description"), &s) &&
+		      proto_str_eq(s, "long story"));
+		CHECK(proto_obj_str(proto_map_get(c, "step"), &s) && proto_str_eq(s, "identified"));
+		CHECK(proto_obj_u64(proto_map_get(c, "events"), &u) && u == 1 + NOTES - NOTES / 10);
+		/* note 150 went to case 1, so 149 was case 2's last */
 		CHECK(proto_obj_u64(proto_map_get(c, "updated_seq"), &u) && u == NOTES + 1);
-		CHECK(notes != NULL && notes->type == MSGPACK_OBJECT_ARRAY &&
-		      notes->via.array.size == CASE_GET_NOTES);
-		for (uint32_t i = 0; notes != NULL && notes->type == MSGPACK_OBJECT_ARRAY &&
-				     i < notes->via.array.size; i++) {
-			const msgpack_object *nt = &notes->via.array.ptr[i];
-			uint64_t want = NOTES - CASE_GET_NOTES + 1 + i;
-			proto_str s;
-
-			snprintf(text, sizeof text, "note %" PRIu64, want);
-			in_order = in_order &&
-				   proto_obj_u64(proto_map_get(nt, "note"), &u) && u == want &&
-				   proto_obj_u64(proto_map_get(nt, "seq"), &u) && u == want + 1 &&
-				   proto_obj_str(proto_map_get(nt, "text"), &s) &&
-				   proto_str_eq(s, text) &&
-				   proto_obj_str(proto_map_get(nt, "actor"), &s) &&
-				   proto_str_eq(s, "li.na");
-		}
-		CHECK(in_order);
 		proto_doc_fini(&r.doc);
+	}
+	/* the whole history: its opening, then its own notes only, in seq order */
+	{
+		int n = history_seqs(&t.item[g], seqs, NOTES + 8, &next);
+		bool in_order = n == 1 + NOTES - NOTES / 10 && seqs[0] == 2;
+
+		for (int i = 1; in_order && i < n; i++)
+			in_order = seqs[i] > seqs[i - 1] && (seqs[i] - 2) % 10 != 0;
+		CHECK(in_order && next == 0);
 	}
 	turn_fini(&t);
 
-	g = read1(&e, &t, (struct kv[]){ S("op", "case.get"), U("case", 2), END });
-	CHECK(reply_err(&t.item[g], "not_found", "2"));
+	/* in pages of 50 */
+	{
+		uint64_t after = 0, total = 0;
+
+		for (int page = 0; page < 10; page++) {
+			int n;
+
+			g = read1(&e, &t, (struct kv[]){ S("op", "case.get"), U("case", 2),
+							 U("after", after), U("limit", 50), END });
+			n = history_seqs(&t.item[g], seqs, 64, &next);
+			turn_fini(&t);
+			CHECK(n >= 0 && n <= 50);
+			if (n <= 0)
+				break;
+			CHECK(seqs[0] > after);
+			total += (uint64_t)n;
+			if (next == 0)
+				break;
+			CHECK(next == seqs[n - 1]);
+			after = next;
+		}
+		CHECK(total == 1 + NOTES - NOTES / 10);
+	}
+
+	g = read1(&e, &t, (struct kv[]){ S("op", "case.get"), U("case", 3), END });
+	CHECK(reply_err(&t.item[g], "not_found", "3"));
 	turn_fini(&t);
 	env_close(&e);
 }
@@ -1086,6 +1161,7 @@ int main(void)
 	RUN(a_group_commit_gives_gap_free_seqs_to_every_accepted_request_in_order);
 	RUN(a_refused_request_in_a_batch_writes_nothing_and_the_others_commit_gap_free);
 	RUN(a_request_sees_the_requests_before_it_in_its_batch);
+	RUN(a_write_that_changes_nothing_takes_no_seq_but_keeps_its_id);
 	RUN(a_repeated_id_gets_the_original_reply_in_the_same_batch_and_after_a_restart);
 	RUN(an_id_reused_for_a_different_request_is_a_conflict_naming_the_original_seq);
 	RUN(a_damaged_case_record_refuses_only_the_request_that_reads_it);
@@ -1093,8 +1169,8 @@ int main(void)
 	RUN(reopening_the_ledger_restores_the_last_seq_the_next_case_and_the_last_time);
 	RUN(at_never_goes_backwards_even_when_the_clock_does);
 	RUN(log_read_pages_with_limit_and_next_and_filters_by_topic_prefix);
-	RUN(case_list_filters_by_kind_unit_lead_and_status_and_pages_until_next_is_nil);
-	RUN(case_get_returns_the_case_and_its_last_100_notes_oldest_first);
+	RUN(case_list_filters_by_kind_unit_with_its_sub_units_lead_and_area_and_pages);
+	RUN(case_get_returns_the_case_and_its_history_in_order_in_pages);
 	RUN(prepare_refuses_unknown_ops_writes_without_id_or_actor_and_unknown_keys);
 	return tap_done();
 }

@@ -207,13 +207,13 @@ static void data_survives_closing_and_reopening(void)
 	uint8_t k[8];
 
 	CHECK(ledger_begin(lg, &t, true) == NT_OK);
-	put_u64(&t, DB_NOTES, 7, "kept");
+	put_u64(&t, DB_HIST, 7, "kept");
 	CHECK(ledger_commit(&t) == NT_OK);
 	ledger_close(&lg);
 	CHECK(ledger_open(&lg, dir, 0) == NT_OK);
 	CHECK(ledger_begin(lg, &t, false) == NT_OK);
 	ledger_key_u64(k, 7);
-	CHECK(ledger_get(&t, DB_NOTES, k, 8, &v) == NT_OK && v.mv_size == 4 &&
+	CHECK(ledger_get(&t, DB_HIST, k, 8, &v) == NT_OK && v.mv_size == 4 &&
 	      memcmp(v.mv_data, "kept", 4) == 0);
 	ledger_abort(&t);
 	ledger_close(&lg);

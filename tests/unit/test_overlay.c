@@ -31,7 +31,7 @@ static void a_pending_record_is_found_by_database_and_key(void)
 	CHECK(put1(ov, DB_REQS, "k1", "req", 1) == NT_OK);
 	CHECK(has(ov, DB_CASES, "k1", "case"));
 	CHECK(has(ov, DB_REQS, "k1", "req"));
-	CHECK(has(ov, DB_NOTES, "k1", NULL));
+	CHECK(has(ov, DB_HIST, "k1", NULL));
 	CHECK(has(ov, DB_CASES, "k2", NULL));
 	CHECK(overlay_count(ov) == 2);
 	overlay_free(&ov);

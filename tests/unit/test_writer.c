@@ -11,6 +11,7 @@
 #include "batch.h"
 #include "overlay.h"
 #include "writer.h"
+#include "seed.h"
 #include "../tap.h"
 
 static char dir[PATH_MAX];
@@ -20,7 +21,7 @@ static struct ledger *fresh(void)
 	struct ledger *lg = NULL;
 
 	snprintf(dir, sizeof dir, "/tmp/nanti-writer-XXXXXX");
-	if (mkdtemp(dir) == NULL || ledger_open(&lg, dir, 0) != NT_OK)
+	if (mkdtemp(dir) == NULL || ledger_open(&lg, dir, 0) != NT_OK || !test_seed(lg))
 		return NULL;
 	return lg;
 }
@@ -38,11 +39,13 @@ static void cleanup(void)
 static void open_req(struct batch_item *it, proto_out *out, const char *id)
 {
 	proto_out_init(out);
-	msgpack_pack_map(&out->pk, 4);
+	msgpack_pack_map(&out->pk, 6);
 	proto_kv_cstr(out, "op", "case.open");
 	proto_kv_cstr(out, "id", id);
 	proto_kv_cstr(out, "actor", "wang.li");
 	proto_kv_cstr(out, "title", "road");
+	proto_kv_cstr(out, "area", "livelihood");
+	proto_kv_cstr(out, "unit", "west.1");
 	batch_item_init(it, out->sb.data, out->sb.size);
 	batch_prepare(it);
 }

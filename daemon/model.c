@@ -1,0 +1,162 @@
+/*
+ * model.c - the field tables of units, people, cases and the campaign (see model.h).
+ *
+ * The order of each table is the order of the fields on disk. Never reorder or remove a
+ * row: append new fields at the end (rec.h explains why that keeps old records readable).
+ * The wire names are the table's keys; docs/protocol.md lists them.
+ */
+#include <stddef.h>
+#include <string.h>
+
+#include "model.h"
+
+#define F(T, key, type, member, flags) \
+	{ key, type, offsetof(T, member), 0, 0, NULL, flags }
+#define FE(T, key, member, names, flags) \
+	{ key, RT_ENUM, offsetof(T, member), 0, 0, names, flags }
+#define FS(T, key, member, count, flags) \
+	{ key, RT_STRS, offsetof(T, member), offsetof(T, count), \
+	  sizeof(((T *)0)->member) / sizeof(proto_str), NULL, flags }
+
+/* ---- units ---- */
+
+const char *const unit_kinds[] = { "county", "township", "street", "village", "organ", NULL };
+
+static const struct rec_field unit_fields[] = {
+	F(struct unit_rec, "unit", RT_STR, id, REC_SUMMARY | REC_KEY),
+	F(struct unit_rec, "name", RT_STR, name, REC_SUMMARY),
+	FE(struct unit_rec, "kind", kind, unit_kinds, REC_SUMMARY),
+	F(struct unit_rec, "parent", RT_STR, parent, REC_SUMMARY | REC_OMIT0),
+	F(struct unit_rec, "created_at", RT_I64, created_at, 0),
+	F(struct unit_rec, "updated_at", RT_I64, updated_at, 0),
+	F(struct unit_rec, "created_seq", RT_U64, created_seq, 0),
+	F(struct unit_rec, "updated_seq", RT_U64, updated_seq, 0),
+};
+const struct rec_desc unit_desc = {
+	unit_fields, sizeof unit_fields / sizeof unit_fields[0], sizeof(struct unit_rec)
+};
+
+/* ---- people ---- */
+
+const char *const role_names[] = {
+	"cadre", "resident_cadre", "leader", "unit_head", "county_leader", "theme_office",
+	"supervision", "admin", NULL
+};
+
+static const struct rec_field person_fields[] = {
+	F(struct person_rec, "person", RT_STR, id, REC_SUMMARY | REC_KEY),
+	F(struct person_rec, "name", RT_STR, name, REC_SUMMARY),
+	F(struct person_rec, "unit", RT_STR, unit, REC_SUMMARY),
+	{ "roles", RT_FLAGS, offsetof(struct person_rec, roles), 0, 0, role_names, REC_SUMMARY },
+	F(struct person_rec, "village", RT_STR, village, REC_SUMMARY | REC_OMIT0),
+	F(struct person_rec, "created_at", RT_I64, created_at, 0),
+	F(struct person_rec, "updated_at", RT_I64, updated_at, 0),
+	F(struct person_rec, "created_seq", RT_U64, created_seq, 0),
+	F(struct person_rec, "updated_seq", RT_U64, updated_seq, 0),
+};
+const struct rec_desc person_desc = {
+	person_fields, sizeof person_fields / sizeof person_fields[0], sizeof(struct person_rec)
+};
+
+/* ---- cases ---- */
+
+const char *const case_kinds[] = {
+	"problem", "petition", "household_issue", "lagging_village", NULL
+};
+const char *const case_areas[] = { "grassroots", "development", "livelihood", NULL };
+const char *const case_sources[] = {
+	"unspecified", "consultation", "research_visit", "deputies", "letters_visits",
+	"household_consultation", NULL
+};
+const char *const case_steps[] = {
+	"identified", "planned", "committed", "resolved", "journaled", "crossed_off", NULL
+};
+
+#define C(key, type, member, flags) F(struct case_rec, key, type, member, flags)
+#define S REC_SUMMARY
+#define O REC_OMIT0
+
+static const struct rec_field case_fields[] = {
+	C("case", RT_U64, id, S | REC_KEY),
+	FE(struct case_rec, "kind", kind, case_kinds, S),
+	FE(struct case_rec, "area", area, case_areas, S),
+	FE(struct case_rec, "source", source, case_sources, O),
+	C("title", RT_STR, title, S),
+	C("description", RT_STR, description, O),
+	C("unit", RT_STR, unit, S),
+	C("lead", RT_STR, lead, S),
+	FS(struct case_rec, "units", units, nunits, O),
+	FS(struct case_rec, "tags", tags, ntags, O),
+	C("deadline", RT_DATE, deadline, S | O),
+	FE(struct case_rec, "step", step, case_steps, S),
+	C("opened_by", RT_STR, opened_by, 0),
+	C("opened_at", RT_I64, opened_at, 0),
+	C("opened_seq", RT_U64, opened_seq, 0),
+	C("updated_at", RT_I64, updated_at, S),
+	C("updated_seq", RT_U64, updated_seq, 0),
+	C("events", RT_U32, events, 0),
+	C("consultations", RT_U32, consultations, 0),
+	C("consultations_after", RT_U32, consultations_after, 0),
+	C("coordinations", RT_U32, coordinations, 0),
+	C("outcomes", RT_U32, outcomes, 0),
+	C("redos", RT_U32, redos, S),
+	C("reopens", RT_U32, reopens, O),
+	C("escalations", RT_U32, escalations, O),
+	C("planned_at", RT_I64, planned_at, O),
+	C("first_consulted_at", RT_I64, first_consulted_at, O),
+	C("committed_at", RT_I64, committed_at, O),
+	C("resolved_at", RT_I64, resolved_at, O),
+	C("journaled_at", RT_I64, journaled_at, O),
+	C("crossed_at", RT_I64, crossed_at, O),
+	C("plan_seq", RT_U64, plan_seq, O),
+	C("commit_seq", RT_U64, commit_seq, O),
+	C("journal_seq", RT_U64, journal_seq, O),
+	C("satisfied", RT_U32, satisfied, O),
+	C("basically_satisfied", RT_U32, basic, O),
+	C("dissatisfied", RT_U32, dissatisfied, O),
+	C("taker", RT_STR, taker, O),
+	C("promise_kept", RT_BOOL, promise_kept, O),
+	C("stable", RT_BOOL, stable, O),
+	C("repeats", RT_U32, repeats, O),
+	C("skip_level_repeats", RT_U32, skip_level_repeats, O),
+};
+const struct rec_desc case_desc = {
+	case_fields, sizeof case_fields / sizeof case_fields[0], sizeof(struct case_rec)
+};
+
+int case_satisfaction(const struct case_rec *c)
+{
+	uint64_t all = (uint64_t)c->satisfied + c->basic + c->dissatisfied;
+
+	if (all == 0)
+		return -1;
+	return (int)(((uint64_t)c->satisfied + c->basic) * 100 / all);
+}
+
+/* ---- the campaign ---- */
+
+#define G(key, type, member, flags) F(struct campaign_rec, key, type, member, flags)
+
+static const struct rec_field campaign_fields[] = {
+	G("name", RT_STR, name, 0),
+	G("start", RT_DATE, start, O),
+	G("end", RT_DATE, end, O),
+	G("identify_by", RT_DATE, identify_by, O),
+	G("consult_by", RT_DATE, consult_by, O),
+	G("plan_by", RT_DATE, plan_by, O),
+	G("commit_by", RT_DATE, commit_by, O),
+	G("journal_by", RT_DATE, journal_by, O),
+	G("threshold", RT_U32, threshold, 0),
+	G("set_at", RT_I64, set_at, 0),
+	G("set_seq", RT_U64, set_seq, 0),
+};
+const struct rec_desc campaign_desc = {
+	campaign_fields, sizeof campaign_fields / sizeof campaign_fields[0],
+	sizeof(struct campaign_rec)
+};
+
+void hist_key(uint8_t key[HIST_KEY_LEN], uint64_t case_id, uint64_t seq)
+{
+	ledger_key_u64(key, case_id);
+	ledger_key_u64(key + 8, seq);
+}

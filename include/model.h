@@ -1,0 +1,147 @@
+/*
+ * model.h - the campaign's records: units, people, cases, the campaign; their
+ * enumerations and their keys.
+ *
+ * Each record type is a struct plus a field table (rec.h) that gives its form on disk
+ * (a positional array; later versions append fields) and on the wire (a map). The tables
+ * live in daemon/model.c; the rules that change records live in daemon/core*.c and
+ * daemon/perm.c.
+ *
+ * Strings in a decoded record point into the buffer it was decoded from: a value in a
+ * transaction (valid until the transaction ends) or an effect's buffer.
+ */
+#ifndef MODEL_H
+#define MODEL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ledger.h"
+#include "proto.h"
+#include "rec.h"
+
+#define MODEL_MAX_NAME	100	/* names of units and people */
+#define CASE_MAX_TITLE	200
+#define CASE_MAX_TEXT	4096	/* description, summaries, note text */
+#define CASE_MAX_TAGS	16
+#define CASE_MAX_TAG	32
+#define CASE_MAX_UNITS	16	/* responsible units */
+#define UNIT_MAX_DEPTH	8	/* county > township > village is 3; a bound for walks */
+
+/* ---- units: a tree, county > townships, streets, organs > villages ---- */
+
+enum unit_kind { UNIT_COUNTY, UNIT_TOWNSHIP, UNIT_STREET, UNIT_VILLAGE, UNIT_ORGAN };
+extern const char *const unit_kinds[];
+
+struct unit_rec {
+	proto_str id, name;
+	uint32_t kind;
+	proto_str parent;	/* empty for the county */
+	int64_t created_at, updated_at;
+	uint64_t created_seq, updated_seq;
+};
+extern const struct rec_desc unit_desc;
+
+/* ---- people ---- */
+
+enum role {
+	ROLE_CADRE = 1 << 0,
+	ROLE_RESIDENT = 1 << 1,		/* village-resident cadre */
+	ROLE_LEADER = 1 << 2,		/* leadership member of a township, street or organ */
+	ROLE_HEAD = 1 << 3,		/* unit head */
+	ROLE_COUNTY = 1 << 4,		/* county leader */
+	ROLE_THEME = 1 << 5,		/* theme office */
+	ROLE_SUPERVISION = 1 << 6,	/* supervision office */
+	ROLE_ADMIN = 1 << 7,
+};
+extern const char *const role_names[];	/* by bit number */
+
+struct person_rec {
+	proto_str id, name, unit;
+	uint32_t roles;		/* enum role bits */
+	proto_str village;	/* a village-resident cadre's village */
+	int64_t created_at, updated_at;
+	uint64_t created_seq, updated_seq;
+};
+extern const struct rec_desc person_desc;
+
+/* ---- cases ---- */
+
+enum case_kind { KIND_PROBLEM, KIND_PETITION, KIND_HOUSEHOLD, KIND_VILLAGE };
+extern const char *const case_kinds[];
+enum case_area { AREA_GRASSROOTS, AREA_DEVELOPMENT, AREA_LIVELIHOOD };
+extern const char *const case_areas[];
+extern const char *const case_sources[];	/* index 0: "unspecified" */
+
+/*
+ * Where a case stands. The seven steps of the campaign map onto these: identify
+ * (identified), plan (planned), commitment (committed), consultation and coordination
+ * (recorded on the way), resolution (resolved), journal (journaled), outcome (recorded),
+ * verification (crossed_off).
+ */
+enum case_step {
+	STEP_IDENTIFIED, STEP_PLANNED, STEP_COMMITTED, STEP_RESOLVED, STEP_JOURNALED,
+	STEP_CROSSED_OFF
+};
+extern const char *const case_steps[];
+
+struct case_rec {
+	uint64_t id;
+	uint32_t kind, area, source;
+	proto_str title, description, unit, lead;
+	proto_str units[CASE_MAX_UNITS];
+	uint32_t nunits;
+	proto_str tags[CASE_MAX_TAGS];
+	uint32_t ntags;
+	int64_t deadline;		/* handling deadline, a day; 0: not yet set */
+	uint32_t step;
+	proto_str opened_by;
+	int64_t opened_at;
+	uint64_t opened_seq;
+	int64_t updated_at;
+	uint64_t updated_seq;
+	uint32_t events;		/* entries in the case's history */
+	uint32_t consultations, consultations_after;	/* after: since the last resolution */
+	uint32_t coordinations, outcomes, redos, reopens, escalations;
+	int64_t planned_at, first_consulted_at, committed_at, resolved_at, journaled_at,
+		crossed_at;
+	uint64_t plan_seq, commit_seq, journal_seq;	/* log entries of the current ones */
+	uint32_t satisfied, basic, dissatisfied;	/* the last journal's counts */
+	proto_str taker;		/* petition: the case-taking leader */
+	bool promise_kept, stable;	/* petition: two of the three guarantees */
+	uint32_t repeats, skip_level_repeats;	/* petition: repeat petitions */
+};
+extern const struct rec_desc case_desc;
+
+/* The residents' satisfaction in percent (satisfied and basically satisfied), or -1 when
+ * no journal has counted anyone. */
+int case_satisfaction(const struct case_rec *c);
+
+/* ---- the campaign ---- */
+
+struct campaign_rec {
+	proto_str name;
+	int64_t start, end;			/* days */
+	int64_t identify_by, consult_by, plan_by, commit_by, journal_by;	/* days */
+	uint32_t threshold;			/* satisfaction needed to cross off, percent */
+	int64_t set_at;
+	uint64_t set_seq;
+};
+extern const struct rec_desc campaign_desc;
+#define CAMPAIGN_DEFAULT_THRESHOLD 80
+
+/* Calendar days are counted in the county's time zone; the configurable zone comes with
+ * the deadlines work. China Standard Time has no daylight saving. */
+#define MODEL_UTC_OFFSET_MIN 480
+
+/* ---- keys ---- */
+
+/* history: case id, seq (both big-endian) -> empty: the log entries of one case */
+#define HIST_KEY_LEN 16
+void hist_key(uint8_t key[HIST_KEY_LEN], uint64_t case_id, uint64_t seq);
+
+/* meta keys */
+#define META_CAMPAIGN "campaign"
+#define META_ADMINS   "admins"	/* u64 BE: people holding the admin role */
+
+#endif
