@@ -32,6 +32,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "coverage.h"
 #include "render.h"
 #include "watch.h"
 
@@ -146,6 +147,16 @@ static const struct args_spec cmd_person_list_spec[] = {
 	LIMIT("people", "100"),
 	{ "--after", ARGS_STR, "ID", "only people whose id sorts after ID", F_ID("after", OPT) },
 	ALL("person"),
+};
+
+static const char *const cmd_milestones[] = {
+	"identify", "consult", "plan", "commit", "journal", NULL
+};
+
+static const struct args_spec cmd_coverage_spec[] = {
+	{ "--unit", ARGS_STR, "U", "only unit U and the units below it", F_ID("unit", OPT) },
+	{ "--milestone", ARGS_STR, "M", "only this milestone: identify, consult, plan, commit "
+	  "or journal", F_STR("milestone", OPT, 1, 16, cmd_milestones) },
 };
 
 static const struct args_spec cmd_campaign_set_spec[] = {
@@ -469,6 +480,12 @@ static void cmd_show_person(const struct run *r, const struct conn_reply *rep)
 {
 	(void)r;
 	render_person(stdout, proto_map_get(rep->root, "person"));
+}
+
+static void cmd_show_coverage(const struct run *r, const struct conn_reply *rep)
+{
+	(void)r;
+	coverage_render(stdout, rep->root);
 }
 
 static void cmd_show_campaign(const struct run *r, const struct conn_reply *rep)
@@ -1000,6 +1017,14 @@ const struct cmd cmd_table[] = {
 		   "of satisfaction for crossing a case off.",
 	  .run = cmd_single, .show = cmd_show_campaign,
 	  .needs = { { "threshold", CMD_T(POSITIVE_INTEGER) }, { NULL, 0 } } },
+	{ .name = "coverage", .op = "campaign.coverage",
+	  .summary = "who has not done their part, per milestone and unit",
+	  .about = "For each milestone of the campaign (identify, consult, plan, commit,\n"
+		   "journal): its date, how many have done it in time, and one line per person\n"
+		   "missing it, by unit, with the cases concerned. A step recorded after the\n"
+		   "milestone's date counts as missing it.",
+	  CMD_SPEC(cmd_coverage_spec), .run = cmd_single, .show = cmd_show_coverage,
+	  .needs = { { "milestones", CMD_T(ARRAY) }, { "today", CMD_T(STR) }, { NULL, 0 } } },
 	/* the log and the daemon */
 	{ .name = "log", .op = "log.read", .summary = "read the log of changes",
 	  .about = "Print log entries in seq order, a page at a time (--all: up to the end).\n"

@@ -140,7 +140,7 @@ nt_err ledger_open(struct ledger **out, const char *dir, size_t mapsize)
 		} else if (err == NT_OK &&
 			   (ver.mv_size != 8 || ledger_u64(ver.mv_data) != LEDGER_FORMAT)) {
 			ledger_abort(&t);
-			err = NT_ECORRUPT;
+			err = ver.mv_size == 8 ? NT_EFORMAT : NT_ECORRUPT;
 			goto out;
 		}
 	}

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "coverage.h"
 #include "ops.h"
 #include "perm.h"
 
@@ -500,6 +501,8 @@ static const struct op read_ops[] = {
 	{ "ping", false, no_fields, 0, NULL, q_ping, NULL },
 	{ "stats", false, no_fields, 0, NULL, q_stats, NULL },
 	{ "campaign.get", false, no_fields, 0, NULL, q_campaign_get, NULL },
+	{ "campaign.coverage", false, coverage_fields, COVERAGE_NFIELDS, NULL,
+	  coverage_query, NULL },
 	READ("unit.get", unit_get_fields, q_unit_get),
 	READ("unit.list", unit_list_fields, q_unit_list),
 	READ("person.get", person_get_fields, q_person_get),

@@ -28,6 +28,7 @@ typedef enum nt_err {
 	NT_EIO,		/* an I/O error (errno says more) */
 	NT_EMAPFULL,	/* the LMDB map is full */
 	NT_ECORRUPT,	/* a stored record does not decode */
+	NT_EFORMAT,	/* the ledger was written in another format */
 	NT_ELOCKED,	/* another process holds the state directory */
 	NT_EBADCONF,	/* configuration is invalid */
 	NT_ESYS,	/* a system call failed (errno says more) */

@@ -27,6 +27,8 @@ static const struct {
 	[NT_EIO]	 = { "unavailable", "input/output error" },
 	[NT_EMAPFULL]	 = { "unavailable", "the ledger is full" },
 	[NT_ECORRUPT]	 = { "internal", "a stored record is corrupt" },
+	[NT_EFORMAT]	 = { "internal", "the ledger was written in a format this version does not "
+				"read (the development versions before units and people wrote format 1)" },
 	[NT_ELOCKED]	 = { "unavailable", "the state directory is in use by another process" },
 	[NT_EBADCONF]	 = { "internal", "invalid configuration" },
 	[NT_ESYS]	 = { "unavailable", "a system call failed" },

@@ -859,6 +859,48 @@ class Daemon:
 
 
 # ---------------------------------------------------------------------------------------
+# Letting days pass for the daemon
+
+SHIM = r"""
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <stdlib.h>
+#include <time.h>
+
+/* CLOCK_REALTIME moved on by $NANTI_TEST_SHIFT_S seconds: the test's way of letting days
+ * pass for the daemon. */
+int clock_gettime(clockid_t id, struct timespec *ts)
+{
+	static int (*real)(clockid_t, struct timespec *);
+	const char *s;
+	int rc;
+
+	if (real == NULL)
+		real = (int (*)(clockid_t, struct timespec *))dlsym(RTLD_NEXT, "clock_gettime");
+	rc = real(id, ts);
+	if (rc == 0 && id == CLOCK_REALTIME && (s = getenv("NANTI_TEST_SHIFT_S")) != NULL)
+		ts->tv_sec += atol(s);
+	return rc;
+}
+"""
+
+
+def clock_shim(t):
+    """Build the LD_PRELOAD library that moves the daemon's clock; its path. Start a
+    daemon with env {"LD_PRELOAD": lib, "NANTI_TEST_SHIFT_S": seconds} to let time pass
+    for it."""
+    tmp = tempfile.mkdtemp(prefix="nt-shim-", dir="/tmp")
+    t.defer(lambda: subprocess.run(["rm", "-rf", tmp]))
+    src, lib = os.path.join(tmp, "shim.c"), os.path.join(tmp, "shim.so")
+    with open(src, "w") as fh:
+        fh.write(SHIM)
+    r = subprocess.run([os.environ.get("CC", "cc"), "-shared", "-fPIC", "-O2", "-o", lib, src,
+                        "-ldl"], capture_output=True, timeout=60)
+    t.require(r.returncode == 0, "cannot build the clock shim: %s" % r.stderr.decode())
+    return lib
+
+
+# ---------------------------------------------------------------------------------------
 # Reporting
 
 class TestFailed(Exception):

@@ -21,6 +21,7 @@ sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from pyclient import (  # noqa: E402
+    clock_shim,
     STEPS, County, case_history, error_code, list_cases, new_id, person_put_req, read_log,
     run_tests, test, today, unit_put_req)
 
@@ -1009,43 +1010,6 @@ def _(t):
     s = list_cases(f.c, unit="nanfeng")[0]
     t.eq((s.get("step"), s.get("lead"), s.get("unit"), s.get("kind"), s.get("deadline")),
          ("crossed_off", RESIDENT, "beijie", "lagging_village", DEADLINE), "a summary")
-
-
-SHIM = r"""
-#define _GNU_SOURCE
-#include <dlfcn.h>
-#include <stdlib.h>
-#include <time.h>
-
-/* CLOCK_REALTIME moved on by $NANTI_TEST_SHIFT_S seconds: the test's way of letting days
- * pass for the daemon. */
-int clock_gettime(clockid_t id, struct timespec *ts)
-{
-	static int (*real)(clockid_t, struct timespec *);
-	const char *s;
-	int rc;
-
-	if (real == NULL)
-		real = (int (*)(clockid_t, struct timespec *))dlsym(RTLD_NEXT, "clock_gettime");
-	rc = real(id, ts);
-	if (rc == 0 && id == CLOCK_REALTIME && (s = getenv("NANTI_TEST_SHIFT_S")) != NULL)
-		ts->tv_sec += atol(s);
-	return rc;
-}
-"""
-
-
-def clock_shim(t):
-    """Build the LD_PRELOAD library that moves the daemon's clock; its path."""
-    tmp = tempfile.mkdtemp(prefix="nt-shim-", dir="/tmp")
-    t.defer(lambda: subprocess.run(["rm", "-rf", tmp]))
-    src, lib = os.path.join(tmp, "shim.c"), os.path.join(tmp, "shim.so")
-    with open(src, "w") as fh:
-        fh.write(SHIM)
-    r = subprocess.run([os.environ.get("CC", "cc"), "-shared", "-fPIC", "-O2", "-o", lib, src,
-                        "-ldl"], capture_output=True, timeout=60)
-    t.require(r.returncode == 0, "cannot build the clock shim: %s" % r.stderr.decode())
-    return lib
 
 
 @test("case.list overdue lists the cases past their deadline that are not crossed off")

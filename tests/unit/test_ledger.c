@@ -230,8 +230,26 @@ static void a_ledger_of_another_format_is_refused(void)
 	ledger_put(&t, DB_META, "format", 6, v, 8, false);
 	CHECK(ledger_commit(&t) == NT_OK);
 	ledger_close(&lg);
-	CHECK(ledger_open(&lg, dir, 0) == NT_ECORRUPT);
+	CHECK(ledger_open(&lg, dir, 0) == NT_EFORMAT);
 	CHECK(lg == NULL);
+	/* a format value that is not even a number is damage */
+	ledger_close(&lg);
+	lg = NULL;
+	{
+		struct ledger *l2 = NULL;
+		MDB_env *env;
+		MDB_txn *txn;
+		MDB_dbi dbi;
+		MDB_val k = { 6, (void *)"format" }, val = { 3, (void *)"two" };
+
+		CHECK(mdb_env_create(&env) == 0 && mdb_env_set_maxdbs(env, 16) == 0 &&
+		      mdb_env_open(env, dir, 0, 0600) == 0);
+		CHECK(mdb_txn_begin(env, NULL, 0, &txn) == 0 &&
+		      mdb_dbi_open(txn, "meta", 0, &dbi) == 0 && mdb_put(txn, dbi, &k, &val, 0) == 0 &&
+		      mdb_txn_commit(txn) == 0);
+		mdb_env_close(env);
+		CHECK(ledger_open(&l2, dir, 0) == NT_ECORRUPT && l2 == NULL);
+	}
 }
 
 static void the_environment_is_opened_with_full_durability(void)

@@ -1,0 +1,101 @@
+/*
+ * coverage.c - `nanti coverage`: who has not done their part at each milestone.
+ *
+ *   identify  due 2026-06-08 (passed): 298 of 312 done; 14 missing
+ *     every county leader, leadership member and village-resident cadre leads a case ...
+ *     anling       li.ming      李明
+ *   consult   due 2026-06-10 (passed): 2,901 of 3,000 done; 99 missing
+ *     anling       wang.fang    王芳         cases 12, 57
+ *
+ * The reply is read defensively: a key missing or of another type prints as "?" rather
+ * than stopping the report (the command checked the top-level keys already).
+ */
+#include <inttypes.h>
+#include <string.h>
+
+#include "coverage.h"
+#include "proto.h"
+
+static const msgpack_object *get(const msgpack_object *m, const char *key)
+{
+	return m != NULL && m->type == MSGPACK_OBJECT_MAP ? proto_map_get(m, key) : NULL;
+}
+
+static void put_str(FILE *f, const msgpack_object *o, int width)
+{
+	proto_str s;
+
+	if (proto_obj_str(o, &s))
+		fprintf(f, "%-*.*s", width, (int)s.len, s.ptr);
+	else
+		fprintf(f, "%-*s", width, o != NULL && o->type == MSGPACK_OBJECT_NIL ? "-" : "?");
+}
+
+static uint64_t u64_or0(const msgpack_object *o)
+{
+	uint64_t v = 0;
+
+	proto_obj_u64(o, &v);
+	return v;
+}
+
+static void render_milestone(FILE *f, const msgpack_object *m)
+{
+	const msgpack_object *by = get(m, "by"), *missing = get(m, "missing");
+	uint64_t done = u64_or0(get(m, "done")), expected = u64_or0(get(m, "expected"));
+	uint64_t more = u64_or0(get(m, "more"));
+	bool passed = false;
+	proto_str s;
+
+	proto_obj_bool(get(m, "passed"), &passed);
+	put_str(f, get(m, "milestone"), 9);
+	if (proto_obj_str(by, &s))
+		fprintf(f, " due %.*s%s", (int)s.len, s.ptr, passed ? " (passed)" : "");
+	else
+		fputs(" (no date set)", f);
+	fprintf(f, ": %" PRIu64 " of %" PRIu64 " done", done, expected);
+	if (done < expected)
+		fprintf(f, "; %" PRIu64 " missing", expected - done);
+	fputc('\n', f);
+	if (proto_obj_str(get(m, "rule"), &s))
+		fprintf(f, "  %.*s\n", (int)s.len, s.ptr);
+	for (uint32_t i = 0; missing != NULL && missing->type == MSGPACK_OBJECT_ARRAY &&
+			     i < missing->via.array.size; i++) {
+		const msgpack_object *p = &missing->via.array.ptr[i], *cases = get(p, "cases");
+
+		fputs("  ", f);
+		put_str(f, get(p, "unit"), 14);
+		fputc(' ', f);
+		put_str(f, get(p, "person"), 14);
+		fputc(' ', f);
+		put_str(f, get(p, "name"), 0);
+		if (cases != NULL && cases->type == MSGPACK_OBJECT_ARRAY && cases->via.array.size) {
+			fputs(cases->via.array.size == 1 ? "  case " : "  cases ", f);
+			for (uint32_t k = 0; k < cases->via.array.size; k++)
+				fprintf(f, "%s%" PRIu64, k ? ", " : "",
+					u64_or0(&cases->via.array.ptr[k]));
+		}
+		fputc('\n', f);
+	}
+	if (more > 0)
+		fprintf(f, "  ... and %" PRIu64 " more cases not listed\n", more);
+}
+
+void coverage_render(FILE *f, const msgpack_object *reply)
+{
+	const msgpack_object *ms = get(reply, "milestones");
+	proto_str s;
+
+	if (proto_obj_str(get(reply, "campaign"), &s))
+		fprintf(f, "campaign %.*s", (int)s.len, s.ptr);
+	else
+		fputs("no campaign is set: milestones have no dates", f);
+	if (proto_obj_str(get(reply, "today"), &s))
+		fprintf(f, ", today %.*s", (int)s.len, s.ptr);
+	fputs("\n", f);
+	for (uint32_t i = 0; ms != NULL && ms->type == MSGPACK_OBJECT_ARRAY &&
+			     i < ms->via.array.size; i++) {
+		fputc('\n', f);
+		render_milestone(f, &ms->via.array.ptr[i]);
+	}
+}

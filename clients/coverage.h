@@ -1,0 +1,14 @@
+/*
+ * coverage.h - how `nanti coverage` prints the reply of campaign.coverage for people.
+ */
+#ifndef CLIENT_COVERAGE_H
+#define CLIENT_COVERAGE_H
+
+#include <stdio.h>
+#include <msgpack.h>
+
+/* Print the milestones of a campaign.coverage reply: each with its date and count, then
+ * one line per person missing it (unit, person, name, the cases concerned). */
+void coverage_render(FILE *f, const msgpack_object *reply);
+
+#endif

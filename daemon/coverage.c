@@ -1,0 +1,357 @@
+/*
+ * coverage.c - campaign.coverage: at each milestone of the campaign, who has not done
+ * their part, per unit.
+ *
+ * The milestones (docs/workflow.md):
+ *   identify  every county leader, leadership member and village-resident cadre leads at
+ *             least one case opened by identify_by;
+ *   consult   every case has had its first consultation by consult_by;
+ *   plan      every case has its plan by plan_by;
+ *   commit    every case has its commitment published by commit_by;
+ *   journal   every case has an accepted journal by journal_by.
+ * A step counts as done by a date when the ledger recorded it on or before that day
+ * (China Standard Time); what the ledger recorded later is late, and stays missing for
+ * that milestone. A milestone without a date counts what is done at all.
+ *
+ * One read transaction, two scans: the people (into a hash table by id, pointing into
+ * the map, which stays valid for the transaction), then the cases. The cost is linear in
+ * the ledger (a few milliseconds for the demo county); the lists in the reply are capped.
+ */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "coverage.h"
+#include "perm.h"
+
+#define MILESTONES 5
+#define COVERAGE_MAX_CASES 2000	/* case ids listed per milestone; the rest are counted */
+#define OWNER_ROLES (ROLE_COUNTY | ROLE_LEADER | ROLE_RESIDENT)
+
+enum { M_IDENTIFY, M_CONSULT, M_PLAN, M_COMMIT, M_JOURNAL };
+static const char *const milestone_names[MILESTONES + 1] = {
+	"identify", "consult", "plan", "commit", "journal", NULL
+};
+static const char *const milestone_rules[MILESTONES] = {
+	"every county leader, leadership member and village-resident cadre leads a case "
+	"identified by the date",
+	"every case has had its first consultation by the date",
+	"every case has its work plan by the date",
+	"every case has its public commitment by the date",
+	"every case has an accepted journal by the date",
+};
+
+enum { CV_UNIT, CV_MILESTONE };
+const struct proto_field coverage_fields[COVERAGE_NFIELDS] = {
+	[CV_UNIT] = { "unit", PT_ID, false, 0, 0, 0, NULL },
+	[CV_MILESTONE] = { "milestone", PT_STR, false, 1, 16, 0, milestone_names },
+};
+
+struct person {
+	proto_str id, name, unit;
+	uint32_t roles;
+	bool in_scope;		/* within the unit asked for */
+	bool owns;		/* leads a case opened by identify_by */
+};
+
+/* A case missing a milestone: its lead (index into people, or -1) and id. */
+struct miss {
+	int32_t lead;
+	uint64_t id;
+};
+
+struct cov {
+	struct person *people;
+	size_t npeople, cap;
+	int32_t *slots;		/* open addressing over people, -1: empty */
+	size_t nslots;
+	struct miss *miss[MILESTONES];
+	size_t nmiss[MILESTONES], capmiss[MILESTONES];
+	uint64_t expected[MILESTONES], done[MILESTONES];
+	int64_t by[MILESTONES];	/* days; 0: no date */
+};
+
+static uint64_t str_hash(proto_str s)
+{
+	return proto_hash(s.ptr, s.len, PROTO_HASH_SEED);
+}
+
+static bool str_eq(proto_str a, proto_str b)
+{
+	return a.len == b.len && memcmp(a.ptr, b.ptr, a.len) == 0;
+}
+
+static int32_t person_find(const struct cov *c, proto_str id)
+{
+	size_t i = str_hash(id) & (c->nslots - 1);
+
+	for (;; i = (i + 1) & (c->nslots - 1)) {
+		int32_t p = c->slots[i];
+
+		if (p < 0 || str_eq(c->people[p].id, id))
+			return p;
+	}
+}
+
+static void fini(struct cov *c)
+{
+	free(c->people);
+	free(c->slots);
+	for (int m = 0; m < MILESTONES; m++)
+		free(c->miss[m]);
+}
+
+static nt_err load_people(struct cov *c, struct ledger_txn *t, struct core_view *v,
+			  const struct proto_arg *unit)
+{
+	struct ledger_iter it;
+	MDB_val k, val;
+	uint64_t n = ledger_count(t, DB_PEOPLE);
+	nt_err rc = NT_OK;
+
+	if (n > INT32_MAX / 4)
+		return NT_ETOOLARGE;
+	c->cap = (size_t)n + 1;
+	for (c->nslots = 16; c->nslots < 2 * c->cap; c->nslots *= 2)
+		;
+	c->people = calloc(c->cap, sizeof *c->people);
+	c->slots = malloc(c->nslots * sizeof *c->slots);
+	if (c->people == NULL || c->slots == NULL)
+		return NT_ENOMEM;
+	memset(c->slots, 0xff, c->nslots * sizeof *c->slots);
+
+	ledger_iter_init(&it, t, DB_PEOPLE, NULL, 0);
+	while (rc == NT_OK && c->npeople < c->cap && ledger_iter_next(&it, &k, &val)) {
+		struct person_rec p;
+		struct person *x = &c->people[c->npeople];
+		size_t slot;
+
+		if (rec_decode(val.mv_data, val.mv_size, &person_desc, &p) != NT_OK) {
+			rc = NT_ECORRUPT;
+			break;
+		}
+		*x = (struct person){ p.id, p.name, p.unit, p.roles, true, false };
+		if (unit->set)
+			rc = perm_within(v, p.unit, unit->s, &x->in_scope);
+		slot = str_hash(p.id) & (c->nslots - 1);
+		while (c->slots[slot] >= 0)
+			slot = (slot + 1) & (c->nslots - 1);
+		c->slots[slot] = (int32_t)c->npeople++;
+	}
+	ledger_iter_close(&it);
+	return rc != NT_OK ? rc : t->err;
+}
+
+static nt_err add_miss(struct cov *c, int m, int32_t lead, uint64_t id)
+{
+	if (c->nmiss[m] == c->capmiss[m]) {
+		size_t cap = c->capmiss[m] ? 2 * c->capmiss[m] : 64;
+		struct miss *p = realloc(c->miss[m], cap * sizeof *p);
+
+		if (p == NULL)
+			return NT_ENOMEM;
+		c->miss[m] = p;
+		c->capmiss[m] = cap;
+	}
+	c->miss[m][c->nmiss[m]++] = (struct miss){ lead, id };
+	return NT_OK;
+}
+
+/* Was a step recorded at t (Unix ms; 0: never) done by day `by` (0: no date)? */
+static bool done_by(int64_t t, int64_t by)
+{
+	return t != 0 && (by == 0 || proto_day_of(t, MODEL_UTC_OFFSET_MIN) <= by);
+}
+
+static nt_err scan_cases(struct cov *c, struct ledger_txn *t, struct core_view *v,
+			 const struct proto_arg *unit)
+{
+	struct ledger_iter it;
+	MDB_val k, val;
+	nt_err rc = NT_OK;
+
+	ledger_iter_init(&it, t, DB_CASES, NULL, 0);
+	while (rc == NT_OK && ledger_iter_next(&it, &k, &val)) {
+		struct case_rec cs;
+		int32_t lead;
+		bool in = true;
+		bool done[MILESTONES];
+
+		if (rec_decode(val.mv_data, val.mv_size, &case_desc, &cs) != NT_OK) {
+			rc = NT_ECORRUPT;
+			break;
+		}
+		lead = person_find(c, cs.lead);
+		if (lead >= 0 && done_by(cs.opened_at, c->by[M_IDENTIFY]))
+			c->people[lead].owns = true;
+		if (unit->set && (rc = perm_within(v, cs.unit, unit->s, &in)) != NT_OK)
+			break;
+		if (!in)
+			continue;
+		done[M_CONSULT] = done_by(cs.first_consulted_at, c->by[M_CONSULT]);
+		done[M_PLAN] = done_by(cs.planned_at, c->by[M_PLAN]);
+		done[M_COMMIT] = done_by(cs.committed_at, c->by[M_COMMIT]);
+		done[M_JOURNAL] = cs.step >= STEP_JOURNALED &&
+				  done_by(cs.journaled_at, c->by[M_JOURNAL]);
+		for (int m = M_CONSULT; m < MILESTONES && rc == NT_OK; m++) {
+			c->expected[m]++;
+			if (done[m])
+				c->done[m]++;
+			else
+				rc = add_miss(c, m, lead, cs.id);
+		}
+	}
+	ledger_iter_close(&it);
+	return rc != NT_OK ? rc : t->err;
+}
+
+static const struct cov *sort_ctx;
+
+/* By the lead's unit, then the lead, then the case. */
+static int miss_cmp(const void *pa, const void *pb)
+{
+	const struct miss *a = pa, *b = pb;
+	proto_str ua = a->lead >= 0 ? sort_ctx->people[a->lead].unit : PROTO_STR_NULL;
+	proto_str ub = b->lead >= 0 ? sort_ctx->people[b->lead].unit : PROTO_STR_NULL;
+	uint32_t n = ua.len < ub.len ? ua.len : ub.len;
+	int d = n > 0 ? memcmp(ua.ptr, ub.ptr, n) : 0;
+
+	if (d == 0 && ua.len != ub.len)
+		d = ua.len < ub.len ? -1 : 1;
+	if (d == 0 && a->lead != b->lead)
+		d = a->lead < b->lead ? -1 : 1;
+	if (d == 0 && a->id != b->id)
+		d = a->id < b->id ? -1 : 1;
+	return d;
+}
+
+static void pack_person(proto_out *out, const struct cov *c, int32_t p, uint32_t ncases)
+{
+	msgpack_pack_map(&out->pk, 4);
+	if (p >= 0) {
+		proto_kv_str(out, "unit", c->people[p].unit);
+		proto_kv_str(out, "person", c->people[p].id);
+		proto_kv_str(out, "name", c->people[p].name);
+	} else {
+		/* a lead who is no longer a person in the ledger */
+		proto_kv_nil(out, "unit");
+		proto_kv_nil(out, "person");
+		proto_kv_nil(out, "name");
+	}
+	proto_pack_cstr(out, "cases");
+	msgpack_pack_array(&out->pk, ncases);
+}
+
+/* The "missing" list of a case milestone: one entry per lead, with their case ids. */
+static void pack_case_missing(proto_out *out, struct cov *c, int m, uint64_t *more)
+{
+	struct miss *x = c->miss[m];
+	size_t n = c->nmiss[m] < COVERAGE_MAX_CASES ? c->nmiss[m] : COVERAGE_MAX_CASES;
+	uint32_t groups = 0;
+
+	sort_ctx = c;
+	qsort(x, c->nmiss[m], sizeof *x, miss_cmp);
+	for (size_t i = 0; i < n; i++)
+		groups += i == 0 || x[i].lead != x[i - 1].lead;
+	msgpack_pack_array(&out->pk, groups);
+	for (size_t i = 0; i < n;) {
+		size_t j = i;
+
+		while (j < n && x[j].lead == x[i].lead)
+			j++;
+		pack_person(out, c, x[i].lead, (uint32_t)(j - i));
+		for (; i < j; i++)
+			msgpack_pack_uint64(&out->pk, x[i].id);
+	}
+	*more = c->nmiss[m] - n;
+}
+
+/* The "missing" list of identify: the owners without a case, by unit. */
+static void pack_owner_missing(proto_out *out, struct cov *c)
+{
+	for (size_t p = 0; p < c->npeople; p++) {
+		struct person *x = &c->people[p];
+
+		if ((x->roles & OWNER_ROLES) && x->in_scope) {
+			c->expected[M_IDENTIFY]++;
+			if (x->owns)
+				c->done[M_IDENTIFY]++;
+			else if (add_miss(c, M_IDENTIFY, (int32_t)p, 0) != NT_OK)
+				out->oom = true;	/* reported as out of memory */
+		}
+	}
+	sort_ctx = c;
+	qsort(c->miss[M_IDENTIFY], c->nmiss[M_IDENTIFY], sizeof(struct miss), miss_cmp);
+	msgpack_pack_array(&out->pk, (uint32_t)c->nmiss[M_IDENTIFY]);
+	for (size_t i = 0; i < c->nmiss[M_IDENTIFY]; i++)
+		pack_person(out, c, c->miss[M_IDENTIFY][i].lead, 0);
+}
+
+nt_err coverage_query(const struct ops_query_ctx *q, const struct proto_arg *a, proto_out *out,
+		      uint32_t *n, char *why, size_t whylen)
+{
+	int64_t today = proto_day_of(q->now, MODEL_UTC_OFFSET_MIN);
+	struct campaign_rec g;
+	struct core_view v;
+	struct cov c = { 0 };
+	struct unit_rec u;
+	char day[11];
+	int only = a[CV_MILESTONE].set ? rec_enum_find(milestone_names, a[CV_MILESTONE].s) : -1;
+	nt_err rc;
+
+	ops_view(&v, q->t, q->now);
+	if (a[CV_UNIT].set && (rc = core_get_unit(&v, a[CV_UNIT].s, &u)) != NT_OK) {
+		if (rc == NT_ENOTFOUND)
+			snprintf(why, whylen, "no unit '%.*s'", (int)a[CV_UNIT].s.len,
+				 a[CV_UNIT].s.ptr);
+		return rc;
+	}
+	if ((rc = core_get_campaign(&v, &g)) != NT_OK)
+		return rc;
+	c.by[M_IDENTIFY] = g.identify_by;
+	c.by[M_CONSULT] = g.consult_by;
+	c.by[M_PLAN] = g.plan_by;
+	c.by[M_COMMIT] = g.commit_by;
+	c.by[M_JOURNAL] = g.journal_by;
+	if ((rc = load_people(&c, q->t, &v, &a[CV_UNIT])) != NT_OK ||
+	    (rc = scan_cases(&c, q->t, &v, &a[CV_UNIT])) != NT_OK)
+		goto out;
+
+	if (g.name.len > 0)
+		proto_kv_str(out, "campaign", g.name);
+	else
+		proto_kv_nil(out, "campaign");
+	proto_date_format(today, day);
+	proto_kv_cstr(out, "today", day);
+	proto_pack_cstr(out, "milestones");
+	msgpack_pack_array(&out->pk, only >= 0 ? 1 : MILESTONES);
+	for (int m = 0; m < MILESTONES; m++) {
+		uint64_t more = 0;
+
+		if (only >= 0 && m != only)
+			continue;
+		msgpack_pack_map(&out->pk, 8);
+		proto_kv_cstr(out, "milestone", milestone_names[m]);
+		if (c.by[m] != 0) {
+			proto_date_format(c.by[m], day);
+			proto_kv_cstr(out, "by", day);
+		} else {
+			proto_kv_nil(out, "by");
+		}
+		proto_kv_bool(out, "passed", c.by[m] != 0 && c.by[m] < today);
+		proto_kv_cstr(out, "rule", milestone_rules[m]);
+		proto_pack_cstr(out, "missing");
+		if (m == M_IDENTIFY)
+			pack_owner_missing(out, &c);
+		else
+			pack_case_missing(out, &c, m, &more);
+		proto_kv_u64(out, "expected", c.expected[m]);
+		proto_kv_u64(out, "done", c.done[m]);
+		proto_kv_u64(out, "more", more);
+	}
+	*n = 3;
+	rc = out->oom ? NT_ENOMEM : NT_OK;
+out:
+	fini(&c);
+	return rc;
+}
