@@ -63,6 +63,27 @@ void core_put_end(struct core_effect *e, struct core_put *p)
 	p->vlen = e->buf.sb.size - p->voff;
 }
 
+void core_put_rec(struct core_effect *e, enum ledger_db db, const void *key, size_t klen,
+		  bool append, const struct rec_desc *d, const void *rec)
+{
+	struct core_put *p = core_put_begin(e, db, key, klen, append);
+
+	rec_encode(&e->buf, d, rec);
+	core_put_end(e, p);
+}
+
+/* The stamps of a record put again: created as before (or now), updated now. */
+static void stamp(const struct core_view *v, bool exists, int64_t *created_at,
+		  uint64_t *created_seq, int64_t *updated_at, uint64_t *updated_seq)
+{
+	if (!exists) {
+		*created_at = v->now;
+		*created_seq = v->seq;
+	}
+	*updated_at = v->now;
+	*updated_seq = v->seq;
+}
+
 void core_kvs_begin(struct core_effect *e, struct core_kvs *k)
 {
 	k->off = e->buf.sb.size;
@@ -181,7 +202,7 @@ static nt_err unit_put(const struct core_view *v, const struct core_req *r,
 		       struct core_effect *e, char *why, size_t whylen)
 {
 	const struct proto_arg *a = r->args;
-	struct unit_rec u = { 0 }, old, par;
+	struct unit_rec u = { 0 }, old = { 0 }, par;
 	MDB_val val;
 	bool exists;
 	nt_err rc;
@@ -241,17 +262,10 @@ static nt_err unit_put(const struct core_view *v, const struct core_req *r,
 		finish_put(e, "unit", u.id, false, NULL, NULL);
 		return e->buf.oom ? NT_ENOMEM : NT_OK;
 	}
-	u.created_at = exists ? old.created_at : v->now;
-	u.created_seq = exists ? old.created_seq : v->seq;
-	u.updated_at = v->now;
-	u.updated_seq = v->seq;
-
-	{
-		struct core_put *p = core_put_begin(e, DB_UNITS, u.id.ptr, u.id.len, false);
-
-		rec_encode(&e->buf, &unit_desc, &u);
-		core_put_end(e, p);
-	}
+	u.created_at = old.created_at;
+	u.created_seq = old.created_seq;
+	stamp(v, exists, &u.created_at, &u.created_seq, &u.updated_at, &u.updated_seq);
+	core_put_rec(e, DB_UNITS, u.id.ptr, u.id.len, false, &unit_desc, &u);
 	if (u.kind == UNIT_COUNTY && !exists) {
 		struct core_put *p = core_put_begin(e, DB_META, "county", 6, false);
 
@@ -361,17 +375,10 @@ static nt_err person_put(const struct core_view *v, const struct core_req *r,
 		finish_put(e, "person", p.id, false, NULL, NULL);
 		return e->buf.oom ? NT_ENOMEM : NT_OK;
 	}
-	p.created_at = exists ? old.created_at : v->now;
-	p.created_seq = exists ? old.created_seq : v->seq;
-	p.updated_at = v->now;
-	p.updated_seq = v->seq;
-
-	{
-		struct core_put *put = core_put_begin(e, DB_PEOPLE, p.id.ptr, p.id.len, false);
-
-		rec_encode(&e->buf, &person_desc, &p);
-		core_put_end(e, put);
-	}
+	p.created_at = old.created_at;
+	p.created_seq = old.created_seq;
+	stamp(v, exists, &p.created_at, &p.created_seq, &p.updated_at, &p.updated_seq);
+	core_put_rec(e, DB_PEOPLE, p.id.ptr, p.id.len, false, &person_desc, &p);
 	if ((old.roles & ROLE_ADMIN) != (p.roles & ROLE_ADMIN)) {
 		struct core_put *put = core_put_begin(e, DB_META, META_ADMINS,
 						      strlen(META_ADMINS), false);
@@ -410,7 +417,6 @@ static nt_err campaign_set(const struct core_view *v, const struct core_req *r,
 	struct person_rec actor;
 	int64_t *days[] = { &c.identify_by, &c.consult_by, &c.plan_by, &c.commit_by,
 			    &c.journal_by };
-	struct core_put *p;
 	nt_err rc;
 
 	if ((rc = perm_actor(v, r->actor, &actor, why, whylen)) != NT_OK)
@@ -442,9 +448,7 @@ static nt_err campaign_set(const struct core_view *v, const struct core_req *r,
 	c.set_at = v->now;
 	c.set_seq = v->seq;
 
-	p = core_put_begin(e, DB_META, META_CAMPAIGN, strlen(META_CAMPAIGN), false);
-	rec_encode(&e->buf, &campaign_desc, &c);
-	core_put_end(e, p);
+	core_put_rec(e, DB_META, META_CAMPAIGN, strlen(META_CAMPAIGN), false, &campaign_desc, &c);
 	e->topic = "campaign.set";
 	core_kvs_begin(e, &e->entry);
 	e->entry.n = rec_pack_pairs(&e->buf, &campaign_desc, &c, 0, 0);

@@ -23,6 +23,8 @@
 #include "perm.h"
 
 #define BIT(step) (1u << (step))
+/* The first key of every op on an existing case. */
+#define CASE_ARG { "case", PT_UINT, true, 1, UINT64_MAX, 0, NULL }
 #define ANY_OPEN (BIT(STEP_IDENTIFIED) | BIT(STEP_PLANNED) | BIT(STEP_COMMITTED) | \
 		  BIT(STEP_RESOLVED) | BIT(STEP_JOURNALED))
 #define ANY_STEP (ANY_OPEN | BIT(STEP_CROSSED_OFF))
@@ -179,9 +181,7 @@ static nt_err case_step(const struct step_op *op, const struct core_view *v,
 	x.c.updated_seq = v->seq;
 	x.c.events++;
 	ledger_key_u64(key, id);
-	p = core_put_begin(e, DB_CASES, key, 8, false);
-	rec_encode(&e->buf, &case_desc, &x.c);
-	core_put_end(e, p);
+	core_put_rec(e, DB_CASES, key, 8, false, &case_desc, &x.c);
 	hist_key(key, id, v->seq);
 	p = core_put_begin(e, DB_HIST, key, HIST_KEY_LEN, false);
 	core_put_end(e, p);
@@ -303,9 +303,7 @@ static nt_err case_open(const struct core_view *v, const struct core_req *r,
 	c->events = 1;
 
 	ledger_key_u64(key, c->id);
-	p = core_put_begin(e, DB_CASES, key, 8, true);
-	rec_encode(&e->buf, &case_desc, c);
-	core_put_end(e, p);
+	core_put_rec(e, DB_CASES, key, 8, true, &case_desc, c);
 	hist_key(key, c->id, v->seq);
 	p = core_put_begin(e, DB_HIST, key, HIST_KEY_LEN, true);
 	core_put_end(e, p);
@@ -329,7 +327,7 @@ static nt_err case_open(const struct core_view *v, const struct core_req *r,
 
 enum { PL_CASE, PL_MEASURES, PL_SCHEDULE, PL_DEADLINE, PL_UNITS, PL_LEAD };
 static const struct proto_field plan_fields[] = {
-	[PL_CASE] = { "case", PT_UINT, true, 1, UINT64_MAX, 0, NULL },
+	[PL_CASE] = CASE_ARG,
 	[PL_MEASURES] = { "measures", PT_STR, true, 1, CASE_MAX_TEXT, 0, NULL },
 	[PL_SCHEDULE] = { "schedule", PT_STR, true, 1, CASE_MAX_TEXT, 0, NULL },
 	[PL_DEADLINE] = { "deadline", PT_DATE, true, 0, 0, 0, NULL },
@@ -358,7 +356,7 @@ static nt_err do_plan(struct step_ctx *x, uint32_t *extra)
 
 enum { CS_CASE, CS_DATE, CS_PLACE, CS_RESIDENTS, CS_SUMMARY, CS_CHANGES };
 static const struct proto_field consult_fields[] = {
-	[CS_CASE] = { "case", PT_UINT, true, 1, UINT64_MAX, 0, NULL },
+	[CS_CASE] = CASE_ARG,
 	[CS_DATE] = { "date", PT_DATE, true, 0, 0, 0, NULL },
 	[CS_PLACE] = { "place", PT_STR, true, 1, CASE_MAX_TITLE, 0, NULL },
 	[CS_RESIDENTS] = { "residents", PT_UINT, true, 1, 1000000, 0, NULL },
@@ -384,7 +382,7 @@ static nt_err do_consult(struct step_ctx *x, uint32_t *extra)
 static const char *const venues[] = { "county_news", "notice_board", NULL };
 enum { CM_CASE, CM_VENUE, CM_DATE, CM_REF, CM_BOARD };
 static const struct proto_field commit_fields[] = {
-	[CM_CASE] = { "case", PT_UINT, true, 1, UINT64_MAX, 0, NULL },
+	[CM_CASE] = CASE_ARG,
 	[CM_VENUE] = { "venue", PT_STR, true, 1, 16, 0, venues },
 	[CM_DATE] = { "date", PT_DATE, true, 0, 0, 0, NULL },
 	[CM_REF] = { "ref", PT_STR, true, 1, CASE_MAX_TITLE, 0, NULL },
@@ -429,7 +427,7 @@ static const char *const forms[] = {
 };
 enum { CO_CASE, CO_FORM, CO_DATE, CO_SUMMARY, CO_UNITS };
 static const struct proto_field coordinate_fields[] = {
-	[CO_CASE] = { "case", PT_UINT, true, 1, UINT64_MAX, 0, NULL },
+	[CO_CASE] = CASE_ARG,
 	[CO_FORM] = { "form", PT_STR, true, 1, 16, 0, forms },
 	[CO_DATE] = { "date", PT_DATE, true, 0, 0, 0, NULL },
 	[CO_SUMMARY] = { "summary", PT_STR, true, 1, CASE_MAX_TEXT, 0, NULL },
@@ -461,7 +459,7 @@ static nt_err do_coordinate(struct step_ctx *x, uint32_t *extra)
 
 enum { RS_CASE, RS_SUMMARY };
 static const struct proto_field resolve_fields[] = {
-	[RS_CASE] = { "case", PT_UINT, true, 1, UINT64_MAX, 0, NULL },
+	[RS_CASE] = CASE_ARG,
 	[RS_SUMMARY] = { "summary", PT_STR, true, 1, CASE_MAX_TEXT, 0, NULL },
 };
 
@@ -479,7 +477,7 @@ static nt_err do_resolve(struct step_ctx *x, uint32_t *extra)
 
 enum { J_CASE, J_PROCESS, J_RESULT, J_SATISFIED, J_BASIC, J_DISSATISFIED };
 static const struct proto_field journal_fields[] = {
-	[J_CASE] = { "case", PT_UINT, true, 1, UINT64_MAX, 0, NULL },
+	[J_CASE] = CASE_ARG,
 	[J_PROCESS] = { "process", PT_STR, true, 1, CASE_MAX_TEXT, 0, NULL },
 	[J_RESULT] = { "result", PT_STR, true, 1, CASE_MAX_TEXT, 0, NULL },
 	[J_SATISFIED] = { "satisfied", PT_UINT, true, 0, 1000000, 0, NULL },
@@ -522,7 +520,7 @@ static nt_err do_journal(struct step_ctx *x, uint32_t *extra)
 
 enum { OC_CASE, OC_RULE, OC_SUMMARY };
 static const struct proto_field outcome_fields[] = {
-	[OC_CASE] = { "case", PT_UINT, true, 1, UINT64_MAX, 0, NULL },
+	[OC_CASE] = CASE_ARG,
 	[OC_RULE] = { "rule", PT_STR, true, 1, CASE_MAX_TITLE, 0, NULL },
 	[OC_SUMMARY] = { "summary", PT_STR, false, 1, CASE_MAX_TEXT, 0, NULL },
 };
@@ -537,7 +535,7 @@ static nt_err do_outcome(struct step_ctx *x, uint32_t *extra)
 static const char *const verdicts[] = { "cross_off", "return", NULL };
 enum { V_CASE, V_VERDICT, V_REASON };
 static const struct proto_field verify_fields[] = {
-	[V_CASE] = { "case", PT_UINT, true, 1, UINT64_MAX, 0, NULL },
+	[V_CASE] = CASE_ARG,
 	[V_VERDICT] = { "verdict", PT_STR, true, 1, 16, 0, verdicts },
 	[V_REASON] = { "reason", PT_STR, false, 1, CASE_MAX_TEXT, 0, NULL },
 };
@@ -571,7 +569,7 @@ static nt_err do_verify(struct step_ctx *x, uint32_t *extra)
 
 enum { RO_CASE, RO_REASON };
 static const struct proto_field reopen_fields[] = {
-	[RO_CASE] = { "case", PT_UINT, true, 1, UINT64_MAX, 0, NULL },
+	[RO_CASE] = CASE_ARG,
 	[RO_REASON] = { "reason", PT_STR, true, 1, CASE_MAX_TEXT, 0, NULL },
 };
 
@@ -586,7 +584,7 @@ static nt_err do_reopen(struct step_ctx *x, uint32_t *extra)
 
 enum { RA_CASE, RA_LEAD, RA_REASON };
 static const struct proto_field reassign_fields[] = {
-	[RA_CASE] = { "case", PT_UINT, true, 1, UINT64_MAX, 0, NULL },
+	[RA_CASE] = CASE_ARG,
 	[RA_LEAD] = { "lead", PT_ID, true, 0, 0, 0, NULL },
 	[RA_REASON] = { "reason", PT_STR, true, 1, CASE_MAX_TEXT, 0, NULL },
 };
@@ -623,7 +621,7 @@ static nt_err do_reassign(struct step_ctx *x, uint32_t *extra)
 
 enum { N_CASE, N_TEXT };
 static const struct proto_field note_fields[] = {
-	[N_CASE] = { "case", PT_UINT, true, 1, UINT64_MAX, 0, NULL },
+	[N_CASE] = CASE_ARG,
 	[N_TEXT] = { "text", PT_STR, true, 1, CASE_MAX_TEXT, 0, NULL },
 };
 
@@ -635,7 +633,7 @@ static nt_err do_nothing(struct step_ctx *x, uint32_t *extra)
 
 enum { E_CASE, E_REASON };
 static const struct proto_field escalate_fields[] = {
-	[E_CASE] = { "case", PT_UINT, true, 1, UINT64_MAX, 0, NULL },
+	[E_CASE] = CASE_ARG,
 	[E_REASON] = { "reason", PT_STR, true, 1, CASE_MAX_TEXT, 0, NULL },
 };
 
@@ -648,7 +646,7 @@ static nt_err do_escalate(struct step_ctx *x, uint32_t *extra)
 
 enum { GU_CASE, GU_PROMISE, GU_STABLE, GU_NOTE };
 static const struct proto_field guarantee_fields[] = {
-	[GU_CASE] = { "case", PT_UINT, true, 1, UINT64_MAX, 0, NULL },
+	[GU_CASE] = CASE_ARG,
 	[GU_PROMISE] = { "promise_kept", PT_BOOL, false, 0, 0, 0, NULL },
 	[GU_STABLE] = { "stable", PT_BOOL, false, 0, 0, 0, NULL },
 	[GU_NOTE] = { "note", PT_STR, false, 1, CASE_MAX_TEXT, 0, NULL },
@@ -670,7 +668,7 @@ static nt_err do_guarantee(struct step_ctx *x, uint32_t *extra)
 
 enum { RP_CASE, RP_SKIP, RP_SUMMARY };
 static const struct proto_field repeat_fields[] = {
-	[RP_CASE] = { "case", PT_UINT, true, 1, UINT64_MAX, 0, NULL },
+	[RP_CASE] = CASE_ARG,
 	[RP_SKIP] = { "skip_level", PT_BOOL, true, 0, 0, 0, NULL },
 	[RP_SUMMARY] = { "summary", PT_STR, true, 1, CASE_MAX_TEXT, 0, NULL },
 };

@@ -108,6 +108,9 @@ extern const size_t core_case_nops;
 struct core_put *core_put_begin(struct core_effect *e, enum ledger_db db, const void *key,
 				size_t klen, bool append);
 void core_put_end(struct core_effect *e, struct core_put *p);
+/* Put the record rec (described by d) under db/key. */
+void core_put_rec(struct core_effect *e, enum ledger_db db, const void *key, size_t klen,
+		  bool append, const struct rec_desc *d, const void *rec);
 void core_kvs_begin(struct core_effect *e, struct core_kvs *k);
 void core_kvs_end(struct core_effect *e, struct core_kvs *k);
 /* Pack the request's set arguments (but those in skip, a mask of argument indexes) as
