@@ -179,7 +179,7 @@ static void finish_put(struct core_effect *e, const char *key, proto_str id, boo
 enum { U_UNIT, U_NAME, U_KIND, U_PARENT };
 static const struct proto_field unit_put_fields[] = {
 	[U_UNIT] = { "unit", PT_ID, true, 0, 0, 0, NULL },
-	[U_NAME] = { "name", PT_STR, true, 1, MODEL_MAX_NAME, 0, NULL },
+	[U_NAME] = { "name", PT_LINE, true, 1, MODEL_MAX_NAME, 0, NULL },
 	[U_KIND] = { "kind", PT_STR, true, 1, 16, 0, unit_kinds },
 	[U_PARENT] = { "parent", PT_ID, false, 0, 0, 0, NULL },
 };
@@ -282,7 +282,7 @@ static nt_err unit_put(const struct core_view *v, const struct core_req *r,
 enum { P_PERSON, P_NAME, P_UNIT, P_ROLES, P_VILLAGE };
 static const struct proto_field person_put_fields[] = {
 	[P_PERSON] = { "person", PT_ID, true, 0, 0, 0, NULL },
-	[P_NAME] = { "name", PT_STR, true, 1, MODEL_MAX_NAME, 0, NULL },
+	[P_NAME] = { "name", PT_LINE, true, 1, MODEL_MAX_NAME, 0, NULL },
 	[P_UNIT] = { "unit", PT_ID, true, 0, 0, 0, NULL },
 	[P_ROLES] = { "roles", PT_STRS, true, 1, 8, 32, NULL },
 	[P_VILLAGE] = { "village", PT_ID, false, 0, 0, 0, NULL },
@@ -351,10 +351,15 @@ static nt_err person_put(const struct core_view *v, const struct core_req *r,
 	if (p.village.len > 0) {
 		if ((rc = core_get_unit(v, p.village, &u)) != NT_OK && rc != NT_ENOTFOUND)
 			return rc;
-		if (rc == NT_ENOTFOUND || u.kind != UNIT_VILLAGE) {
+		if (rc == NT_ENOTFOUND) {
+			snprintf(why, whylen, "no unit '%.*s' (the village)", (int)p.village.len,
+				 p.village.ptr);
+			return rc;
+		}
+		if (u.kind != UNIT_VILLAGE) {
 			snprintf(why, whylen, "'%.*s' is not a village", (int)p.village.len,
 				 p.village.ptr);
-			return rc == NT_ENOTFOUND ? NT_ENOTFOUND : NT_EBADREQ;
+			return NT_EBADREQ;
 		}
 	}
 
@@ -398,7 +403,7 @@ static nt_err person_put(const struct core_view *v, const struct core_req *r,
 enum { G_NAME, G_START, G_END, G_IDENTIFY, G_CONSULT, G_PLAN, G_COMMIT, G_JOURNAL,
        G_THRESHOLD };
 static const struct proto_field campaign_set_fields[] = {
-	[G_NAME] = { "name", PT_STR, true, 1, MODEL_MAX_NAME, 0, NULL },
+	[G_NAME] = { "name", PT_LINE, true, 1, MODEL_MAX_NAME, 0, NULL },
 	[G_START] = { "start", PT_DATE, true, 0, 0, 0, NULL },
 	[G_END] = { "end", PT_DATE, true, 0, 0, 0, NULL },
 	[G_IDENTIFY] = { "identify_by", PT_DATE, false, 0, 0, 0, NULL },

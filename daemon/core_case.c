@@ -201,7 +201,7 @@ static nt_err case_step(const struct step_op *op, const struct core_view *v,
 enum { O_TITLE, O_DESCRIPTION, O_KIND, O_AREA, O_SOURCE, O_UNIT, O_LEAD, O_UNITS, O_DEADLINE,
        O_TAGS, O_TAKER };
 static const struct proto_field open_fields[] = {
-	[O_TITLE] = { "title", PT_STR, true, 1, CASE_MAX_TITLE, 0, NULL },
+	[O_TITLE] = { "title", PT_LINE, true, 1, CASE_MAX_TITLE, 0, NULL },
 	[O_DESCRIPTION] = { "description", PT_STR, false, 0, CASE_MAX_TEXT, 0, NULL },
 	[O_KIND] = { "kind", PT_STR, false, 1, 32, 0, case_kinds },
 	[O_AREA] = { "area", PT_STR, true, 1, 32, 0, case_areas },
@@ -358,7 +358,7 @@ enum { CS_CASE, CS_DATE, CS_PLACE, CS_RESIDENTS, CS_SUMMARY, CS_CHANGES };
 static const struct proto_field consult_fields[] = {
 	[CS_CASE] = CASE_ARG,
 	[CS_DATE] = { "date", PT_DATE, true, 0, 0, 0, NULL },
-	[CS_PLACE] = { "place", PT_STR, true, 1, CASE_MAX_TITLE, 0, NULL },
+	[CS_PLACE] = { "place", PT_LINE, true, 1, CASE_MAX_TITLE, 0, NULL },
 	[CS_RESIDENTS] = { "residents", PT_UINT, true, 1, 1000000, 0, NULL },
 	[CS_SUMMARY] = { "summary", PT_STR, true, 1, CASE_MAX_TEXT, 0, NULL },
 	[CS_CHANGES] = { "changes", PT_STR, false, 1, CASE_MAX_TEXT, 0, NULL },
@@ -385,7 +385,7 @@ static const struct proto_field commit_fields[] = {
 	[CM_CASE] = CASE_ARG,
 	[CM_VENUE] = { "venue", PT_STR, true, 1, 16, 0, venues },
 	[CM_DATE] = { "date", PT_DATE, true, 0, 0, 0, NULL },
-	[CM_REF] = { "ref", PT_STR, true, 1, CASE_MAX_TITLE, 0, NULL },
+	[CM_REF] = { "ref", PT_LINE, true, 1, CASE_MAX_TITLE, 0, NULL },
 	[CM_BOARD] = { "board", PT_ID, false, 0, 0, 0, NULL },
 };
 
@@ -521,7 +521,7 @@ static nt_err do_journal(struct step_ctx *x, uint32_t *extra)
 enum { OC_CASE, OC_RULE, OC_SUMMARY };
 static const struct proto_field outcome_fields[] = {
 	[OC_CASE] = CASE_ARG,
-	[OC_RULE] = { "rule", PT_STR, true, 1, CASE_MAX_TITLE, 0, NULL },
+	[OC_RULE] = { "rule", PT_LINE, true, 1, CASE_MAX_TITLE, 0, NULL },
 	[OC_SUMMARY] = { "summary", PT_STR, false, 1, CASE_MAX_TEXT, 0, NULL },
 };
 

@@ -627,6 +627,7 @@ static void classify(struct daemon *d, struct msg *m)
 static void group_finish(struct daemon *d, struct group *g, bool committed)
 {
 	uint64_t events = 0;
+	bool stored = false;
 
 	for (size_t i = 0; i < g->n; i++) {
 		struct msg *m = g->msgs[i];
@@ -638,14 +639,16 @@ static void group_finish(struct daemon *d, struct group *g, bool committed)
 	for (size_t i = 0; committed && i < g->n; i++) {
 		struct batch_item *it = &g->msgs[i]->item;
 
+		stored |= it->applied;
 		if (it->has_entry) {
 			publish(d, it->topic, &it->entry);
 			events++;
 		}
 	}
-	/* a group of duplicates and refusals wrote nothing: not a commit worth counting */
+	/* a group of duplicates and refusals wrote nothing: not a commit worth counting (one
+	 * of puts that changed nothing stored their ids: it is) */
 	d->stats.events += events;
-	d->stats.commits += events > 0;
+	d->stats.commits += stored;
 	for (size_t i = 0; i < g->n; i++)
 		msg_put(d, g->msgs[i]);
 	g->n = 0;

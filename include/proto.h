@@ -41,6 +41,9 @@ typedef struct proto_str {
 
 #define PROTO_STR_NULL ((proto_str){ NULL, 0 })
 
+/* Is s[0..n) valid UTF-8 (no overlong forms, no surrogates, nothing past U+10FFFF)? */
+bool proto_utf8_valid(const char *s, size_t n);
+
 /* Does s hold exactly the C string c? */
 bool proto_str_eq(proto_str s, const char *c);
 
@@ -109,6 +112,7 @@ enum proto_type {
 	PT_ID,		/* str, an id (proto_id_valid) */
 	PT_IDS,		/* array of ids; min..max items, no repeats */
 	PT_DATE,	/* str "YYYY-MM-DD"; u receives the day (days since 1970-01-01) */
+	PT_LINE,	/* str as PT_STR, on one line: no control characters (names, titles) */
 };
 
 struct proto_field {

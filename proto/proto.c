@@ -57,6 +57,13 @@ struct walk {
 	size_t whylen;
 };
 
+static bool utf8_valid(const uint8_t *s, size_t n);
+
+bool proto_utf8_valid(const char *s, size_t n)
+{
+	return utf8_valid((const uint8_t *)s, n);
+}
+
 static bool utf8_valid(const uint8_t *s, size_t n)
 {
 	size_t i = 0;
@@ -541,6 +548,7 @@ static nt_err field_check(const struct proto_field *f, const msgpack_object *v,
 {
 	a->o = v;
 	switch (f->type) {
+	case PT_LINE:
 	case PT_STR:
 		if (!proto_obj_str(v, &a->s)) {
 			why_set(why, whylen, "'%s' must be a string", f->key);
@@ -566,6 +574,15 @@ static nt_err field_check(const struct proto_field *f, const msgpack_object *v,
 					strncat(list, f->oneof[i], sizeof list - strlen(list) - 1);
 				}
 				why_set(why, whylen, "'%s' must be one of: %s", f->key, list);
+				return NT_EBADREQ;
+			}
+		}
+		for (uint32_t i = 0; f->type == PT_LINE && i < a->s.len; i++) {
+			unsigned char c = (unsigned char)a->s.ptr[i];
+
+			if (c < 0x20 || c == 0x7f) {
+				why_set(why, whylen, "'%s' must be one line, without control "
+					"characters", f->key);
 				return NT_EBADREQ;
 			}
 		}

@@ -459,6 +459,9 @@ static void the_unit_tree_is_county_then_townships_streets_and_organs_then_villa
 	apply(&r, f, "unit.put", "admin", "s:unit", "bad id", "s:name", "x", "s:kind", "township",
 	      "s:parent", "county", NULL);
 	CHECK(refused(&r, NT_EBADREQ, "'unit' must be an id"));
+	apply(&r, f, "unit.put", "admin", "s:unit", "t9", "s:name", "two\nlines", "s:kind",
+	      "township", "s:parent", "county", NULL);
+	CHECK(refused(&r, NT_EBADREQ, "'name' must be one line"));
 	/* a village may move to another township */
 	apply(&r, f, "unit.put", "admin", "s:unit", "xicun", "s:name", "西村", "s:kind", "village",
 	      "s:parent", "tianshi", NULL);
@@ -507,6 +510,9 @@ static void roles_and_villages_are_checked(void)
 	apply(&r, f, "person.put", "admin", "s:person", "p1", "s:name", "p", "s:unit", "anling",
 	      "l:roles", res, "s:village", "tianshi", NULL);
 	CHECK(refused(&r, NT_EBADREQ, "'tianshi' is not a village"));
+	apply(&r, f, "person.put", "admin", "s:person", "p1", "s:name", "p", "s:unit", "anling",
+	      "l:roles", res, "s:village", "nowhere", NULL);
+	CHECK(refused(&r, NT_ENOTFOUND, "no unit 'nowhere' (the village)"));
 	apply(&r, f, "person.put", "admin", "s:person", "p1", "s:name", "p", "s:unit", "anling",
 	      "l:roles", cadre, "s:village", "dongcun", NULL);
 	CHECK(refused(&r, NT_EBADREQ, "'village' is for village-resident cadres"));
