@@ -3,6 +3,7 @@
 #   make run     install missing Debian packages, build, start nantid on ./var/
 #   make test    install missing Debian packages, build, run every test
 #   make bench   the throughput and latency benchmark (docs/bench.md)
+#   make demo    a demo county loaded through a fresh nantid, then its coverage (docs/demo.md)
 #   make memcheck  the C unit tests under valgrind
 #
 # Everything builds into build/. No downloads at build or test time.
@@ -24,7 +25,7 @@ DEB_PKGS := make gcc pkg-config libzmq3-dev libmsgpack-dev liblmdb-dev libsystem
 B := build
 PROTO_SRC  := proto/proto.c proto/err.c
 DAEMON_SRC := $(filter-out daemon/nantid.c,$(wildcard daemon/*.c))
-CLIENT_SRC := $(filter-out clients/nanti.c,$(wildcard clients/*.c))
+CLIENT_SRC := $(filter-out clients/nanti.c clients/demo.c,$(wildcard clients/*.c))
 
 PROTO_OBJ  := $(PROTO_SRC:%.c=$(B)/%.o)
 DAEMON_OBJ := $(DAEMON_SRC:%.c=$(B)/%.o)
@@ -34,8 +35,8 @@ UNIT_TESTS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(wildcard tests/unit/test_
 
 VAR      ?= $(CURDIR)/var
 
-.PHONY: all deps run test bench memcheck fuzz clean
-all: $(B)/nantid $(B)/nanti $(UNIT_TESTS) $(B)/bench/nanti-bench
+.PHONY: all deps run test bench memcheck fuzz clean demo
+all: $(B)/nantid $(B)/nanti $(B)/nanti-demo $(UNIT_TESTS) $(B)/bench/nanti-bench
 
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do \
@@ -55,6 +56,10 @@ $(B)/nantid: $(B)/daemon/nantid.o $(DAEMON_OBJ) $(PROTO_OBJ)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 $(B)/nanti: $(B)/clients/nanti.o $(CLIENT_OBJ) $(PROTO_OBJ)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+# the demo county generator (docs/demo.md)
+$(B)/nanti-demo: $(B)/clients/demo.o $(PROTO_OBJ)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 $(B)/tests/%: $(B)/tests/unit/%.o $(DAEMON_OBJ) $(PROTO_OBJ)
@@ -81,6 +86,27 @@ bench: deps
 memcheck: deps
 	$(MAKE) $(UNIT_TESTS)
 	tests/memcheck.sh $(UNIT_TESTS)
+
+# The demo county (docs/demo.md): a fresh nantid on build/demo, loaded with the full
+# county by nanti-demo, then the coverage per unit (`nanti coverage` without --by-unit
+# names every person missing); the daemon is stopped at the end and its state is kept in
+# build/demo/state.
+DEMO_DIR := $(CURDIR)/$(B)/demo
+demo: deps
+	$(MAKE) $(B)/nantid $(B)/nanti $(B)/nanti-demo
+	rm -rf $(DEMO_DIR) && mkdir -p $(DEMO_DIR)/state $(DEMO_DIR)/run
+	@set -e; \
+	$(B)/nantid --state-dir $(DEMO_DIR)/state --runtime-dir $(DEMO_DIR)/run \
+		2>$(DEMO_DIR)/nantid.log & pid=$$!; \
+	trap 'kill $$pid 2>/dev/null || true' EXIT; \
+	$(B)/nanti-demo --runtime-dir $(DEMO_DIR)/run --scale full >$(DEMO_DIR)/demo.txt || \
+		{ cat $(DEMO_DIR)/demo.txt; exit 1; }; \
+	cat $(DEMO_DIR)/demo.txt; \
+	echo; \
+	$(B)/nanti --runtime-dir $(DEMO_DIR)/run coverage --by-unit; \
+	kill -TERM $$pid; wait $$pid; trap - EXIT; \
+	echo; grep '^elapsed' $(DEMO_DIR)/demo.txt | sed 's/^/loaded: /'; \
+	echo "nantid stopped cleanly; state in $(DEMO_DIR)/state, log in $(DEMO_DIR)/nantid.log"
 
 # the unit tests under valgrind, as one more test program for tests/run
 $(B)/tests/test_memcheck: $(UNIT_TESTS) tests/memcheck.sh

@@ -33,6 +33,7 @@
 
 #include "cmd.h"
 #include "coverage.h"
+#include "import.h"
 #include "render.h"
 #include "watch.h"
 
@@ -157,6 +158,8 @@ static const struct args_spec cmd_coverage_spec[] = {
 	{ "--unit", ARGS_STR, "U", "only unit U and the units below it", F_ID("unit", OPT) },
 	{ "--milestone", ARGS_STR, "M", "only this milestone: identify, consult, plan, commit "
 	  "or journal", F_STR("milestone", OPT, 1, 16, cmd_milestones) },
+	{ "--by-unit", ARGS_FLAG, NULL, "per unit, how many people and cases are missing, "
+	  "instead of who", F_NONE },
 };
 
 static const struct args_spec cmd_campaign_set_spec[] = {
@@ -484,8 +487,7 @@ static void cmd_show_person(const struct run *r, const struct conn_reply *rep)
 
 static void cmd_show_coverage(const struct run *r, const struct conn_reply *rep)
 {
-	(void)r;
-	coverage_render(stdout, rep->root);
+	coverage_render(stdout, rep->root, args_find(r->t, "--by-unit")->set);
 }
 
 static void cmd_show_campaign(const struct run *r, const struct conn_reply *rep)
@@ -1007,6 +1009,21 @@ const struct cmd cmd_table[] = {
 		   "combine.",
 	  CMD_SPEC(cmd_person_list_spec), .run = cmd_list, .needs = NEEDS_PAGE(CMD_T(STR)),
 	  .data = &render_people_table },
+	{ .name = "import units", .op = "unit.put", .summary = "register units from a CSV file",
+	  .about = "Register or update units from a CSV file with the columns unit, name, kind,\n"
+		   "parent (docs/client.md). Every row is checked first, against the file and\n"
+		   "the ledger; if any is invalid, each error is printed as FILE:LINE: message\n"
+		   "and nothing is sent (exit status 1). Then the units go in, the county first,\n"
+		   "then townships, streets and organs, then villages. Importing the same file\n"
+		   "again changes nothing. By an admin (anyone, before the ledger has one).",
+	  .spec = import_spec, .nspec = IMPORT_NSPEC, .run = import_run, .data = &import_units },
+	{ .name = "import people", .op = "person.put", .summary = "register people from a CSV file",
+	  .about = "Register or update people from a CSV file with the columns person, name,\n"
+		   "unit, roles (separated by ';'), village (for a resident_cadre). Their units\n"
+		   "must be in the ledger: import the units first. Checked first as import units\n"
+		   "is: an invalid file changes nothing. Importing the same file again changes\n"
+		   "nothing. By an admin (before the ledger has one: by the admin the file makes).",
+	  .spec = import_spec, .nspec = IMPORT_NSPEC, .run = import_run, .data = &import_people },
 	CMD_ORG_WRITE("campaign set", "campaign.set", cmd_campaign_set_spec,
 		      cmd_show_campaign_set, "name", "define the campaign: dates, threshold",
 		      "Define the campaign: its period, the dates each step is due, and the\n"

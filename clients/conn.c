@@ -278,11 +278,26 @@ static void conn_frame_fini(struct conn_frame *f)
 	f->have_msg = false;
 }
 
+const char *conn_reply_outcome(const msgpack_object *root, bool ok, uint64_t *seq,
+				proto_str *code, proto_str *message)
+{
+	const msgpack_object *err;
+
+	if (ok)
+		return proto_obj_u64(proto_map_get(root, "seq"), seq) ? NULL :
+		       "a success without an integer 'seq'";
+	err = proto_map_get(root, "error");
+	if (!proto_obj_str(proto_map_get(err, "code"), code) || code->len == 0 ||
+	    !proto_obj_str(proto_map_get(err, "message"), message))
+		return "a failure without 'error' {code, message}";
+	return NULL;
+}
+
 /* Check the reply envelope (docs/protocol.md section 4) and fill r's summary fields. */
 static int conn_envelope(const struct conn *c, proto_str id, struct conn_reply *r)
 {
 	const msgpack_object *dup = proto_map_get(r->root, "duplicate");
-	const msgpack_object *err;
+	const char *bad;
 	proto_str echoed;
 
 	if (!proto_obj_bool(proto_map_get(r->root, "ok"), &r->ok))
@@ -292,16 +307,9 @@ static int conn_envelope(const struct conn *c, proto_str id, struct conn_reply *
 		return conn_bad_reply(c, "it does not echo the request's 'id'");
 	if (dup != NULL && !proto_obj_bool(dup, &r->duplicate))
 		return conn_bad_reply(c, "'duplicate' is not a boolean");
-	if (r->ok) {
-		if (!proto_obj_u64(proto_map_get(r->root, "seq"), &r->seq))
-			return conn_bad_reply(c, "a success without an integer 'seq'");
-		return CLI_OK;
-	}
-	err = proto_map_get(r->root, "error");
-	if (!proto_obj_str(proto_map_get(err, "code"), &r->code) || r->code.len == 0 ||
-	    !proto_obj_str(proto_map_get(err, "message"), &r->message))
-		return conn_bad_reply(c, "a failure without 'error' {code, message}");
-	return CLI_REFUSED;
+	if ((bad = conn_reply_outcome(r->root, r->ok, &r->seq, &r->code, &r->message)) != NULL)
+		return conn_bad_reply(c, bad);
+	return r->ok ? CLI_OK : CLI_REFUSED;
 }
 
 static int conn_timed_out(const struct conn *c, const char *what)

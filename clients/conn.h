@@ -88,6 +88,11 @@ void conn_reply_fini(struct conn_reply *r);
 /* Say on stderr that the daemon at c->submit sent a reply that is not valid protocol
  * (what: in which way). Returns CLI_BADREPLY. */
 int conn_bad_reply(const struct conn *c, const char *what);
+/* The rest of a reply's envelope once its 'ok' is known: a success has an integer seq, a
+ * failure error {code, message}. NULL if so (and *seq, or *code and *message, filled),
+ * else what is wrong. */
+const char *conn_reply_outcome(const msgpack_object *root, bool ok, uint64_t *seq,
+				proto_str *code, proto_str *message);
 
 /*
  * conn_subscribe - connect a SUB socket to c->events, subscribed to each of prefixes[0..n)

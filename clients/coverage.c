@@ -7,6 +7,10 @@
  *   consult   due 2026-06-10 (passed): 2,901 of 3,000 done; 99 missing
  *     anling       wang.fang    王芳         cases 12, 57
  *
+ * With --by-unit, one line per unit instead of one per person:
+ *     anling       3 people, 5 cases
+ * (the reply lists people sorted by unit, so a unit's lines are consecutive).
+ *
  * The reply is read defensively: a key missing or of another type prints as "?" rather
  * than stopping the report (the command checked the top-level keys already).
  */
@@ -39,7 +43,43 @@ static uint64_t u64_or0(const msgpack_object *o)
 	return v;
 }
 
-static void render_milestone(FILE *f, const msgpack_object *m)
+static uint32_t ncases(const msgpack_object *p)
+{
+	const msgpack_object *cases = get(p, "cases");
+
+	return cases != NULL && cases->type == MSGPACK_OBJECT_ARRAY ? cases->via.array.size : 0;
+}
+
+static bool same_unit(const msgpack_object *a, const msgpack_object *b)
+{
+	proto_str x = PROTO_STR_NULL, y = PROTO_STR_NULL;
+
+	proto_obj_str(get(a, "unit"), &x);
+	proto_obj_str(get(b, "unit"), &y);
+	return x.len == y.len && (x.len == 0 || memcmp(x.ptr, y.ptr, x.len) == 0);
+}
+
+static void render_units(FILE *f, const msgpack_object *missing, bool count_cases)
+{
+	for (uint32_t i = 0; i < missing->via.array.size;) {
+		const msgpack_object *first = &missing->via.array.ptr[i];
+		uint32_t people = 0, cases = 0;
+
+		for (; i < missing->via.array.size && same_unit(first, &missing->via.array.ptr[i]);
+		     i++) {
+			people++;
+			cases += ncases(&missing->via.array.ptr[i]);
+		}
+		fputs("  ", f);
+		put_str(f, get(first, "unit"), 14);
+		fprintf(f, " %4u %s", people, people == 1 ? "person" : "people");
+		if (count_cases)
+			fprintf(f, ", %u %s", cases, cases == 1 ? "case" : "cases");
+		fputc('\n', f);
+	}
+}
+
+static void render_milestone(FILE *f, const msgpack_object *m, bool by_unit)
 {
 	const msgpack_object *by = get(m, "by"), *missing = get(m, "missing");
 	uint64_t done = u64_or0(get(m, "done")), expected = u64_or0(get(m, "expected"));
@@ -59,6 +99,11 @@ static void render_milestone(FILE *f, const msgpack_object *m)
 	fputc('\n', f);
 	if (proto_obj_str(get(m, "rule"), &s))
 		fprintf(f, "  %.*s\n", (int)s.len, s.ptr);
+	if (by_unit && missing != NULL && missing->type == MSGPACK_OBJECT_ARRAY) {
+		proto_obj_str(get(m, "milestone"), &s);
+		render_units(f, missing, !proto_str_eq(s, "identify"));
+		missing = NULL;
+	}
 	for (uint32_t i = 0; missing != NULL && missing->type == MSGPACK_OBJECT_ARRAY &&
 			     i < missing->via.array.size; i++) {
 		const msgpack_object *p = &missing->via.array.ptr[i], *cases = get(p, "cases");
@@ -81,7 +126,7 @@ static void render_milestone(FILE *f, const msgpack_object *m)
 		fprintf(f, "  ... and %" PRIu64 " more cases not listed\n", more);
 }
 
-void coverage_render(FILE *f, const msgpack_object *reply)
+void coverage_render(FILE *f, const msgpack_object *reply, bool by_unit)
 {
 	const msgpack_object *ms = get(reply, "milestones");
 	proto_str s;
@@ -96,6 +141,6 @@ void coverage_render(FILE *f, const msgpack_object *reply)
 	for (uint32_t i = 0; ms != NULL && ms->type == MSGPACK_OBJECT_ARRAY &&
 			     i < ms->via.array.size; i++) {
 		fputc('\n', f);
-		render_milestone(f, &ms->via.array.ptr[i]);
+		render_milestone(f, &ms->via.array.ptr[i], by_unit);
 	}
 }
