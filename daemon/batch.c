@@ -88,6 +88,7 @@ void batch_item_reuse(struct batch_item *it, const void *body, size_t len)
 	it->len = len;
 	memset(&it->req, 0, sizeof it->req);
 	it->op = NULL;
+	it->internal = false;
 	it->done = false;
 	it->has_entry = it->applied = false;
 	it->topic = NULL;
@@ -126,6 +127,8 @@ bool batch_prepare(struct batch_item *it)
 		return false;
 	}
 	it->op = ops_find(it->req.op);
+	if (it->op != NULL && it->op->internal && !it->internal)
+		it->op = NULL;		/* the daemon's own: no client may send it */
 	if (it->op == NULL) {
 		snprintf(why, sizeof why, "no operation '%.*s'", (int)it->req.op.len,
 			 it->req.op.ptr);
@@ -234,7 +237,7 @@ static nt_err reader_get(const struct reader *r, enum ledger_db db, const void *
 			 MDB_val *val)
 {
 	if (overlay_get(r->sp->ov, db, key, klen, val))
-		return NT_OK;
+		return val->mv_data != NULL ? NT_OK : NT_ENOTFOUND;	/* deleted, pending */
 	return ledger_get(r->t, db, key, klen, val);
 }
 
@@ -255,14 +258,18 @@ static nt_err apply_in(struct batch_spec *sp, struct ledger_txn *t, struct batch
 		       uint64_t ticket, int64_t now)
 {
 	struct reader rd = { sp, t };
-	struct core_view view = { &rd, view_get, sp->st.next_case, sp->st.last_seq + 1, now };
+	struct core_view view = { &rd, view_get, sp->st.next_case, sp->st.last_seq + 1, now,
+				  sp->cal, sp->policy };
 	struct core_req req = { it->req.id, it->req.actor, it->args, it->op };
 	struct core_effect *e = &it->eff;
 	char why[PROTO_WHY] = "";
 	MDB_val v;
 	nt_err rc;
 
-	rc = reader_get(&rd, DB_REQS, it->req.id.ptr, it->req.id.len, &v);
+	/* the daemon's own writes happen once by construction (a fired timer is gone): their
+	 * ids are not recorded */
+	rc = it->internal ? NT_ENOTFOUND :
+			    reader_get(&rd, DB_REQS, it->req.id.ptr, it->req.id.len, &v);
 	if (rc == NT_OK) {
 		const uint8_t *p = v.mv_data;
 
@@ -322,10 +329,11 @@ static nt_err apply_in(struct batch_spec *sp, struct ledger_txn *t, struct batch
 			const struct core_put *p = &e->puts[i];
 
 			recs[n] = (struct overlay_rec){ p->db, p->key, p->klen,
-							e->buf.sb.data + p->voff, p->vlen };
+							e->buf.sb.data + p->voff, p->vlen, p->del };
 		}
-		recs[n++] = (struct overlay_rec){ DB_REQS, it->req.id.ptr, it->req.id.len,
-						  it->reqval, it->reqlen };
+		if (!it->internal)
+			recs[n++] = (struct overlay_rec){ DB_REQS, it->req.id.ptr, it->req.id.len,
+							  it->reqval, it->reqlen, false };
 		if ((rc = overlay_put(sp->ov, recs, n, ticket)) != NT_OK)
 			return rc;
 	}
@@ -373,13 +381,19 @@ static void store_one(struct ledger_txn *t, const struct batch_item *it)
 	for (unsigned i = 0; i < e->nputs; i++) {
 		const struct core_put *p = &e->puts[i];
 
-		ledger_put(t, p->db, p->key, p->klen, e->buf.sb.data + p->voff, p->vlen, p->append);
+		if (p->del)
+			ledger_del(t, p->db, p->key, p->klen);
+		else
+			ledger_put(t, p->db, p->key, p->klen, e->buf.sb.data + p->voff, p->vlen,
+				   p->append);
 	}
 	if (it->has_entry) {
 		ledger_key_u64(seqkey, it->seq);
 		ledger_put(t, DB_LOG, seqkey, 8, it->entry.sb.data, it->entry.sb.size, true);
 	}
-	ledger_put(t, DB_REQS, it->req.id.ptr, it->req.id.len, it->reqval, it->reqlen, false);
+	if (!it->internal)
+		ledger_put(t, DB_REQS, it->req.id.ptr, it->req.id.len, it->reqval, it->reqlen,
+			   false);
 }
 
 nt_err batch_store(struct ledger *lg, struct batch_item **items, size_t n, char *why,

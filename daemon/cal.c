@@ -115,8 +115,11 @@ static size_t exc_lower(const struct cal *c, int64_t day)
 /* The sum of the deltas of the exceptions before day. */
 static int64_t deltas_to(const struct cal *c, int64_t day)
 {
-	size_t i = exc_lower(c, day);
+	size_t i;
 
+	if (c == NULL)
+		return 0;	/* no calendar: weekends only */
+	i = exc_lower(c, day);
 	if (i == c->nexc)
 		return c->nexc == 0 ? 0 : c->exc[c->nexc - 1].before + c->exc[c->nexc - 1].delta;
 	return c->exc[i].before;

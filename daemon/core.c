@@ -55,7 +55,16 @@ struct core_put *core_put_begin(struct core_effect *e, enum ledger_db db, const 
 	p->klen = (uint32_t)klen;
 	p->voff = e->buf.sb.size;
 	p->append = append;
+	p->del = false;
 	return p;
+}
+
+void core_del(struct core_effect *e, enum ledger_db db, const void *key, size_t klen)
+{
+	struct core_put *p = core_put_begin(e, db, key, klen, false);
+
+	p->del = true;
+	p->vlen = 0;
 }
 
 void core_put_end(struct core_effect *e, struct core_put *p)
@@ -468,10 +477,10 @@ static nt_err campaign_set(const struct core_view *v, const struct core_req *r,
 #define N(a) (sizeof a / sizeof a[0])
 
 const struct op core_org_ops[] = {
-	{ "unit.put", true, unit_put_fields, N(unit_put_fields), unit_put, NULL, NULL },
-	{ "person.put", true, person_put_fields, N(person_put_fields), person_put, NULL, NULL },
+	{ "unit.put", true, unit_put_fields, N(unit_put_fields), unit_put, NULL, NULL, false },
+	{ "person.put", true, person_put_fields, N(person_put_fields), person_put, NULL, NULL, false },
 	{ "campaign.set", true, campaign_set_fields, N(campaign_set_fields), campaign_set, NULL,
-	  NULL },
+	  NULL, false },
 };
 const size_t core_org_nops = N(core_org_ops);
 

@@ -139,6 +139,8 @@ static nt_err case_step(const struct step_op *op, const struct core_view *v,
 	struct step_ctx x = { .v = v, .r = r, .e = e, .topic = op->topic, .why = why,
 			      .whylen = whylen };
 	uint64_t id = r->args[0].u;
+	int64_t deadline;
+	bool live;
 	uint32_t extra = 0;
 	uint8_t key[HIST_KEY_LEN];
 	struct core_put *p;
@@ -165,6 +167,8 @@ static nt_err case_step(const struct step_op *op, const struct core_view *v,
 			      id, case_steps[x.c.step], next_hint(x.c.step));
 	if ((rc = core_get_campaign(v, &x.campaign)) != NT_OK)
 		return rc;
+	deadline = x.c.deadline;
+	live = x.c.step < STEP_RESOLVED;
 
 	/* the entry: the evidence as sent (but the case id, a common key), what the op adds,
 	 * then the step the case is now at */
@@ -177,6 +181,9 @@ static nt_err case_step(const struct step_op *op, const struct core_view *v,
 	e->entry.n++;
 	core_kvs_end(e, &e->entry);
 
+	/* a new deadline, or a case resolved or sent back to work: its timers follow */
+	if (x.c.deadline != deadline || (x.c.step < STEP_RESOLVED) != live)
+		core_timers_rearm(v, e, &x.c);
 	x.c.updated_at = v->now;
 	x.c.updated_seq = v->seq;
 	x.c.events++;
@@ -301,6 +308,7 @@ static nt_err case_open(const struct core_view *v, const struct core_req *r,
 	c->opened_at = c->updated_at = v->now;
 	c->opened_seq = c->updated_seq = v->seq;
 	c->events = 1;
+	core_timers_rearm(v, e, c);
 
 	ledger_key_u64(key, c->id);
 	core_put_rec(e, DB_CASES, key, 8, true, &case_desc, c);
@@ -754,10 +762,10 @@ static nt_err apply_step(const struct core_view *v, const struct core_req *r,
 
 #define N(a) (sizeof a / sizeof a[0])
 #define STEP(name, fields, i) \
-	{ name, true, fields, N(fields), apply_step, NULL, &step_ops[i] }
+	{ name, true, fields, N(fields), apply_step, NULL, &step_ops[i], false }
 
 const struct op core_case_ops[] = {
-	{ "case.open", true, open_fields, N(open_fields), case_open, NULL, NULL },
+	{ "case.open", true, open_fields, N(open_fields), case_open, NULL, NULL, false },
 	STEP("case.plan", plan_fields, S_PLAN),
 	STEP("case.consult", consult_fields, S_CONSULT),
 	STEP("case.commit", commit_fields, S_COMMIT),

@@ -45,6 +45,7 @@ static const char *const db_names[DB__N] = {
 	[DB_REQS] = "reqs",
 	[DB_UNITS] = "units",
 	[DB_PEOPLE] = "people",
+	[DB_TIMERS] = "timers",
 };
 
 static nt_err ledger_err(int rc)
@@ -304,6 +305,18 @@ void ledger_put(struct ledger_txn *t, enum ledger_db db, const void *key, size_t
 		return;
 	rc = mdb_put(t->txn, t->lg->dbi[db], &k, &v, append ? MDB_APPEND : 0);
 	if (rc != 0)
+		txn_fail(t, rc);
+}
+
+void ledger_del(struct ledger_txn *t, enum ledger_db db, const void *key, size_t klen)
+{
+	MDB_val k = { klen, (void *)(uintptr_t)key };
+	int rc;
+
+	if (t->err != NT_OK)
+		return;
+	rc = mdb_del(t->txn, t->lg->dbi[db], &k, NULL);
+	if (rc != 0 && rc != MDB_NOTFOUND)
 		txn_fail(t, rc);
 }
 

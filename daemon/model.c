@@ -119,6 +119,10 @@ static const struct rec_field case_fields[] = {
 	C("stable", RT_BOOL, stable, O),
 	C("repeats", RT_U32, repeats, O),
 	C("skip_level_repeats", RT_U32, skip_level_repeats, O),
+	C("remind_at", RT_I64, timer_at[SLOT_REMIND_FAR], O),
+	C("remind_again_at", RT_I64, timer_at[SLOT_REMIND_NEAR], O),
+	C("chase_at", RT_I64, timer_at[SLOT_CHASE], O),
+	C("chase_level", RT_U32, chase_level, O),
 };
 const struct rec_desc case_desc = {
 	case_fields, sizeof case_fields / sizeof case_fields[0], sizeof(struct case_rec)
@@ -154,6 +158,12 @@ const struct rec_desc campaign_desc = {
 	campaign_fields, sizeof campaign_fields / sizeof campaign_fields[0],
 	sizeof(struct campaign_rec)
 };
+
+void timer_key(uint8_t key[TIMER_KEY_LEN], int64_t due, uint64_t case_id, unsigned slot)
+{
+	ledger_key_u64(key, (uint64_t)due);
+	ledger_key_u64(key + 8, case_id * 4 + slot);
+}
 
 void hist_key(uint8_t key[HIST_KEY_LEN], uint64_t case_id, uint64_t seq)
 {

@@ -40,6 +40,7 @@
 #include <zmq.h>
 
 #include "batch.h"
+#include "cal.h"
 #include "overlay.h"
 #include "ledger.h"
 #include "proto.h"
@@ -59,6 +60,7 @@ struct config {
 	char tcp[MAX_TCP][256];
 	int ntcp;
 	size_t map_size;
+	char calendar_dir[PATH_MAX];
 	bool debug;
 };
 
@@ -93,6 +95,10 @@ struct daemon {
 	struct group group[WRITER_GROUPS];	/* by ticket: group[ticket % WRITER_GROUPS] */
 	struct writer *writer;
 	bool healthy;
+	int64_t next_due;		/* the first armed timer (0: none), as committed */
+	bool timers_dirty;		/* a commit may have armed or fired some: read again */
+	size_t firing;			/* timer firings applied and not yet committed */
+	struct cal *cal;
 	int64_t next_heartbeat;
 	uint64_t watchdog_usec;
 	int64_t next_watchdog;
@@ -138,11 +144,14 @@ static void usage(FILE *f)
 		"                       (default: $RUNTIME_DIRECTORY, else $XDG_RUNTIME_DIR/nanti,\n"
 		"                       else ./var/run, where nanti looks too)\n"
 		"  --config FILE        read settings from FILE (lines 'key = value'; keys:\n"
-		"                       state-dir, runtime-dir, listen-tcp, map-size-mb);\n"
-		"                       flags given on the command line win\n"
+		"                       state-dir, runtime-dir, listen-tcp, map-size-mb,\n"
+		"                       calendar-dir); flags given on the command line win\n"
 		"  --listen-tcp H:P     also serve requests on tcp://H:P and notifications on\n"
 		"                       tcp://H:P+1 (repeatable, at most %d)\n"
 		"  --map-size-mb N      initial LMDB map size (it grows by itself)\n"
+		"  --calendar-dir DIR   the working-day calendars, one YEAR.cal a year\n"
+		"                       (default: ./calendars, else /usr/share/nanti/calendars;\n"
+		"                       without any, only weekends are days off)\n"
 		"  --debug              log debug messages\n"
 		"  --version            print the version and exit\n"
 		"  --help               print this and exit\n"
@@ -198,6 +207,8 @@ static bool config_set(struct config *c, const char *key, const char *val)
 		return add_tcp(c, val);
 	if (strcmp(key, "map-size-mb") == 0)
 		return set_mapsize(c, val);
+	if (strcmp(key, "calendar-dir") == 0)
+		return set_str(c->calendar_dir, sizeof c->calendar_dir, val);
 	return false;
 }
 
@@ -269,13 +280,15 @@ static void default_dir(char *dst, size_t size, const char *sysd_env, const char
 /* Returns 0 to run, or an exit status + 1. */
 static int config_load(struct config *c, int argc, char **argv)
 {
-	enum { O_STATE = 256, O_RUNTIME, O_CONFIG, O_TCP, O_MAP, O_DEBUG, O_VERSION, O_HELP };
+	enum { O_STATE = 256, O_RUNTIME, O_CONFIG, O_TCP, O_MAP, O_CAL, O_DEBUG, O_VERSION,
+	       O_HELP };
 	static const struct option opts[] = {
 		{ "state-dir", required_argument, NULL, O_STATE },
 		{ "runtime-dir", required_argument, NULL, O_RUNTIME },
 		{ "config", required_argument, NULL, O_CONFIG },
 		{ "listen-tcp", required_argument, NULL, O_TCP },
 		{ "map-size-mb", required_argument, NULL, O_MAP },
+		{ "calendar-dir", required_argument, NULL, O_CAL },
 		{ "debug", no_argument, NULL, O_DEBUG },
 		{ "version", no_argument, NULL, O_VERSION },
 		{ "help", no_argument, NULL, O_HELP },
@@ -294,6 +307,7 @@ static int config_load(struct config *c, int argc, char **argv)
 		case O_CONFIG: config_file = optarg; break;
 		case O_TCP: ok = add_tcp(&flags, optarg); break;
 		case O_MAP: ok = set_mapsize(&flags, optarg); break;
+		case O_CAL: ok = set_str(flags.calendar_dir, sizeof flags.calendar_dir, optarg); break;
 		case O_DEBUG: flags.debug = true; break;
 		case O_VERSION: printf("nantid %s\n", PROTO_VERSION); return 1;
 		case O_HELP: usage(stdout); return 1;
@@ -324,6 +338,8 @@ static int config_load(struct config *c, int argc, char **argv)
 	}
 	if (flags.map_size)
 		c->map_size = flags.map_size;
+	if (flags.calendar_dir[0])
+		memcpy(c->calendar_dir, flags.calendar_dir, sizeof c->calendar_dir);
 	c->debug = flags.debug;
 	if (!c->state_dir[0])
 		default_dir(c->state_dir, sizeof c->state_dir, "STATE_DIRECTORY", "XDG_STATE_HOME",
@@ -335,6 +351,39 @@ static int config_load(struct config *c, int argc, char **argv)
 }
 
 /* ---- start-up ---- */
+
+/*
+ * The working-day calendar: --calendar-dir, else ./calendars, else the installed one.
+ * A directory named explicitly must load; the defaults may be absent (weekends only). A
+ * missing year around today is worth a warning: deadlines then count weekends only.
+ */
+static bool calendar_load(struct daemon *d)
+{
+	static const char *const defaults[] = { "calendars", "/usr/share/nanti/calendars" };
+	char why[512] = "";
+	const char *dir = d->cfg.calendar_dir[0] ? d->cfg.calendar_dir : NULL;
+	int year = (int)(1970 + proto_day_of(now_ms(), MODEL_UTC_OFFSET_MIN) / 365.2425);
+	nt_err err;
+
+	if (cal_new(&d->cal) != NT_OK)
+		return false;
+	for (size_t i = 0; dir == NULL && i < sizeof defaults / sizeof defaults[0]; i++)
+		if (access(defaults[i], R_OK | X_OK) == 0)
+			dir = defaults[i];
+	if (dir == NULL) {
+		log_warnx("no calendar directory: only weekends count as days off");
+		return true;
+	}
+	if ((err = cal_load_dir(d->cal, dir, why, sizeof why)) != NT_OK) {
+		log_err("cannot load the calendar: %s", why);
+		return false;
+	}
+	for (int y = year; y <= year + 1; y++)
+		if (!cal_covers(d->cal, y))
+			log_warnx("the calendar in %s has no file for %d: only its weekends count as "
+				 "days off", dir, y);
+	return true;
+}
 
 static int mkdir_p(const char *path, mode_t mode)
 {
@@ -530,6 +579,22 @@ static void msg_send_reply(struct daemon *d, struct msg *m)
 	const proto_out *r = &m->item.reply;
 	int env = m->nframes - 1;
 
+	if (m->item.internal) {
+		/* the daemon's own write: nobody to answer; a refusal is a bug worth a line */
+		proto_doc doc = { 0 };
+		bool ok = true;
+
+		if (proto_parse(&doc, r->sb.data, r->sb.size, NULL, 0) == NT_OK &&
+		    proto_obj_bool(proto_map_get(&doc.root, "ok"), &ok) && !ok) {
+			proto_str msg = PROTO_STR_NULL;
+
+			proto_obj_str(proto_map_get(proto_map_get(&doc.root, "error"), "message"),
+				      &msg);
+			log_warnx("a timer firing was not applied: %.*s", (int)msg.len, msg.ptr);
+		}
+		proto_doc_fini(&doc);
+		return;
+	}
 	if (m->too_many)	/* the envelope is not known: route by identity + delimiter */
 		env = (m->nframes > 1 && zmq_msg_size(&m->frames[1]) == 0) ? 2 : 1;
 	for (int i = 0; i < env; i++)
@@ -636,6 +701,9 @@ static void group_finish(struct daemon *d, struct group *g, bool committed)
 			batch_query(d->lg, &d->stats, &m->item, now_ms());
 		msg_send_reply(d, m);
 	}
+	for (size_t i = 0; i < g->n; i++)
+		d->firing -= g->msgs[i]->item.internal;
+	d->timers_dirty = true;
 	for (size_t i = 0; committed && i < g->n; i++) {
 		struct batch_item *it = &g->msgs[i]->item;
 
@@ -736,6 +804,101 @@ static void drain_signals(struct daemon *d)
 		;
 }
 
+/* ---- timers ---- */
+
+#define FIRE_BATCH 64	/* firings applied at a time: requests go on between batches */
+
+/* The first armed timer's due time (0: none), from what is committed. */
+static int64_t first_due(struct daemon *d)
+{
+	struct ledger_txn t;
+	struct ledger_iter it;
+	MDB_val k, v;
+	int64_t due = 0;
+
+	if (ledger_begin(d->lg, &t, false) != NT_OK)
+		return 0;
+	ledger_iter_init(&it, &t, DB_TIMERS, NULL, 0);
+	if (ledger_iter_next(&it, &k, &v) && k.mv_size == TIMER_KEY_LEN)
+		due = (int64_t)ledger_u64(k.mv_data);
+	ledger_iter_close(&it);
+	ledger_abort(&t);
+	return due;
+}
+
+/* Apply one firing of the committed timer key as the daemon's own write. */
+static void fire_one(struct daemon *d, struct msg *m, const uint8_t *key)
+{
+	uint64_t id = ledger_u64(key + 8), due = ledger_u64(key);
+	char rid[64];
+	proto_out body;
+	uint64_t ticket;
+
+	snprintf(rid, sizeof rid, "timer-%" PRIu64 "-%" PRIu64, due, id);
+	proto_out_init(&body);
+	msgpack_pack_map(&body.pk, 6);
+	proto_kv_cstr(&body, "op", "timer.fire");
+	proto_kv_cstr(&body, "id", rid);
+	proto_kv_cstr(&body, "actor", "nantid");
+	proto_kv_u64(&body, "case", id / 4);
+	proto_kv_u64(&body, "slot", id % 4);
+	proto_kv_u64(&body, "due", due);
+	m->nframes = 1;
+	m->too_many = false;
+	m->deferred = false;
+	if (body.oom || zmq_msg_init_size(&m->frames[0], body.sb.size) != 0) {
+		m->nframes = 0;
+		proto_out_fini(&body);
+		msg_put(d, m);
+		return;
+	}
+	memcpy(zmq_msg_data(&m->frames[0]), body.sb.data, body.sb.size);
+	proto_out_fini(&body);
+	batch_item_reuse(&m->item, zmq_msg_data(&m->frames[0]), zmq_msg_size(&m->frames[0]));
+	m->item.internal = true;
+	if (!batch_prepare(&m->item)) {
+		msg_send_reply(d, m);	/* says why */
+		msg_put(d, m);
+		return;
+	}
+	ticket = writer_lock(d->writer);
+	batch_apply(&d->spec, &m->item, ticket, now_ms());
+	writer_add_unlock(d->writer, &m->item);
+	group_add(d, ticket, m);
+	d->group[ticket % WRITER_GROUPS].end = d->spec.st;
+	d->firing++;
+}
+
+/*
+ * Fire what is due, in due order, a batch at a time. Only committed timers are read, and
+ * only while no firing is pending: a timer fired is deleted in its firing's transaction,
+ * so reading again after that commit never finds it twice.
+ */
+static void fire_due(struct daemon *d, int64_t now)
+{
+	struct ledger_txn t;
+	struct ledger_iter it;
+	uint8_t keys[FIRE_BATCH][TIMER_KEY_LEN];
+	size_t n = 0;
+	MDB_val k, v;
+
+	if (d->firing > 0 || d->next_due == 0 || now < d->next_due)
+		return;
+	if (ledger_begin(d->lg, &t, false) != NT_OK)
+		return;
+	ledger_iter_init(&it, &t, DB_TIMERS, NULL, 0);
+	while (n < FIRE_BATCH && ledger_iter_next(&it, &k, &v)) {
+		if (k.mv_size != TIMER_KEY_LEN || (int64_t)ledger_u64(k.mv_data) > now)
+			break;
+		memcpy(keys[n++], k.mv_data, TIMER_KEY_LEN);
+	}
+	ledger_iter_close(&it);
+	ledger_abort(&t);
+	for (size_t i = 0; i < n && room(d); i++)
+		fire_one(d, msg_get(d), keys[i]);
+	d->next_due = 0;	/* read again after these are committed */
+}
+
 static void loop(struct daemon *d)
 {
 	zmq_pollitem_t items[3] = {
@@ -746,13 +909,23 @@ static void loop(struct daemon *d)
 
 	d->next_heartbeat = now_ms();
 	d->next_watchdog = now_ms();
+	d->timers_dirty = true;
 	while (!got_stop) {
-		int64_t now = now_ms(), wait = d->next_heartbeat - now;
+		int64_t now = now_ms(), wait;
 		/* with no room for more, leave requests queued in ZeroMQ: back-pressure */
-		int nitems = room(d) ? 3 : 2;
+		int nitems;
 
+		if (d->timers_dirty && d->firing == 0) {
+			d->next_due = first_due(d);
+			d->timers_dirty = false;
+		}
+		fire_due(d, now);
+		nitems = room(d) ? 3 : 2;
+		wait = d->next_heartbeat - now;
 		if (d->watchdog_usec && d->next_watchdog - now < wait)
 			wait = d->next_watchdog - now;
+		if (d->firing == 0 && d->next_due != 0 && d->next_due - now < wait)
+			wait = d->next_due - now;
 		if (wait < 0)
 			wait = 0;
 		batch_spec_quiesce(&d->spec);	/* no read transaction across the sleep */
@@ -824,6 +997,8 @@ int main(int argc, char **argv)
 		log_err("cannot read the end of the ledger: %s", nt_strerror(err));
 		goto out;
 	}
+	if (!calendar_load(&d))
+		goto out;
 	d.pool = calloc(POOL, sizeof *d.pool);
 	for (int i = 0; i < WRITER_GROUPS; i++)
 		d.group[i].msgs = calloc(GROUP_MSGS, sizeof *d.group[i].msgs);
@@ -837,7 +1012,9 @@ int main(int argc, char **argv)
 		d.pool[i].next = d.free_msgs;
 		d.free_msgs = &d.pool[i];
 	}
-	if ((err = batch_spec_init(&d.spec, d.lg, &d.st)) != NT_OK ||
+	if ((err = batch_spec_init(&d.spec, d.lg, &d.st)) == NT_OK)
+		d.spec.cal = d.cal;
+	if (err != NT_OK ||
 	    (err = writer_start(&d.writer, d.lg)) != NT_OK) {
 		log_err("cannot start the commit thread: %s", nt_strerror(err));
 		goto out;
@@ -861,6 +1038,7 @@ out:
 	if (d.zctx != NULL)
 		zmq_ctx_term(d.zctx);
 	writer_stop(&d.writer);
+	cal_free(&d.cal);
 	batch_spec_fini(&d.spec);
 	for (int i = 0; d.pool != NULL && i < POOL; i++)
 		batch_item_fini(&d.pool[i].item);

@@ -495,14 +495,14 @@ static nt_err q_log_read(const struct ops_query_ctx *c, const struct proto_arg *
 /* ---- the table ---- */
 
 #define N(a) (sizeof a / sizeof a[0])
-#define READ(name, fields, fn) { name, false, fields, N(fields), NULL, fn, NULL }
+#define READ(name, fields, fn) { name, false, fields, N(fields), NULL, fn, NULL, false }
 
 static const struct op read_ops[] = {
-	{ "ping", false, no_fields, 0, NULL, q_ping, NULL },
-	{ "stats", false, no_fields, 0, NULL, q_stats, NULL },
-	{ "campaign.get", false, no_fields, 0, NULL, q_campaign_get, NULL },
+	{ "ping", false, no_fields, 0, NULL, q_ping, NULL, false },
+	{ "stats", false, no_fields, 0, NULL, q_stats, NULL, false },
+	{ "campaign.get", false, no_fields, 0, NULL, q_campaign_get, NULL, false },
 	{ "campaign.coverage", false, coverage_fields, COVERAGE_NFIELDS, NULL,
-	  coverage_query, NULL },
+	  coverage_query, NULL, false },
 	READ("unit.get", unit_get_fields, q_unit_get),
 	READ("unit.list", unit_list_fields, q_unit_list),
 	READ("person.get", person_get_fields, q_person_get),
@@ -528,5 +528,7 @@ const struct op *ops_find(proto_str name)
 		op = find_in(core_case_ops, core_case_nops, name);
 	if (op == NULL)
 		op = find_in(core_org_ops, core_org_nops, name);
+	if (op == NULL)
+		op = find_in(core_timer_ops, core_timer_nops, name);
 	return op;
 }

@@ -28,6 +28,7 @@ struct entry {
 	enum ledger_db db;
 	uint32_t klen;
 	size_t vlen;
+	bool deleted;			/* a pending delete: no value */
 	uint8_t data[];			/* key, then value */
 };
 
@@ -97,7 +98,7 @@ void overlay_free(struct overlay **ov)
 
 static size_t entry_size(const struct overlay_rec *r)
 {
-	size_t n = sizeof(struct entry) + r->klen + r->vlen;
+	size_t n = sizeof(struct entry) + r->klen + (r->deleted ? 0 : r->vlen);
 
 	return (n + 7) & ~(size_t)7;
 }
@@ -138,9 +139,11 @@ nt_err overlay_put(struct overlay *ov, const struct overlay_rec *recs, size_t n,
 		e->bucket = b;
 		e->db = r->db;
 		e->klen = (uint32_t)r->klen;
-		e->vlen = r->vlen;
+		e->vlen = r->deleted ? 0 : r->vlen;
+		e->deleted = r->deleted;
 		memcpy(e->data, r->key, r->klen);
-		memcpy(e->data + r->klen, r->val, r->vlen);
+		if (e->vlen > 0)
+			memcpy(e->data + r->klen, r->val, r->vlen);
 		if (old != NULL) {
 			e->chain = old->chain;
 			entry_free(ov, old);
@@ -161,7 +164,7 @@ bool overlay_get(const struct overlay *ov, enum ledger_db db, const void *key, s
 
 	if (*e == NULL)
 		return false;
-	val->mv_data = (*e)->data + (*e)->klen;
+	val->mv_data = (*e)->deleted ? NULL : (*e)->data + (*e)->klen;
 	val->mv_size = (*e)->vlen;
 	return true;
 }

@@ -49,6 +49,7 @@ struct batch_item {
 	proto_out reply;	/* the reply body, once done */
 	bool done;		/* reply is final */
 	bool applied;		/* it has records to store (its id, at least) */
+	bool internal;		/* made by the daemon itself (a timer firing), not a client */
 	proto_out entry;	/* the log entry, if has_entry */
 	bool has_entry;
 	const char *topic;
@@ -85,6 +86,9 @@ struct batch_spec {
 	struct overlay *ov;
 	struct batch_state st;
 	struct ledger_txn rt;	/* the read transaction applies use, renewed each time */
+	const struct cal *cal;	/* the working-day calendar the core counts with (NULL:
+				 * weekends only); the caller owns it */
+	const struct core_policy *policy;	/* NULL: the default */
 };
 
 nt_err batch_spec_init(struct batch_spec *sp, struct ledger *lg, const struct batch_state *st);

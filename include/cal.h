@@ -47,6 +47,8 @@ bool cal_covers(const struct cal *c, int year);
 /* The source the file of year names, or NULL. */
 const char *cal_source(const struct cal *c, int year);
 
+/* The arithmetic takes c NULL as a calendar without files: weekends only. */
+
 /* Is day a working day? */
 bool cal_is_working(const struct cal *c, int64_t day);
 /* The working days in [a, b) (0 if b <= a). */

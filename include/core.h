@@ -23,6 +23,27 @@
 
 /* ---- ops ---- */
 
+/*
+ * How deadlines are chased (docs/deadlines.md): reminders some working days before, at
+ * remind_hour local time; when the deadline passes, `deadline.overdue` to the lead; then
+ * each level of the ladder, `after` working days after the deadline day, in the morning,
+ * to a role of the case's unit or of the county.
+ */
+#define CORE_MAX_LADDER 8
+struct core_ladder_step {
+	uint32_t after;		/* working days after the deadline day */
+	uint32_t role;		/* enum role bit notified */
+};
+struct core_policy {
+	uint32_t remind[2];	/* working days before the deadline; 0: none */
+	int remind_hour;	/* local hour of reminders and escalations */
+	struct core_ladder_step ladder[CORE_MAX_LADDER];
+	size_t nladder;
+};
+extern const struct core_policy core_default_policy;
+
+struct cal;
+
 /* The ledger as the core sees it, at the point in the batch where this event applies. */
 struct core_view {
 	void *ctx;
@@ -32,6 +53,8 @@ struct core_view {
 	uint64_t next_case;	/* the id a new case gets */
 	uint64_t seq;		/* the seq this event's log entry gets */
 	int64_t now;		/* Unix ms */
+	const struct cal *cal;		/* working days; NULL: weekends only */
+	const struct core_policy *policy;	/* NULL: core_default_policy */
 };
 
 struct op;
@@ -43,7 +66,7 @@ struct core_req {
 	const struct op *op;
 };
 
-#define CORE_MAX_PUTS 8
+#define CORE_MAX_PUTS 12	/* a step: the case, its history, three timers off and on */
 
 struct core_put {
 	enum ledger_db db;
@@ -51,6 +74,7 @@ struct core_put {
 	uint32_t klen;
 	size_t voff, vlen;	/* the value: a slice of the effect's buf */
 	bool append;		/* the key sorts after all keys of db */
+	bool del;		/* delete the key instead (no value) */
 };
 
 /* A slice of buf holding n key/value pairs, to be spliced into a map. */
@@ -93,13 +117,24 @@ struct op {
 	core_apply_fn apply;	/* write ops */
 	ops_query_fn query;	/* read ops */
 	const void *data;	/* the op's own row of a table of its module */
+	bool internal;		/* the daemon's own: refused from clients as unknown */
 };
 
-/* The write ops (daemon/core*.c). */
+/* The write ops (daemon/core*.c). Internal ops (the daemon's own, never a client's) are
+ * marked so in struct op. */
 extern const struct op core_org_ops[];
 extern const size_t core_org_nops;
 extern const struct op core_case_ops[];
 extern const size_t core_case_nops;
+extern const struct op core_timer_ops[];
+extern const size_t core_timer_nops;
+
+/*
+ * core_timers_rearm - make c's armed timers match its state: none unless it has a
+ * deadline and is not yet resolved; otherwise its reminders and its chase (overdue, then
+ * the ladder). Deletes the timers it had and puts the new ones; c's timer fields change.
+ */
+void core_timers_rearm(const struct core_view *v, struct core_effect *e, struct case_rec *c);
 
 /* ---- shared by the write ops (core.c) ---- */
 
@@ -108,6 +143,8 @@ extern const size_t core_case_nops;
 struct core_put *core_put_begin(struct core_effect *e, enum ledger_db db, const void *key,
 				size_t klen, bool append);
 void core_put_end(struct core_effect *e, struct core_put *p);
+/* Delete db/key. */
+void core_del(struct core_effect *e, enum ledger_db db, const void *key, size_t klen);
 /* Put the record rec (described by d) under db/key. */
 void core_put_rec(struct core_effect *e, enum ledger_db db, const void *key, size_t klen,
 		  bool append, const struct rec_desc *d, const void *rec);

@@ -10,6 +10,7 @@
  *   history u64 case, u64 seq -> (empty)   which log entries belong to each case
  *   units  unit id -> record
  *   people person id -> record
+ *   timers u64 due (Unix ms), u64 timer id -> (empty)   armed timers, by due time
  *   reqs   request id -> u64 seq, u64 hash, reply extras   (idempotency index)
  *
  * The wrapper (struct ledger_txn) records the first LMDB error of a transaction and turns
@@ -40,6 +41,7 @@ enum ledger_db {
 	DB_REQS,
 	DB_UNITS,
 	DB_PEOPLE,
+	DB_TIMERS,
 	DB__N
 };
 
@@ -99,6 +101,9 @@ nt_err ledger_get(struct ledger_txn *t, enum ledger_db db, const void *key, size
  * Failures are sticky. */
 void ledger_put(struct ledger_txn *t, enum ledger_db db, const void *key, size_t klen,
 		const void *val, size_t vlen, bool append);
+
+/* Delete key from db (absent already: fine). Failures are sticky. */
+void ledger_del(struct ledger_txn *t, enum ledger_db db, const void *key, size_t klen);
 
 /* The last key of db read as a big-endian u64 (0 if db is empty). */
 uint64_t ledger_last_u64(struct ledger_txn *t, enum ledger_db db, MDB_val *val);

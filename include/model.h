@@ -110,7 +110,20 @@ struct case_rec {
 	proto_str taker;		/* petition: the case-taking leader */
 	bool promise_kept, stable;	/* petition: two of the three guarantees */
 	uint32_t repeats, skip_level_repeats;	/* petition: repeat petitions */
+	/* the deadline's armed timers (Unix ms; 0: none), by slot (enum timer_slot) */
+	int64_t timer_at[3];
+	uint32_t chase_level;		/* what the chase timer fires: 0 overdue, then the ladder */
 };
+
+/* ---- timers ---- */
+
+/* A case's timers: two reminders before its deadline, and the chase: overdue when the
+ * deadline passes, then each level of the escalation ladder. */
+enum timer_slot { SLOT_REMIND_FAR, SLOT_REMIND_NEAR, SLOT_CHASE, SLOT__N };
+
+/* timers: due (u64 BE, Unix ms), timer id (u64 BE: case id * 4 + slot) -> empty */
+#define TIMER_KEY_LEN 16
+void timer_key(uint8_t key[TIMER_KEY_LEN], int64_t due, uint64_t case_id, unsigned slot);
 extern const struct rec_desc case_desc;
 
 /* The residents' satisfaction in percent (satisfied and basically satisfied), or -1 when
@@ -118,6 +131,7 @@ extern const struct rec_desc case_desc;
 int case_satisfaction(const struct case_rec *c);
 
 /* ---- the campaign ---- */
+
 
 struct campaign_rec {
 	proto_str name;

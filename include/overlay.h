@@ -25,20 +25,22 @@ struct overlay;
 struct overlay *overlay_new(void);
 void overlay_free(struct overlay **ov);
 
-/* One record to add. */
+/* One record to add, or (deleted) to remove. */
 struct overlay_rec {
 	enum ledger_db db;
 	const void *key;
 	size_t klen;
 	const void *val;
 	size_t vlen;
+	bool deleted;
 };
 
 /* Record recs[0..n) for the group ticket (replacing older values), all or none: on
  * NT_ENOMEM nothing changed. */
 nt_err overlay_put(struct overlay *ov, const struct overlay_rec *recs, size_t n,
 		   uint64_t ticket);
-/* The pending value of db/key, valid until the next overlay call; false if none. */
+/* The pending value of db/key, valid until the next overlay call; false if none. A
+ * pending delete is found, with val->mv_data NULL. */
 bool overlay_get(const struct overlay *ov, enum ledger_db db, const void *key, size_t klen,
 		 MDB_val *val);
 /* The group ticket committed: drop the entries it was the last to write. */

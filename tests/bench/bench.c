@@ -616,7 +616,7 @@ static size_t raw_records(struct raw *w, uint64_t k, struct rec *recs, proto_out
 		uint8_t key[8], rv[BATCH_REQVAL_MAX];
 		size_t rl;
 		int64_t at = (int64_t)time(NULL) * 1000;
-		struct core_view v = { NULL, bench_get, w->next_case, w->seq + 1, at };
+		struct core_view v = { NULL, bench_get, w->next_case, w->seq + 1, at, NULL, NULL };
 		struct core_req r;
 
 		request_set(&w->req, w->n * 1024, w->n);

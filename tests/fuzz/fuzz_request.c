@@ -224,7 +224,7 @@ static void check_effect(const struct core_effect *e)
 
 static void apply_write(const struct batch_item *it)
 {
-	struct core_view view = { NULL, fake_get, 8, 42, FAKE_NOW };
+	struct core_view view = { NULL, fake_get, 8, 42, FAKE_NOW, NULL, NULL };
 	struct core_req req = { it->req.id, it->req.actor, it->args, it->op };
 	struct core_effect e;
 	char why[PROTO_WHY] = "";

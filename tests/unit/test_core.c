@@ -91,6 +91,14 @@ static void fake_store(struct fake *f, const struct core_effect *e)
 		const struct core_put *p = &e->puts[i];
 		struct kv *kv = fake_find(f, p->db, p->key, p->klen);
 
+		if (p->del) {
+			CHECK(kv != NULL);	/* the core deletes only what it put */
+			if (kv != NULL) {
+				proto_out_fini(&kv->val);
+				*kv = f->kv[--f->n];
+			}
+			continue;
+		}
 		if (kv == NULL) {
 			if (f->n == FAKE_MAX)
 				abort();
@@ -213,7 +221,7 @@ static void apply(struct result *res, struct fake *f, const char *opname, const 
 		res->rc = proto_fields(req.body, op->fields, op->nfields, args, res->why,
 				       sizeof res->why);
 	if (res->rc == NT_OK) {
-		struct core_view v = { f, fake_get, f->next_case, f->seq, f->now };
+		struct core_view v = { f, fake_get, f->next_case, f->seq, f->now, NULL, NULL };
 		struct core_req r = { req.id, req.actor, args, op };
 
 		res->rc = op->apply(&v, &r, &e, res->why, sizeof res->why);
@@ -271,7 +279,7 @@ static bool doc_u64(const proto_doc *d, const char *key, uint64_t want)
 
 static struct case_rec case_of(struct fake *f, uint64_t id)
 {
-	struct core_view v = { f, fake_get, 0, 0, 0 };
+	struct core_view v = { f, fake_get, 0, 0, 0, NULL, NULL };
 	struct case_rec c;
 
 	memset(&c, 0, sizeof c);
@@ -975,8 +983,155 @@ static void a_repeat_petition_counts_against_the_case_and_reopens_it(void)
 	fake_free(f);
 }
 
+/* ---- deadlines and their timers ---- */
+
+/* The due times of the armed timers of case id, in the timers database, by slot. */
+static void armed(struct fake *f, uint64_t id, int64_t at[SLOT__N])
+{
+	memset(at, 0, SLOT__N * sizeof at[0]);
+	for (size_t i = 0; i < f->n; i++) {
+		const struct kv *kv = &f->kv[i];
+
+		if (kv->db == DB_TIMERS && kv->klen == TIMER_KEY_LEN &&
+		    ledger_u64(kv->key + 8) / 4 == id) {
+			unsigned slot = (unsigned)(ledger_u64(kv->key + 8) % 4);
+
+			CHECK(slot < SLOT__N && at[slot] == 0);
+			if (slot < SLOT__N)
+				at[slot] = (int64_t)ledger_u64(kv->key);
+		}
+	}
+}
+
+/* Unix ms of a local (UTC+8) date and hour. */
+static int64_t local(const char *date, int hour)
+{
+	int64_t d = 0;
+
+	proto_date_parse((proto_str){ date, (uint32_t)strlen(date) }, &d);
+	return ((d * 24 + hour - 8) * 3600) * 1000;
+}
+
+static void fire(struct result *r, struct fake *f, uint64_t id, unsigned slot, int64_t due)
+{
+	apply(r, f, "timer.fire", "nantid", "u:case", id, "u:slot", (uint64_t)slot, "u:due",
+	      (uint64_t)due, NULL);
+}
+
+static void a_deadline_arms_two_reminders_and_the_chase_that_the_timers_keep(void)
+{
+	struct fake *f = county();
+	struct result r = { 0 };
+	int64_t at[SLOT__N];
+	struct case_rec c;
+
+	/* NOW is Friday 2026-05-29; a deadline of Wednesday 2026-06-10 */
+	apply(&r, f, "case.open", "li", "s:title", "t", "s:area", "livelihood", "s:unit",
+	      "dongcun", "s:deadline", "2026-06-10", NULL);
+	CHECK(accepted(&r));
+	armed(f, 1, at);
+	/* three and one working days before (no calendar: weekends only), at 09:00; the
+	 * chase at the midnight that ends the deadline day */
+	CHECK(at[SLOT_REMIND_FAR] == local("2026-06-05", 9));
+	CHECK(at[SLOT_REMIND_NEAR] == local("2026-06-09", 9));
+	CHECK(at[SLOT_CHASE] == local("2026-06-11", 0));
+	c = case_of(f, 1);
+	CHECK(c.timer_at[SLOT_CHASE] == at[SLOT_CHASE] && c.chase_level == 0);
+	/* a new plan moves the deadline: the old timers go, new ones come */
+	STEP_TO(f, 1, "li", STEP_PLANNED);
+	armed(f, 1, at);
+	CHECK(at[SLOT_CHASE] == local("2026-10-01", 0));	/* step_to plans 2026-09-30 */
+	CHECK(at[SLOT_REMIND_FAR] == local("2026-09-25", 9));
+	/* resolving the case disarms them all */
+	STEP_TO(f, 1, "li", STEP_RESOLVED);
+	armed(f, 1, at);
+	CHECK(at[0] == 0 && at[1] == 0 && at[2] == 0);
+	c = case_of(f, 1);
+	CHECK(c.timer_at[SLOT_CHASE] == 0);
+	/* sent back to work, it is chased again */
+	apply(&r, f, "case.verify", "theme", "u:case", (uint64_t)1, "s:verdict", "return",
+	      "s:reason", "not done", NULL);
+	CHECK(accepted(&r));
+	armed(f, 1, at);
+	CHECK(at[SLOT_CHASE] == local("2026-10-01", 0));
+	result_fini(&r);
+	fake_free(f);
+}
+
+static void the_chase_fires_overdue_then_climbs_the_ladder_once_per_level(void)
+{
+	struct fake *f = county();
+	struct result r = { 0 };
+	int64_t at[SLOT__N], due;
+	static const char *const topics[] = {
+		"deadline.overdue", "escalation.1", "escalation.2", "escalation.3", "escalation.4",
+	};
+	static const char *const roles[] = {
+		NULL, "unit_head", "theme_office", "supervision", "county_leader"
+	};
+
+	apply(&r, f, "case.open", "li", "s:title", "t", "s:area", "livelihood", "s:unit",
+	      "dongcun", "s:deadline", "2026-06-01", NULL);
+	CHECK(accepted(&r));
+	for (unsigned level = 0; level <= 4; level++) {
+		armed(f, 1, at);
+		due = at[SLOT_CHASE];
+		CHECK(due != 0);
+		f->now = due + 10;
+		fire(&r, f, 1, SLOT_CHASE, due);
+		CHECK(accepted(&r) && r.topic != NULL && strcmp(r.topic, topics[level]) == 0);
+		CHECK(doc_u64(&r.entry, "level", level) && doc_str(&r.entry, "lead", "li"));
+		CHECK(doc_str(&r.entry, "deadline", "2026-06-01"));
+		CHECK(r.entry.live && proto_map_get(&r.entry.root, "late")->via.boolean == false);
+		if (level == 0) {
+			const msgpack_object *n = proto_map_get(&r.entry.root, "notify");
+			proto_str s;
+
+			CHECK(due == local("2026-06-02", 0));
+			CHECK(n != NULL && proto_obj_str(proto_map_get(n, "person"), &s) &&
+			      proto_str_eq(s, "li"));
+		} else {
+			const msgpack_object *n = proto_map_get(&r.entry.root, "notify");
+			proto_str s;
+
+			CHECK(n != NULL && proto_obj_str(proto_map_get(n, "role"), &s) &&
+			      proto_str_eq(s, roles[level]));
+		}
+		/* firing it again changes nothing: it is gone */
+		fire(&r, f, 1, SLOT_CHASE, due);
+		CHECK(accepted(&r) && r.topic == NULL);
+	}
+	/* Monday 2026-06-01: escalation.4 ten working days on, on Monday 2026-06-15 */
+	CHECK(due == local("2026-06-15", 9));
+	armed(f, 1, at);
+	CHECK(at[SLOT_CHASE] == 0);	/* the top of the ladder: nothing more */
+	result_fini(&r);
+	fake_free(f);
+}
+
+static void a_firing_long_after_its_time_is_marked_late(void)
+{
+	struct fake *f = county();
+	struct result r = { 0 };
+	int64_t at[SLOT__N];
+
+	apply(&r, f, "case.open", "li", "s:title", "t", "s:area", "livelihood", "s:unit",
+	      "dongcun", "s:deadline", "2026-06-10", NULL);
+	armed(f, 1, at);
+	f->now = at[SLOT_REMIND_FAR] + 3600 * 1000;	/* an hour late: the daemon was down */
+	fire(&r, f, 1, SLOT_REMIND_FAR, at[SLOT_REMIND_FAR]);
+	CHECK(accepted(&r) && strcmp(r.topic, "deadline.reminder") == 0);
+	CHECK(proto_map_get(&r.entry.root, "late")->via.boolean == true);
+	CHECK(doc_u64(&r.entry, "working_days_left", 3));
+	result_fini(&r);
+	fake_free(f);
+}
+
 int main(void)
 {
+	RUN(a_deadline_arms_two_reminders_and_the_chase_that_the_timers_keep);
+	RUN(the_chase_fires_overdue_then_climbs_the_ladder_once_per_level);
+	RUN(a_firing_long_after_its_time_is_marked_late);
 	RUN(until_there_is_an_admin_anyone_may_set_up_units_and_people_then_only_admins);
 	RUN(the_unit_tree_is_county_then_townships_streets_and_organs_then_villages);
 	RUN(putting_a_unit_or_person_again_unchanged_writes_nothing);

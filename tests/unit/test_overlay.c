@@ -9,7 +9,7 @@
 static nt_err put1(struct overlay *ov, enum ledger_db db, const char *k, const char *v,
 		   uint64_t ticket)
 {
-	struct overlay_rec r = { db, k, strlen(k), v, strlen(v) };
+	struct overlay_rec r = { db, k, strlen(k), v, strlen(v), false };
 
 	return overlay_put(ov, &r, 1, ticket);
 }
@@ -42,8 +42,8 @@ static void releasing_a_group_keeps_what_a_later_group_rewrote(void)
 {
 	struct overlay *ov = overlay_new();
 	struct overlay_rec two[2] = {
-		{ DB_CASES, "a", 1, "a1", 2 },
-		{ DB_CASES, "b", 1, "b1", 2 },
+		{ DB_CASES, "a", 1, "a1", 2, false },
+		{ DB_CASES, "b", 1, "b1", 2, false },
 	};
 
 	CHECK(overlay_put(ov, two, 2, 1) == NT_OK);
@@ -85,8 +85,27 @@ static void many_keys_in_one_bucket_chain_stay_reachable(void)
 	overlay_free(&ov);
 }
 
+static void a_pending_delete_hides_the_record_until_its_group_is_released(void)
+{
+	struct overlay *ov = overlay_new();
+	struct overlay_rec del = { DB_TIMERS, "t1", 2, NULL, 0, true };
+	MDB_val got;
+
+	CHECK(put1(ov, DB_TIMERS, "t1", "", 1) == NT_OK);
+	CHECK(overlay_get(ov, DB_TIMERS, "t1", 2, &got) && got.mv_data != NULL &&
+	      got.mv_size == 0);			/* an empty value is a value */
+	CHECK(overlay_put(ov, &del, 1, 2) == NT_OK);	/* group 2 deletes it */
+	CHECK(overlay_get(ov, DB_TIMERS, "t1", 2, &got) && got.mv_data == NULL);
+	CHECK(put1(ov, DB_TIMERS, "t1", "back", 3) == NT_OK);
+	CHECK(has(ov, DB_TIMERS, "t1", "back"));
+	overlay_release(ov, 3);
+	CHECK(!overlay_get(ov, DB_TIMERS, "t1", 2, &got));
+	overlay_free(&ov);
+}
+
 int main(void)
 {
+	RUN(a_pending_delete_hides_the_record_until_its_group_is_released);
 	RUN(a_pending_record_is_found_by_database_and_key);
 	RUN(releasing_a_group_keeps_what_a_later_group_rewrote);
 	RUN(many_keys_in_one_bucket_chain_stay_reachable);

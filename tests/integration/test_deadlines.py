@@ -1,0 +1,171 @@
+#!/usr/bin/python3
+"""
+test_deadlines.py - deadline timers through the real daemon: a passed handling deadline
+fires `deadline.overdue`, then climbs the escalation ladder, each step once; a timer that
+came due while the daemon was down fires at start, marked late, in due order; a SIGKILL
+at any moment loses and repeats no firing.
+
+Days pass for the daemon through pyclient's clock shim (LD_PRELOAD moves its
+CLOCK_REALTIME on). The default ladder (docs/deadlines.md): overdue at the midnight that
+ends the deadline day, then escalation.1 to .4 one, three, five and ten working days on.
+
+Run with /usr/bin/python3 (Debian's python3-zmq and python3-msgpack).
+"""
+import os
+import random
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from pyclient import (  # noqa: E402
+    clock_shim, new_id, read_log, run_tests, test, today,
+)
+
+LADDER = ["deadline.overdue", "escalation.1", "escalation.2", "escalation.3",
+          "escalation.4"]
+DAY = 86400
+
+
+def chase_topics(entries):
+    """{case: [topics of its chase firings, in seq order]}"""
+    out = {}
+    for e in entries:
+        if e["topic"] in LADDER:
+            out.setdefault(e["case"], []).append(e["topic"])
+    return out
+
+
+def open_cases(d, n, deadline):
+    """n cases led by wang.li with the given deadline; their ids."""
+    with d.pipeline(window=200) as p:
+        reqs = [{"op": "case.open", "id": new_id(), "actor": "wang.li",
+                 "title": "road %d" % i, "area": "development", "unit": "xiaxi",
+                 "deadline": deadline} for i in range(n)]
+        replies = p.run(reqs, timeout=60)
+    assert all(r["ok"] for r in replies), [r for r in replies if not r["ok"]][:1]
+    return [r["case"] for r in replies]
+
+
+def shifted(t, d, days):
+    """Restart d with its clock `days` on."""
+    lib = clock_shim(t)
+    d.stop()
+    d.env = {"LD_PRELOAD": lib, "NANTI_TEST_SHIFT_S": str(int(days * DAY))}
+    d.restart()
+
+
+def log_of(d):
+    with d.client() as c:
+        return read_log(c)[0]
+
+
+@test("a passed deadline fires deadline.overdue once, marked late after the daemon was "
+      "down, and never again after restarts")
+def _(t):
+    d = t.daemon()
+    d.build_county()
+    [k] = open_cases(d, 1, today())
+    t.eq(chase_topics(log_of(d)), {}, "nothing fires before the deadline")
+    shifted(t, d, 1)
+    time.sleep(0.5)
+    entries = [e for e in log_of(d) if e["topic"] == "deadline.overdue"]
+    t.eq(len(entries), 1, "one overdue firing")
+    if entries:
+        e = entries[0]
+        t.eq((e["case"], e["lead"], e["unit"], e["level"], e["late"], e["actor"]),
+             (k, "wang.li", "xiaxi", 0, True, "nantid"), "the firing")
+        t.eq(e["notify"], {"person": "wang.li"}, "the lead is told")
+        t.eq(e["deadline"], today(), "the deadline it chases")
+    for _ in range(2):
+        d.stop()
+        d.restart()
+        time.sleep(0.3)
+    t.eq(len([e for e in log_of(d) if e["topic"] == "deadline.overdue"]), 1,
+         "still one after two restarts")
+    with d.client() as c:
+        cs = c.call("case.get", case=k)["case"]
+    t.check(cs.get("chase_level", 0) >= 1, "the chase moved to the ladder: %r" % cs)
+
+
+@test("the chase climbs the whole ladder in order, each level once, each naming who is "
+      "told")
+def _(t):
+    d = t.daemon()
+    d.build_county()
+    ks = open_cases(d, 3, today())
+    shifted(t, d, 30)
+    time.sleep(1)
+    got = chase_topics(log_of(d))
+    t.eq(got, {k: LADDER for k in ks}, "every level once, in order, for every case")
+    roles = [e["notify"].get("role") for e in log_of(d)
+             if e["topic"].startswith("escalation.") and e["case"] == ks[0]]
+    t.eq(roles, ["unit_head", "theme_office", "supervision", "county_leader"],
+         "who each level tells")
+
+
+@test("a case resolved before its deadline is not chased, and one sent back to work is "
+      "chased again")
+def _(t):
+    d = t.daemon()
+    d.build_county()
+    [a, b] = open_cases(d, 2, today(2))
+    with d.client() as c:
+        def w(actor, op, **f):
+            r = c.write(op, actor=actor, **f)
+            assert r["ok"], r
+        for k in (a, b):
+            w("wang.li", "case.plan", case=k, measures="m", schedule="s",
+              deadline=today(2), units=["anling"])
+            w("wang.li", "case.consult", case=k, date=today(), place="p", residents=9,
+              summary="s")
+            w("wang.li", "case.commit", case=k, venue="county_news", date=today(), ref="r")
+            w("wang.li", "case.coordinate", case=k, form="onsite", date=today(),
+              summary="s")
+            w("wang.li", "case.resolve", case=k, summary="done")
+        w("theme", "case.verify", case=b, verdict="return", reason="not done")
+    shifted(t, d, 5)
+    time.sleep(0.5)
+    got = chase_topics(log_of(d))
+    t.check(a not in got, "the resolved case is not chased: %r" % got.get(a))
+    t.check(got.get(b, [])[:1] == ["deadline.overdue"], "the returned one is: %r" %
+            got.get(b))
+
+
+@test("killed with SIGKILL at random moments while firing a backlog, the daemon loses "
+      "and repeats no firing, and fires in due order")
+def _(t):
+    d = t.daemon()
+    d.build_county()
+    ks = open_cases(d, 600, today())
+    lib = clock_shim(t)
+    d.stop()
+    d.env = {"LD_PRELOAD": lib, "NANTI_TEST_SHIFT_S": str(30 * DAY)}
+    rng = random.Random(7)
+    kills = 0
+    for _ in range(25):
+        d.start()
+        time.sleep(rng.uniform(0.0, 0.15))
+        d.kill9()
+        kills += 1
+    d.start()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        got = chase_topics(log_of(d))
+        if sum(len(v) for v in got.values()) >= len(ks) * len(LADDER):
+            break
+        time.sleep(0.3)
+    got = chase_topics(log_of(d))
+    t.diag("%d kills; %d firings" % (kills, sum(len(v) for v in got.values())))
+    wrong = {k: v for k, v in got.items() if v != LADDER}
+    t.eq(len(got), len(ks), "every case was chased")
+    t.eq(wrong, {}, "each level exactly once, in order")
+    # due order: every overdue before any escalation.1, and so on up the ladder
+    seqs = [(e["seq"], LADDER.index(e["topic"]), e["due"]) for e in log_of(d)
+            if e["topic"] in LADDER]
+    dues = [s[2] for s in sorted(seqs)]
+    t.check(dues == sorted(dues), "firings in due order")
+
+
+if __name__ == "__main__":
+    run_tests()
