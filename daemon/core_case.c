@@ -25,6 +25,8 @@
 #define BIT(step) (1u << (step))
 /* The first key of every op on an existing case. */
 #define CASE_ARG { "case", PT_UINT, true, 1, UINT64_MAX, 0, NULL }
+/* A free text of evidence: a summary, a reason, a note. */
+#define TEXT_ARG(key, req) { key, PT_STR, req, 1, CASE_MAX_TEXT, 0, NULL }
 #define ANY_OPEN (BIT(STEP_IDENTIFIED) | BIT(STEP_PLANNED) | BIT(STEP_COMMITTED) | \
 		  BIT(STEP_RESOLVED) | BIT(STEP_JOURNALED))
 #define ANY_STEP (ANY_OPEN | BIT(STEP_CROSSED_OFF))
@@ -336,8 +338,8 @@ static nt_err case_open(const struct core_view *v, const struct core_req *r,
 enum { PL_CASE, PL_MEASURES, PL_SCHEDULE, PL_DEADLINE, PL_UNITS, PL_LEAD };
 static const struct proto_field plan_fields[] = {
 	[PL_CASE] = CASE_ARG,
-	[PL_MEASURES] = { "measures", PT_STR, true, 1, CASE_MAX_TEXT, 0, NULL },
-	[PL_SCHEDULE] = { "schedule", PT_STR, true, 1, CASE_MAX_TEXT, 0, NULL },
+	[PL_MEASURES] = TEXT_ARG("measures", true),
+	[PL_SCHEDULE] = TEXT_ARG("schedule", true),
 	[PL_DEADLINE] = { "deadline", PT_DATE, true, 0, 0, 0, NULL },
 	[PL_UNITS] = { "units", PT_IDS, true, 1, CASE_MAX_UNITS, 0, NULL },
 	[PL_LEAD] = { "lead", PT_ID, false, 0, 0, 0, NULL },
@@ -368,8 +370,8 @@ static const struct proto_field consult_fields[] = {
 	[CS_DATE] = { "date", PT_DATE, true, 0, 0, 0, NULL },
 	[CS_PLACE] = { "place", PT_LINE, true, 1, CASE_MAX_TITLE, 0, NULL },
 	[CS_RESIDENTS] = { "residents", PT_UINT, true, 1, 1000000, 0, NULL },
-	[CS_SUMMARY] = { "summary", PT_STR, true, 1, CASE_MAX_TEXT, 0, NULL },
-	[CS_CHANGES] = { "changes", PT_STR, false, 1, CASE_MAX_TEXT, 0, NULL },
+	[CS_SUMMARY] = TEXT_ARG("summary", true),
+	[CS_CHANGES] = TEXT_ARG("changes", false),
 };
 
 static nt_err do_consult(struct step_ctx *x, uint32_t *extra)
@@ -438,7 +440,7 @@ static const struct proto_field coordinate_fields[] = {
 	[CO_CASE] = CASE_ARG,
 	[CO_FORM] = { "form", PT_STR, true, 1, 16, 0, forms },
 	[CO_DATE] = { "date", PT_DATE, true, 0, 0, 0, NULL },
-	[CO_SUMMARY] = { "summary", PT_STR, true, 1, CASE_MAX_TEXT, 0, NULL },
+	[CO_SUMMARY] = TEXT_ARG("summary", true),
 	[CO_UNITS] = { "units", PT_IDS, false, 0, CASE_MAX_UNITS, 0, NULL },
 };
 
@@ -468,7 +470,7 @@ static nt_err do_coordinate(struct step_ctx *x, uint32_t *extra)
 enum { RS_CASE, RS_SUMMARY };
 static const struct proto_field resolve_fields[] = {
 	[RS_CASE] = CASE_ARG,
-	[RS_SUMMARY] = { "summary", PT_STR, true, 1, CASE_MAX_TEXT, 0, NULL },
+	[RS_SUMMARY] = TEXT_ARG("summary", true),
 };
 
 static nt_err do_resolve(struct step_ctx *x, uint32_t *extra)
@@ -486,8 +488,8 @@ static nt_err do_resolve(struct step_ctx *x, uint32_t *extra)
 enum { J_CASE, J_PROCESS, J_RESULT, J_SATISFIED, J_BASIC, J_DISSATISFIED };
 static const struct proto_field journal_fields[] = {
 	[J_CASE] = CASE_ARG,
-	[J_PROCESS] = { "process", PT_STR, true, 1, CASE_MAX_TEXT, 0, NULL },
-	[J_RESULT] = { "result", PT_STR, true, 1, CASE_MAX_TEXT, 0, NULL },
+	[J_PROCESS] = TEXT_ARG("process", true),
+	[J_RESULT] = TEXT_ARG("result", true),
 	[J_SATISFIED] = { "satisfied", PT_UINT, true, 0, 1000000, 0, NULL },
 	[J_BASIC] = { "basically_satisfied", PT_UINT, true, 0, 1000000, 0, NULL },
 	[J_DISSATISFIED] = { "dissatisfied", PT_UINT, true, 0, 1000000, 0, NULL },
@@ -530,7 +532,7 @@ enum { OC_CASE, OC_RULE, OC_SUMMARY };
 static const struct proto_field outcome_fields[] = {
 	[OC_CASE] = CASE_ARG,
 	[OC_RULE] = { "rule", PT_LINE, true, 1, CASE_MAX_TITLE, 0, NULL },
-	[OC_SUMMARY] = { "summary", PT_STR, false, 1, CASE_MAX_TEXT, 0, NULL },
+	[OC_SUMMARY] = TEXT_ARG("summary", false),
 };
 
 static nt_err do_outcome(struct step_ctx *x, uint32_t *extra)
@@ -545,7 +547,7 @@ enum { V_CASE, V_VERDICT, V_REASON };
 static const struct proto_field verify_fields[] = {
 	[V_CASE] = CASE_ARG,
 	[V_VERDICT] = { "verdict", PT_STR, true, 1, 16, 0, verdicts },
-	[V_REASON] = { "reason", PT_STR, false, 1, CASE_MAX_TEXT, 0, NULL },
+	[V_REASON] = TEXT_ARG("reason", false),
 };
 
 static nt_err do_verify(struct step_ctx *x, uint32_t *extra)
@@ -578,7 +580,7 @@ static nt_err do_verify(struct step_ctx *x, uint32_t *extra)
 enum { RO_CASE, RO_REASON };
 static const struct proto_field reopen_fields[] = {
 	[RO_CASE] = CASE_ARG,
-	[RO_REASON] = { "reason", PT_STR, true, 1, CASE_MAX_TEXT, 0, NULL },
+	[RO_REASON] = TEXT_ARG("reason", true),
 };
 
 static nt_err do_reopen(struct step_ctx *x, uint32_t *extra)
@@ -594,7 +596,7 @@ enum { RA_CASE, RA_LEAD, RA_REASON };
 static const struct proto_field reassign_fields[] = {
 	[RA_CASE] = CASE_ARG,
 	[RA_LEAD] = { "lead", PT_ID, true, 0, 0, 0, NULL },
-	[RA_REASON] = { "reason", PT_STR, true, 1, CASE_MAX_TEXT, 0, NULL },
+	[RA_REASON] = TEXT_ARG("reason", true),
 };
 
 static nt_err do_reassign(struct step_ctx *x, uint32_t *extra)
@@ -630,7 +632,7 @@ static nt_err do_reassign(struct step_ctx *x, uint32_t *extra)
 enum { N_CASE, N_TEXT };
 static const struct proto_field note_fields[] = {
 	[N_CASE] = CASE_ARG,
-	[N_TEXT] = { "text", PT_STR, true, 1, CASE_MAX_TEXT, 0, NULL },
+	[N_TEXT] = TEXT_ARG("text", true),
 };
 
 static nt_err do_nothing(struct step_ctx *x, uint32_t *extra)
@@ -642,7 +644,7 @@ static nt_err do_nothing(struct step_ctx *x, uint32_t *extra)
 enum { E_CASE, E_REASON };
 static const struct proto_field escalate_fields[] = {
 	[E_CASE] = CASE_ARG,
-	[E_REASON] = { "reason", PT_STR, true, 1, CASE_MAX_TEXT, 0, NULL },
+	[E_REASON] = TEXT_ARG("reason", true),
 };
 
 static nt_err do_escalate(struct step_ctx *x, uint32_t *extra)
@@ -657,7 +659,7 @@ static const struct proto_field guarantee_fields[] = {
 	[GU_CASE] = CASE_ARG,
 	[GU_PROMISE] = { "promise_kept", PT_BOOL, false, 0, 0, 0, NULL },
 	[GU_STABLE] = { "stable", PT_BOOL, false, 0, 0, 0, NULL },
-	[GU_NOTE] = { "note", PT_STR, false, 1, CASE_MAX_TEXT, 0, NULL },
+	[GU_NOTE] = TEXT_ARG("note", false),
 };
 
 static nt_err do_guarantee(struct step_ctx *x, uint32_t *extra)
@@ -678,7 +680,7 @@ enum { RP_CASE, RP_SKIP, RP_SUMMARY };
 static const struct proto_field repeat_fields[] = {
 	[RP_CASE] = CASE_ARG,
 	[RP_SKIP] = { "skip_level", PT_BOOL, true, 0, 0, 0, NULL },
-	[RP_SUMMARY] = { "summary", PT_STR, true, 1, CASE_MAX_TEXT, 0, NULL },
+	[RP_SUMMARY] = TEXT_ARG("summary", true),
 };
 
 static nt_err do_repeat(struct step_ctx *x, uint32_t *extra)
