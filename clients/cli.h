@@ -26,7 +26,9 @@ enum cli_exit {
 /* Not an exit status: a wait was cut short because cli_stop was set (watch then exits 0). */
 #define CLI_STOPPED (-1)
 
-/* Set by the SIGINT/SIGTERM handler that `nanti watch` installs; nothing else writes it. */
+/* Set by the SIGINT/SIGTERM handler that `nanti watch` installs; nothing else writes it.
+ * Non-zero: stop. It counts the signals, up to 3: a bridge (bridge.c) lets its running
+ * command finish on the first, abandons it on the second, kills it on the third. */
 extern volatile sig_atomic_t cli_stop;
 
 #define CLI_TIMEOUT_DEFAULT 5000	/* ms */

@@ -9,7 +9,8 @@
  * case (plan, consult, ... repeat) also share one show(), cmd_show_step(), which reads
  * what to say from the row's data, so a new step is a spec table and a row. list,
  * unit list, person list and show page through `next` with one pager, cmd_pages_read();
- * log pages through log.read; watch lives in watch.c and reuses the log.read helper here.
+ * log pages through log.read; watch lives in watch.c (and its bridge, watch --exec, in
+ * bridge.c) and reuses the log.read helper here.
  *
  * Output: with --json, a single-request command prints the reply itself as one JSON line
  * (also when it is a refusal), and so do the lists; log and watch print one JSON line per
@@ -365,6 +366,12 @@ static const struct args_spec cmd_watch_spec[] = {
 	  F_NONE },
 	{ "--after", ARGS_UINT, "SEQ", "first replay the entries after SEQ (a saved cursor)",
 	  F_NONE },
+	{ "--exec", ARGS_STR, "CMD", "bridge each entry to /bin/sh -c CMD (its JSON on stdin) "
+	  "until CMD exits 0; needs --cursor", F_NONE },
+	{ "--cursor", ARGS_STR, "FILE", "the bridge's last seq delivered; a first start (no "
+	  "FILE) begins at --from, default 1", F_NONE },
+	{ "--retry-max", ARGS_UINT, "SECONDS", "a failed CMD runs again after 0.5 s, doubling "
+	  "up to SECONDS (default 60)", F_NONE },
 };
 
 const struct args_spec cmd_write_spec[] = {
@@ -1048,12 +1055,22 @@ const struct cmd cmd_table[] = {
 		   "With --json, one JSON object per line: the entry.",
 	  CMD_SPEC(cmd_log_spec), .run = cmd_log, .needs = NEEDS_NONE,
 	  .section = "the log and the daemon" },
-	{ .name = "watch", .events = true, .summary = "follow the log live, missing nothing",
+	{ .name = "watch", .events = true,
+	  .summary = "follow the log live, missing nothing; or bridge it to a command",
 	  .about = "Print log entries as they are committed, without gap or duplicate, until\n"
 		   "SIGINT or SIGTERM (exit status 0). By default only new entries; --from SEQ or\n"
 		   "--after SEQ first replays the log, then follows live. Entries missed by the live\n"
 		   "feed (a slow reader, a reconnect) are read back from the log, as the subscriber\n"
-		   "recipe of docs/protocol.md section 7 says. With --json, one entry per line.",
+		   "recipe of docs/protocol.md section 7 says. With --json, one entry per line.\n"
+		   "\n"
+		   "With --exec CMD --cursor FILE, a bridge that misses nothing: each entry (of the\n"
+		   "TOPICs) goes, in seq order, to /bin/sh -c CMD as one JSON line on its stdin,\n"
+		   "with NANTI_SEQ, NANTI_TOPIC and NANTI_CASE set; a failed CMD runs again for the\n"
+		   "same entry with backoff, for ever. FILE (written durably) holds the last seq\n"
+		   "delivered, and a restarted bridge resumes after it: at least once, so CMD must\n"
+		   "be idempotent by NANTI_SEQ. A corrupt FILE is refused (exit status 5). SIGINT\n"
+		   "or SIGTERM lets a running CMD finish; a second signal abandons it. An\n"
+		   "unreachable daemon is waited for. See docs/bridges.md.",
 	  CMD_SPEC(cmd_watch_spec), .run = watch_run, .needs = NEEDS_NONE },
 	{ .name = "ping", .op = "ping", .summary = "check that the daemon answers",
 	  .about = "Ask the daemon for its version, its clock and the last committed seq.",

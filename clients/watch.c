@@ -26,6 +26,14 @@
  * exit status 0. Heartbeats arrive about once a second; when none has come for a few
  * seconds, watch says so on stderr once and keeps waiting: ZeroMQ reconnects on its own,
  * and the first heartbeat after that triggers the catch-up.
+ *
+ * With --cursor FILE --exec CMD, watch is a bridge (bridge.c): each entry it would print
+ * goes to bridge_deliver() instead, which runs CMD until it succeeds and then stores the
+ * seq in FILE; CURSOR starts at what FILE holds. A bridge also outlives the daemon: where
+ * plain watch ends with exit status 3 when a request finds no daemon, a bridge closes its
+ * sockets, waits (bridge_pause) and starts again at step 1 from CURSOR. The handler counts
+ * the signals (up to 3), because a bridge lets a running CMD finish on the first and
+ * abandons it on the second.
  */
 #include <errno.h>
 #include <signal.h>
@@ -33,6 +41,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bridge.h"
 #include "watch.h"
 
 #define WATCH_WAIT_MS		1000	/* longest sleep: how soon a stop is noticed */
@@ -50,12 +59,16 @@ struct watch {
 	struct args_val logv[CMD_LOG_NSPEC];
 	int64_t heard;			/* when a notification last came (monotonic ms) */
 	bool silent;			/* we said that the daemon went quiet */
+	bool positioned;		/* cursor is set: --from, --after, FILE or a ping */
+	struct bridge *bridge;		/* --exec: deliver entries to CMD; NULL: print them */
 };
 
+/* Count the stop requests: 1 stops, 2 abandons a bridge's running CMD, 3 kills it. */
 static void watch_signal(int sig)
 {
 	(void)sig;
-	cli_stop = 1;
+	if (cli_stop < 3)
+		cli_stop = cli_stop + 1;
 }
 
 static int watch_signals(void)
@@ -99,12 +112,17 @@ static bool watch_wanted(const struct watch *w, const msgpack_object *e)
 	return false;
 }
 
-/* Process entry e (seq): print it if wanted, and move the cursor past it. */
+/* Process entry e (seq): print it (or deliver it) if wanted, and move the cursor past it. */
 static int watch_entry(void *arg, const msgpack_object *e, uint64_t seq)
 {
 	struct watch *w = arg;
+	bool wanted = watch_wanted(w, e);
+	int rc;
 
-	if (watch_wanted(w, e)) {
+	if (wanted && w->bridge != NULL) {
+		if ((rc = bridge_deliver(w->bridge, e, seq)) != CLI_OK)
+			return rc;
+	} else if (wanted) {
 		cmd_print_entry(w->r, e);
 		if (fflush(stdout) != 0) {
 			cli_warn("cannot write output: %s", strerror(errno));
@@ -124,9 +142,13 @@ static int watch_catch_up(struct watch *w)
 	for (;;) {
 		from = w->cursor;
 		rc = cmd_log_read(w->r, &w->logt, from, watch_entry, w, &next, &seq);
+		if (rc == CLI_OK && w->bridge != NULL)
+			rc = bridge_check_end(w->bridge, from, seq, w->r->conn.submit);
 		if (rc != CLI_OK)
 			return rc;
 		w->cursor = next;
+		if (w->bridge != NULL && (rc = bridge_advance(w->bridge, next)) != CLI_OK)
+			return rc;
 		if (next >= seq)
 			return CLI_OK;
 		if (next <= from)
@@ -192,10 +214,13 @@ static int watch_event(struct watch *w, const struct conn_event *ev)
 	return CLI_OK;
 }
 
-/* Set up w from the command line (topics, filters, the log.read request) and connect. */
+/* Set up w from the command line: topics, filters, the log.read request (checked here,
+ * before anything is connected), the starting cursor, and the bridge if one is asked for. */
 static int watch_init(struct watch *w, struct run *r)
 {
 	const struct args_val *topics = args_find(r->t, "TOPIC");
+	const struct args_val *from = args_find(r->t, "--from");
+	const struct args_val *after = args_find(r->t, "--after");
 	struct args_val *v;
 	proto_out out;
 	int rc;
@@ -218,41 +243,67 @@ static int watch_init(struct watch *w, struct run *r)
 		v->s = w->topics[0];
 		v->len = strlen(w->topics[0]);
 	}
-	if (args_find(r->t, "--from")->set && args_find(r->t, "--after")->set) {
+	if (from->set && after->set) {
 		cli_warn("watch: give --from or --after, not both");
 		return CLI_USAGE;
 	}
 	proto_out_init(&out);		/* refuse a bad topic before connecting */
-	rc = cmd_start(r, "log.read", &w->logt, &out);
+	rc = cmd_build(r, "log.read", &w->logt, &out);
 	proto_out_fini(&out);
+	if (rc == CLI_OK && bridge_wanted(r)) {
+		rc = bridge_open(&w->bridge, r, &w->cursor);
+		w->positioned = true;
+	} else if (from->set || after->set) {
+		w->cursor = from->set ? (from->u > 0 ? from->u - 1 : 0) : after->u;
+		w->positioned = true;
+	}
 	return rc;
+}
+
+/* Recipe steps 1 to 4 on a fresh connection: connect and subscribe, take the end of the
+ * log as the cursor if nothing else gave one, catch up, then follow until stopped or until
+ * something fails. Returns what ended it: CLI_STOPPED or an exit status. */
+static int watch_follow(struct watch *w)
+{
+	struct run *r = w->r;
+	struct conn_event ev;
+	int rc;
+
+	if ((rc = conn_open(&r->conn)) != CLI_OK ||
+	    (rc = conn_subscribe(&r->conn, w->topics, w->ntopics)) != CLI_OK)
+		return rc;
+	if (!w->positioned && (rc = watch_end(w)) != CLI_OK)
+		return rc;
+	w->positioned = true;
+	w->heard = watch_now_ms();
+	w->silent = false;
+	if ((rc = watch_catch_up(w)) != CLI_OK)
+		return rc;
+	if (w->bridge != NULL)
+		bridge_connected(w->bridge);
+	while (rc == CLI_OK && !cli_stop) {
+		rc = conn_event_next(&r->conn, WATCH_WAIT_MS, &ev);
+		if (rc == CLI_OK)
+			rc = watch_event(w, &ev);
+		conn_event_fini(&ev);
+	}
+	return rc == CLI_OK ? CLI_STOPPED : rc;
 }
 
 int watch_run(struct run *r)
 {
-	const struct args_val *from = args_find(r->t, "--from");
-	const struct args_val *after = args_find(r->t, "--after");
-	struct conn_event ev;
 	struct watch w;
 	int rc;
 
-	if ((rc = watch_init(&w, r)) != CLI_OK || (rc = watch_signals()) != CLI_OK ||
-	    (rc = conn_subscribe(&r->conn, w.topics, w.ntopics)) != CLI_OK)
-		return rc;
-	if (from->set)
-		w.cursor = from->u > 0 ? from->u - 1 : 0;
-	else if (after->set)
-		w.cursor = after->u;
-	else
-		rc = watch_end(&w);
-	w.heard = watch_now_ms();
-	if (rc == CLI_OK)
-		rc = watch_catch_up(&w);
-	while (rc == CLI_OK && !cli_stop) {
-		rc = conn_event_next(&r->conn, WATCH_WAIT_MS, &ev);
-		if (rc == CLI_OK)
-			rc = watch_event(&w, &ev);
-		conn_event_fini(&ev);
+	memset(&w, 0, sizeof w);	/* signals first: a bridge stopped while it starts exits 0 */
+	if ((rc = watch_signals()) == CLI_OK && (rc = watch_init(&w, r)) == CLI_OK) {
+		/* a bridge waits out an unreachable daemon; plain watch ends with status 3 */
+		while ((rc = watch_follow(&w)) == CLI_UNREACHABLE && w.bridge != NULL) {
+			conn_close(&r->conn);
+			if ((rc = bridge_pause(w.bridge, w.cursor)) != CLI_OK)
+				break;
+		}
 	}
+	bridge_close(&w.bridge, w.cursor);
 	return rc == CLI_STOPPED ? CLI_OK : rc;
 }
