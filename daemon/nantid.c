@@ -879,7 +879,7 @@ static void fire_due(struct daemon *d, int64_t now)
 	struct ledger_txn t;
 	struct ledger_iter it;
 	uint8_t keys[FIRE_BATCH][TIMER_KEY_LEN];
-	size_t n = 0;
+	size_t n = 0, i;
 	MDB_val k, v;
 
 	if (d->firing > 0 || d->next_due == 0 || now < d->next_due)
@@ -894,9 +894,11 @@ static void fire_due(struct daemon *d, int64_t now)
 	}
 	ledger_iter_close(&it);
 	ledger_abort(&t);
-	for (size_t i = 0; i < n && room(d); i++)
+	for (i = 0; i < n && room(d); i++)
 		fire_one(d, msg_get(d), keys[i]);
 	d->next_due = 0;	/* read again after these are committed */
+	if (i < n)
+		d->timers_dirty = true;	/* no room for all: again once a commit makes room */
 }
 
 static void loop(struct daemon *d)
@@ -924,7 +926,9 @@ static void loop(struct daemon *d)
 		wait = d->next_heartbeat - now;
 		if (d->watchdog_usec && d->next_watchdog - now < wait)
 			wait = d->next_watchdog - now;
-		if (d->firing == 0 && d->next_due != 0 && d->next_due - now < wait)
+		/* a due timer wakes the loop, unless there is no room to fire it: then the
+		 * commit that makes room does */
+		if (d->firing == 0 && d->next_due != 0 && nitems == 3 && d->next_due - now < wait)
 			wait = d->next_due - now;
 		if (wait < 0)
 			wait = 0;

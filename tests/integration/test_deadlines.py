@@ -167,5 +167,25 @@ def _(t):
     t.check(dues == sorted(dues), "firings in due order")
 
 
+@test("requests are answered while a backlog of firings is caught up, not after it")
+def _(t):
+    d = t.daemon()
+    d.build_county()
+    ks = open_cases(d, 1500, today())
+    shifted(t, d, 30)
+    seen = []
+    with d.client() as c:
+        for _ in range(200):
+            seen.append(c.call("ping")["seq"])
+            if len(seen) > 3 and seen[-1] == seen[-2] == seen[-3]:
+                break
+    final = seen[-1]
+    during = [s for s in seen if s < final]
+    t.diag("%d pings, %d answered during the catch-up" % (len(seen), len(during)))
+    t.check(len(during) > 0, "no request was answered during the catch-up")
+    t.eq(sum(len(v) for v in chase_topics(log_of(d)).values()), len(ks) * len(LADDER),
+         "and the backlog was all fired")
+
+
 if __name__ == "__main__":
     run_tests()
