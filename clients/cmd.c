@@ -290,6 +290,26 @@ static const struct args_spec cmd_verify_spec[] = {
 	  F_TEXT("reason", OPT) },
 };
 
+static const struct args_spec cmd_extend_spec[] = {
+	CASE_OPERAND,
+	{ "--until", ARGS_STR, "D", "the deadline asked for, YYYY-MM-DD", F_DATE("until", REQ) },
+	{ "--reason", ARGS_TEXT, "TEXT", "why ('-': stdin)", F_TEXT("reason", REQ) },
+};
+
+static const struct args_spec cmd_decide_spec[] = {
+	CASE_OPERAND,
+	{ "--approve", ARGS_YESNO, "yes|no", "grant the extension asked for, or refuse it",
+	  F_BOOL("approve", REQ) },
+	{ "--reason", ARGS_TEXT, "TEXT", "why ('-': stdin); needed to refuse",
+	  F_TEXT("reason", OPT) },
+};
+
+static const struct args_spec cmd_ack_spec[] = {
+	CASE_OPERAND,
+	{ "--level", ARGS_UINT, "N", "the level acknowledged: 0 overdue (the lead), 1.. the "
+	  "escalations", F_UINT("level", REQ, 0, 8) },
+};
+
 static const struct args_spec cmd_reason_spec[] = {
 	CASE_OPERAND,
 	{ "--reason", ARGS_TEXT, "TEXT", "why ('-': stdin)", F_TEXT("reason", REQ) },
@@ -971,6 +991,22 @@ const struct cmd cmd_table[] = {
 		       "level below). It counts against the case, and a resolved, journaled or\n"
 		       "crossed-off case goes back to work (committed). By the lead, the\n"
 		       "case-taking leader or the offices."),
+	/* deadlines */
+	CMD_CASE_WRITE("extend", "case.extend", cmd_extend_spec, "extension asked for", false,
+		       "ask for a later deadline",
+		       "Ask the theme office for a later handling deadline, with the reason, before\n"
+		       "the deadline passes. At most 2 extensions a case, each of at most 30 days.\n"
+		       "By the lead.", .section = "deadlines"),
+	CMD_CASE_WRITE("decide-extension", "case.decide_extension", cmd_decide_spec,
+		       "extension decided", false, "grant or refuse an extension",
+		       "Grant (--approve yes: the deadline moves and its reminders and escalations\n"
+		       "follow) or refuse (--approve no --reason R) the extension a case's lead\n"
+		       "asked for. By the theme office."),
+	CMD_CASE_WRITE("ack", "case.ack", cmd_ack_spec, "acknowledged", false,
+		       "acknowledge a deadline notification (签收)",
+		       "Acknowledge an overdue notification (--level 0, by the lead) or an\n"
+		       "escalation (--level N, by whom it notified). It is recorded; the ladder goes\n"
+		       "on until the case is resolved."),
 	/* reading cases */
 	{ .name = "show", .op = "case.get", .summary = "tell a case's whole story",
 	  .about = "Show a case: its fields, then its history in order, one block per event:\n"

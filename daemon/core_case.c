@@ -704,6 +704,119 @@ static nt_err do_repeat(struct step_ctx *x, uint32_t *extra)
 	return NT_OK;
 }
 
+/* ---- extensions (延期申请) and acknowledgements (签收) ---- */
+
+enum { X_CASE, X_UNTIL, X_REASON };
+static const struct proto_field extend_fields[] = {
+	[X_CASE] = CASE_ARG,
+	[X_UNTIL] = { "until", PT_DATE, true, 0, 0, 0, NULL },
+	[X_REASON] = TEXT_ARG("reason", true),
+};
+
+static nt_err do_extend(struct step_ctx *x, uint32_t *extra)
+{
+	const struct core_policy *pol = core_policy_of(x->v);
+	const struct proto_arg *a = x->r->args;
+	int64_t until = (int64_t)a[X_UNTIL].u;
+	int64_t today = proto_day_of(x->v->now, MODEL_UTC_OFFSET_MIN);
+
+	(void)extra;
+	if (x->c.deadline == 0)
+		return refuse(x, NT_ETRANSITION, "case.extend: case %" PRIu64 " has no deadline "
+			      "to extend", x->c.id);
+	if (today > x->c.deadline)
+		return refuse(x, NT_ETRANSITION, "case.extend: an extension is asked before the "
+			      "deadline passes, and case %" PRIu64 "'s has", x->c.id);
+	if (x->c.extension_until != 0)
+		return refuse(x, NT_ECONFLICT, "an extension of case %" PRIu64 " is already "
+			      "waiting for the theme office's decision", x->c.id);
+	if (x->c.extensions >= pol->max_extensions)
+		return refuse(x, NT_ETRANSITION, "case.extend: case %" PRIu64 " has had %u "
+			      "extensions, the most allowed", x->c.id, x->c.extensions);
+	if (until <= x->c.deadline)
+		return refuse(x, NT_EBADREQ, "'until' must be after the deadline");
+	if (until - x->c.deadline > (int64_t)pol->max_extension_days)
+		return refuse(x, NT_EBADREQ, "an extension adds at most %u days",
+			      pol->max_extension_days);
+	x->c.extension_until = until;
+	return NT_OK;
+}
+
+enum { XD_CASE, XD_APPROVE, XD_REASON };
+static const struct proto_field decide_fields[] = {
+	[XD_CASE] = CASE_ARG,
+	[XD_APPROVE] = { "approve", PT_BOOL, true, 0, 0, 0, NULL },
+	[XD_REASON] = TEXT_ARG("reason", false),
+};
+
+static nt_err do_decide(struct step_ctx *x, uint32_t *extra)
+{
+	const struct proto_arg *a = x->r->args;
+
+	(void)extra;
+	if (x->c.extension_until == 0)
+		return refuse(x, NT_ETRANSITION, "case.decide_extension: no extension of case %"
+			      PRIu64 " is waiting (case.extend asks for one)", x->c.id);
+	if (!a[XD_APPROVE].b && !a[XD_REASON].set)
+		return refuse(x, NT_EBADREQ, "refusing an extension needs 'reason'");
+	if (a[XD_APPROVE].b) {
+		/* the deadline moves, and case_step() re-arms its timers */
+		x->c.deadline = x->c.extension_until;
+		x->c.extensions++;
+		x->topic = "case.extended";
+	} else {
+		x->topic = "case.extension_refused";
+	}
+	x->c.extension_until = 0;
+	return NT_OK;
+}
+
+enum { A_CASE, A_LEVEL };
+static const struct proto_field ack_fields[] = {
+	[A_CASE] = CASE_ARG,
+	[A_LEVEL] = { "level", PT_UINT, true, 0, CORE_MAX_LADDER, 0, NULL },
+};
+
+static nt_err do_ack(struct step_ctx *x, uint32_t *extra)
+{
+	const struct core_policy *pol = core_policy_of(x->v);
+	uint32_t level = (uint32_t)x->r->args[A_LEVEL].u;
+	bool fired, may;
+	unsigned rels;
+	nt_err rc;
+
+	(void)extra;
+	/* while the chase is armed it has fired the levels below the one it waits for; once
+	 * it has fired the top of the ladder it is no longer armed */
+	if (x->c.timer_at[SLOT_CHASE] != 0)
+		fired = level < x->c.chase_level;
+	else
+		fired = pol->nladder > 0 && x->c.chase_level == pol->nladder &&
+			level <= pol->nladder;
+	if (!fired)
+		return refuse(x, NT_ETRANSITION, "case.ack: level %u of case %" PRIu64 "'s chase "
+			      "has not been notified", level, x->c.id);
+	if ((rc = perm_relations(x->v, &x->actor, x->c.unit, x->c.lead, x->c.taker, &rels)) !=
+	    NT_OK)
+		return rc;
+	if (level == 0)
+		may = rels & REL_LEAD;
+	else if (pol->ladder[level - 1].role == ROLE_HEAD)
+		may = rels & REL_HEAD;
+	else
+		may = (x->actor.roles & pol->ladder[level - 1].role) != 0;
+	if (!may)
+		return refuse(x, NT_EFORBIDDEN, "case.ack: level %u is acknowledged by whom it "
+			      "notified, and '%.*s' is not", level, (int)x->actor.id.len,
+			      x->actor.id.ptr);
+	if (x->c.acked & (1u << level))
+		return refuse(x, NT_ECONFLICT, "level %u of case %" PRIu64 " is already "
+			      "acknowledged", level, x->c.id);
+	/* recorded; the ladder goes on: acknowledging is not acting */
+	x->c.acked |= 1u << level;
+	return NT_OK;
+}
+
 /* ---- the table ---- */
 
 #define LEAD_ONLY "only the case's lead advances it"
@@ -754,6 +867,15 @@ static const struct step_op step_ops[] = {
 	{ "case.repeat", REL_LEAD | REL_TAKER | REL_THEME | REL_SUPERVISION,
 	  "a repeat petition is recorded by the lead, the case-taking leader or the offices",
 	  ANY_STEP, true, do_repeat },
+#define S_EXTEND 14
+	{ "case.extension_requested", REL_LEAD, "only the case's lead asks for an extension",
+	  BIT(STEP_IDENTIFIED) | BIT(STEP_PLANNED) | BIT(STEP_COMMITTED), false, do_extend },
+#define S_DECIDE 15
+	{ "case.extended", REL_THEME, "only the theme office decides on extensions",
+	  BIT(STEP_IDENTIFIED) | BIT(STEP_PLANNED) | BIT(STEP_COMMITTED), false, do_decide },
+#define S_ACK 16
+	{ "case.acknowledged", REL_LEAD | REL_HEAD | REL_THEME | REL_SUPERVISION | REL_REACH,
+	  "a notification is acknowledged by whom it notified", ANY_STEP, false, do_ack },
 };
 
 static nt_err apply_step(const struct core_view *v, const struct core_req *r,
@@ -782,5 +904,8 @@ const struct op core_case_ops[] = {
 	STEP("case.escalate", escalate_fields, S_ESCALATE),
 	STEP("case.guarantee", guarantee_fields, S_GUARANTEE),
 	STEP("case.repeat", repeat_fields, S_REPEAT),
+	STEP("case.extend", extend_fields, S_EXTEND),
+	STEP("case.decide_extension", decide_fields, S_DECIDE),
+	STEP("case.ack", ack_fields, S_ACK),
 };
 const size_t core_case_nops = N(core_case_ops);

@@ -38,9 +38,16 @@ const struct core_policy core_default_policy = {
 		{ 10, ROLE_COUNTY },		/* escalation.4: the county leader in charge */
 	},
 	.nladder = 4,
+	.max_extensions = 2,
+	.max_extension_days = 30,
 };
 
 #define LATE_MS 5000	/* a firing this long after its due time is marked late */
+
+const struct core_policy *core_policy_of(const struct core_view *v)
+{
+	return v->policy != NULL ? v->policy : &core_default_policy;
+}
 
 static const struct core_policy *policy_of(const struct core_view *v)
 {

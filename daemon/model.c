@@ -123,6 +123,9 @@ static const struct rec_field case_fields[] = {
 	C("remind_again_at", RT_I64, timer_at[SLOT_REMIND_NEAR], O),
 	C("chase_at", RT_I64, timer_at[SLOT_CHASE], O),
 	C("chase_level", RT_U32, chase_level, O),
+	C("extension_until", RT_DATE, extension_until, O),
+	C("extensions", RT_U32, extensions, O),
+	C("acked", RT_U32, acked, O),
 };
 const struct rec_desc case_desc = {
 	case_fields, sizeof case_fields / sizeof case_fields[0], sizeof(struct case_rec)

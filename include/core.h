@@ -39,8 +39,13 @@ struct core_policy {
 	int remind_hour;	/* local hour of reminders and escalations */
 	struct core_ladder_step ladder[CORE_MAX_LADDER];
 	size_t nladder;
+	uint32_t max_extensions;	/* extensions a case may have approved */
+	uint32_t max_extension_days;	/* calendar days one extension may add */
 };
 extern const struct core_policy core_default_policy;
+struct core_view;
+/* The view's policy, or the default. */
+const struct core_policy *core_policy_of(const struct core_view *v);
 
 struct cal;
 

@@ -113,6 +113,9 @@ struct case_rec {
 	/* the deadline's armed timers (Unix ms; 0: none), by slot (enum timer_slot) */
 	int64_t timer_at[3];
 	uint32_t chase_level;		/* what the chase timer fires: 0 overdue, then the ladder */
+	int64_t extension_until;	/* a requested extension awaiting decision (a day); 0: none */
+	uint32_t extensions;		/* extensions approved */
+	uint32_t acked;			/* bit L: level L of the chase was acknowledged */
 };
 
 /* ---- timers ---- */

@@ -167,6 +167,39 @@ def _(t):
     t.check(dues == sorted(dues), "firings in due order")
 
 
+@test("an extension asked in time and granted moves the deadline and its chase; the lead "
+      "acknowledges an overdue notice, once, and the ladder goes on")
+def _(t):
+    d = t.daemon()
+    d.build_county()
+    [k] = open_cases(d, 1, today(1))
+    with d.client() as c:
+        before = c.call("case.get", case=k)["case"]["chase_at"]
+        r = c.write("case.extend", actor="wang.li", case=k, until=today(8), reason="rain")
+        t.eq((r["ok"], r.get("step")), (True, "identified"), "asked: %r" % r)
+        r = c.write("case.decide_extension", actor="wang.li", case=k, approve=True)
+        t.eq(r.get("error", {}).get("code"), "forbidden", "only the theme office decides")
+        r = c.write("case.decide_extension", actor="theme", case=k, approve=True)
+        t.check(r["ok"], "granted: %r" % r)
+        cs = c.call("case.get", case=k)["case"]
+        t.eq((cs["deadline"], cs["extensions"]), (today(8), 1), "the deadline moved")
+        t.eq(cs["chase_at"] - before, 7 * DAY * 1000, "and its chase with it")
+        r = c.write("case.ack", actor="wang.li", case=k, level=0)
+        t.eq(r.get("error", {}).get("code"), "invalid_transition", "nothing to acknowledge yet")
+    shifted(t, d, 10)
+    time.sleep(0.5)
+    with d.client() as c:
+        r = c.write("case.ack", actor="wang.li", case=k, level=0)
+        t.check(r["ok"], "acknowledged: %r" % r)
+        r = c.write("case.ack", actor="wang.li", case=k, level=0)
+        t.eq(r.get("error", {}).get("code"), "conflict", "once")
+        cs = c.call("case.get", case=k)["case"]
+        t.eq(cs["acked"], 1, "recorded on the case")
+    topics = [e["topic"] for e in log_of(d) if e.get("case") == k]
+    t.check("case.acknowledged" in topics and "escalation.1" in topics,
+            "acknowledged, and the ladder went on: %r" % topics)
+
+
 @test("requests are answered while a backlog of firings is caught up, not after it")
 def _(t):
     d = t.daemon()

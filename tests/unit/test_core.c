@@ -1127,8 +1127,112 @@ static void a_firing_long_after_its_time_is_marked_late(void)
 	fake_free(f);
 }
 
+static void an_extension_asked_in_time_and_approved_moves_the_deadline_and_its_timers(void)
+{
+	struct fake *f = county();
+	struct result r = { 0 };
+	int64_t at[SLOT__N];
+	struct case_rec c;
+
+	apply(&r, f, "case.open", "li", "s:title", "t", "s:area", "livelihood", "s:unit",
+	      "dongcun", "s:deadline", "2026-06-10", NULL);
+	CHECK(accepted(&r));
+	apply(&r, f, "case.extend", "zhang", "u:case", (uint64_t)1, "s:until", "2026-06-20",
+	      "s:reason", "rain", NULL);
+	CHECK(refused(&r, NT_EFORBIDDEN, "only the case's lead asks for an extension"));
+	apply(&r, f, "case.extend", "li", "u:case", (uint64_t)1, "s:until", "2026-07-20",
+	      "s:reason", "rain", NULL);
+	CHECK(refused(&r, NT_EBADREQ, "at most 30 days"));
+	apply(&r, f, "case.extend", "li", "u:case", (uint64_t)1, "s:until", "2026-06-10",
+	      "s:reason", "rain", NULL);
+	CHECK(refused(&r, NT_EBADREQ, "'until' must be after the deadline"));
+	apply(&r, f, "case.decide_extension", "theme", "u:case", (uint64_t)1, "b:approve", 1, NULL);
+	CHECK(refused(&r, NT_ETRANSITION, "no extension of case 1 is waiting"));
+	apply(&r, f, "case.extend", "li", "u:case", (uint64_t)1, "s:until", "2026-06-20",
+	      "s:reason", "the rains came", NULL);
+	CHECK(accepted(&r) && strcmp(r.topic, "case.extension_requested") == 0);
+	apply(&r, f, "case.extend", "li", "u:case", (uint64_t)1, "s:until", "2026-06-21",
+	      "s:reason", "again", NULL);
+	CHECK(refused(&r, NT_ECONFLICT, "already waiting"));
+	apply(&r, f, "case.decide_extension", "li", "u:case", (uint64_t)1, "b:approve", 1, NULL);
+	CHECK(refused(&r, NT_EFORBIDDEN, "only the theme office decides on extensions"));
+	apply(&r, f, "case.decide_extension", "theme", "u:case", (uint64_t)1, "b:approve", 1,
+	      NULL);
+	CHECK(accepted(&r) && strcmp(r.topic, "case.extended") == 0);
+	c = case_of(f, 1);
+	CHECK(c.extensions == 1 && c.extension_until == 0);
+	armed(f, 1, at);
+	CHECK(at[SLOT_CHASE] == local("2026-06-21", 0));	/* the timers followed */
+	/* a second one, refused with a reason; a third approved reaches the cap */
+	apply(&r, f, "case.extend", "li", "u:case", (uint64_t)1, "s:until", "2026-06-25",
+	      "s:reason", "r", NULL);
+	CHECK(accepted(&r));
+	apply(&r, f, "case.decide_extension", "theme", "u:case", (uint64_t)1, "b:approve", 0,
+	      NULL);
+	CHECK(refused(&r, NT_EBADREQ, "needs 'reason'"));
+	apply(&r, f, "case.decide_extension", "theme", "u:case", (uint64_t)1, "b:approve", 0,
+	      "s:reason", "no", NULL);
+	CHECK(accepted(&r) && strcmp(r.topic, "case.extension_refused") == 0);
+	CHECK(case_of(f, 1).timer_at[SLOT_CHASE] == local("2026-06-21", 0));
+	apply(&r, f, "case.extend", "li", "u:case", (uint64_t)1, "s:until", "2026-06-25",
+	      "s:reason", "r", NULL);
+	apply(&r, f, "case.decide_extension", "theme", "u:case", (uint64_t)1, "b:approve", 1,
+	      NULL);
+	CHECK(accepted(&r) && case_of(f, 1).extensions == 2);
+	apply(&r, f, "case.extend", "li", "u:case", (uint64_t)1, "s:until", "2026-06-28",
+	      "s:reason", "r", NULL);
+	CHECK(refused(&r, NT_ETRANSITION, "has had 2 extensions, the most allowed"));
+	/* past the deadline, it is too late to ask */
+	f->now = local("2026-06-26", 10);
+	apply(&r, f, "case.extend", "li", "u:case", (uint64_t)1, "s:until", "2026-06-28",
+	      "s:reason", "r", NULL);
+	CHECK(refused(&r, NT_ETRANSITION, "before the deadline passes"));
+	result_fini(&r);
+	fake_free(f);
+}
+
+static void a_notified_person_acknowledges_their_level_once_and_the_ladder_goes_on(void)
+{
+	struct fake *f = county();
+	struct result r = { 0 };
+	int64_t at[SLOT__N];
+	struct case_rec c;
+
+	apply(&r, f, "case.open", "li", "s:title", "t", "s:area", "livelihood", "s:unit",
+	      "dongcun", "s:deadline", "2026-06-01", NULL);
+	apply(&r, f, "case.ack", "li", "u:case", (uint64_t)1, "u:level", (uint64_t)0, NULL);
+	CHECK(refused(&r, NT_ETRANSITION, "level 0 of case 1's chase has not been notified"));
+	armed(f, 1, at);
+	f->now = at[SLOT_CHASE];
+	fire(&r, f, 1, SLOT_CHASE, at[SLOT_CHASE]);		/* overdue: the lead */
+	armed(f, 1, at);
+	f->now = at[SLOT_CHASE];
+	fire(&r, f, 1, SLOT_CHASE, at[SLOT_CHASE]);		/* escalation.1: the unit head */
+	apply(&r, f, "case.ack", "zhang", "u:case", (uint64_t)1, "u:level", (uint64_t)0, NULL);
+	CHECK(refused(&r, NT_EFORBIDDEN, "level 0 is acknowledged by whom it notified"));
+	apply(&r, f, "case.ack", "li", "u:case", (uint64_t)1, "u:level", (uint64_t)0, NULL);
+	CHECK(accepted(&r) && strcmp(r.topic, "case.acknowledged") == 0);
+	apply(&r, f, "case.ack", "li", "u:case", (uint64_t)1, "u:level", (uint64_t)0, NULL);
+	CHECK(refused(&r, NT_ECONFLICT, "already acknowledged"));
+	apply(&r, f, "case.ack", "chen", "u:case", (uint64_t)1, "u:level", (uint64_t)1, NULL);
+	CHECK(refused(&r, NT_EFORBIDDEN, "acknowledged by whom it notified"));
+	apply(&r, f, "case.ack", "zhang", "u:case", (uint64_t)1, "u:level", (uint64_t)1, NULL);
+	CHECK(accepted(&r));
+	apply(&r, f, "case.ack", "theme", "u:case", (uint64_t)1, "u:level", (uint64_t)2, NULL);
+	CHECK(refused(&r, NT_ETRANSITION, "level 2"));
+	c = case_of(f, 1);
+	CHECK(c.acked == 3 && c.chase_level == 2);
+	/* acknowledging does not stop the ladder */
+	armed(f, 1, at);
+	CHECK(at[SLOT_CHASE] != 0);
+	result_fini(&r);
+	fake_free(f);
+}
+
 int main(void)
 {
+	RUN(an_extension_asked_in_time_and_approved_moves_the_deadline_and_its_timers);
+	RUN(a_notified_person_acknowledges_their_level_once_and_the_ladder_goes_on);
 	RUN(a_deadline_arms_two_reminders_and_the_chase_that_the_timers_keep);
 	RUN(the_chase_fires_overdue_then_climbs_the_ladder_once_per_level);
 	RUN(a_firing_long_after_its_time_is_marked_late);
