@@ -290,6 +290,18 @@ static const struct args_spec cmd_verify_spec[] = {
 	  F_TEXT("reason", OPT) },
 };
 
+static const struct args_spec cmd_deadlines_spec[] = {
+	{ "--unit", ARGS_STR, "U", "only unit U and the units below it", F_ID("unit", OPT) },
+	{ "--within", ARGS_UINT, "DAYS", "deadlines up to DAYS days ahead (default 14); passed "
+	  "ones always", F_UINT("within", OPT, 0, 3660) },
+};
+
+static void cmd_show_deadlines(const struct run *r, const struct conn_reply *rep)
+{
+	(void)r;
+	deadlines_render(stdout, rep->root);
+}
+
 static const struct args_spec cmd_extend_spec[] = {
 	CASE_OPERAND,
 	{ "--until", ARGS_STR, "D", "the deadline asked for, YYYY-MM-DD", F_DATE("until", REQ) },
@@ -992,11 +1004,19 @@ const struct cmd cmd_table[] = {
 		       "crossed-off case goes back to work (committed). By the lead, the\n"
 		       "case-taking leader or the offices."),
 	/* deadlines */
+	{ .name = "deadlines", .op = "deadline.list",
+	  .summary = "deadlines passed and coming, by unit",
+	  .about = "List the cases not yet resolved whose handling deadline has passed or comes\n"
+		   "within --within days, soonest first, under their units: the deadline, how\n"
+		   "far off or how late, the lead, and the escalation reached.",
+	  CMD_SPEC(cmd_deadlines_spec), .run = cmd_single, .show = cmd_show_deadlines,
+	  .needs = { { "items", CMD_T(ARRAY) }, { "today", CMD_T(STR) }, { NULL, 0 } },
+	  .section = "deadlines" },
 	CMD_CASE_WRITE("extend", "case.extend", cmd_extend_spec, "extension asked for", false,
 		       "ask for a later deadline",
 		       "Ask the theme office for a later handling deadline, with the reason, before\n"
 		       "the deadline passes. At most 2 extensions a case, each of at most 30 days.\n"
-		       "By the lead.", .section = "deadlines"),
+		       "By the lead."),
 	CMD_CASE_WRITE("decide-extension", "case.decide_extension", cmd_decide_spec,
 		       "extension decided", false, "grant or refuse an extension",
 		       "Grant (--approve yes: the deadline moves and its reminders and escalations\n"

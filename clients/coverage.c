@@ -144,3 +144,76 @@ void coverage_render(FILE *f, const msgpack_object *reply, bool by_unit)
 		render_milestone(f, &ms->via.array.ptr[i], by_unit);
 	}
 }
+
+/* ---- nanti deadlines ---- */
+
+/*
+ *   today 2026-06-11
+ *   anling
+ *     2026-06-08  overdue 3 days   case 12  wang.li    escalation.1  村道破损
+ *     2026-06-15  in 4 days        case 31  li.ming                 水渠
+ */
+void deadlines_render(FILE *f, const msgpack_object *reply)
+{
+	const msgpack_object *items = get(reply, "items");
+	uint64_t more = u64_or0(get(reply, "more"));
+	proto_str s, unit = PROTO_STR_NULL;
+
+	if (proto_obj_str(get(reply, "today"), &s))
+		fprintf(f, "today %.*s\n", (int)s.len, s.ptr);
+	if (items == NULL || items->type != MSGPACK_OBJECT_ARRAY || items->via.array.size == 0) {
+		fputs("no deadline passed or coming\n", f);
+		return;
+	}
+	/* the reply is soonest first; a unit's heading each time the unit changes would
+	 * scatter it, so group: one pass per unit, in order of first appearance */
+	for (uint32_t i = 0; i < items->via.array.size; i++) {
+		const msgpack_object *it = &items->via.array.ptr[i];
+		bool seen = false;
+
+		if (!proto_obj_str(get(it, "unit"), &unit))
+			continue;
+		for (uint32_t j = 0; j < i && !seen; j++) {
+			proto_str u2;
+
+			seen = proto_obj_str(get(&items->via.array.ptr[j], "unit"), &u2) &&
+			       u2.len == unit.len && memcmp(u2.ptr, unit.ptr, unit.len) == 0;
+		}
+		if (seen)
+			continue;
+		fprintf(f, "%.*s\n", (int)unit.len, unit.ptr);
+		for (uint32_t j = i; j < items->via.array.size; j++) {
+			const msgpack_object *x = &items->via.array.ptr[j], *lv = get(x, "level");
+			proto_str u2;
+			int64_t left = 0;
+			uint64_t level = 0;
+			char state[48], esc[40] = "";
+
+			if (!proto_obj_str(get(x, "unit"), &u2) || u2.len != unit.len ||
+			    memcmp(u2.ptr, unit.ptr, unit.len) != 0)
+				continue;
+			proto_obj_i64(get(x, "days_left"), &left);
+			if (left < 0)
+				snprintf(state, sizeof state, "overdue %lld day%s", (long long)-left,
+					 left == -1 ? "" : "s");
+			else if (left == 0)
+				snprintf(state, sizeof state, "today");
+			else
+				snprintf(state, sizeof state, "in %lld day%s", (long long)left,
+					 left == 1 ? "" : "s");
+			if (proto_obj_u64(lv, &level))
+				snprintf(esc, sizeof esc, level == 0 ? "overdue notice" :
+					 "escalation.%llu", (unsigned long long)level);
+			fputs("  ", f);
+			put_str(f, get(x, "deadline"), 11);
+			fprintf(f, " %-16s case %-6llu ", state,
+				(unsigned long long)u64_or0(get(x, "case")));
+			put_str(f, get(x, "lead"), 14);
+			fprintf(f, " %-15s ", esc);
+			put_str(f, get(x, "title"), 0);
+			fputc('\n', f);
+		}
+	}
+	if (more > 0)
+		fprintf(f, "... and %llu more not listed\n", (unsigned long long)more);
+}

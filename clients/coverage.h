@@ -13,4 +13,7 @@
  * by_unit one line per unit (how many people and cases). */
 void coverage_render(FILE *f, const msgpack_object *reply, bool by_unit);
 
+/* Print a deadline.list reply: per unit, each case's deadline and where it stands. */
+void deadlines_render(FILE *f, const msgpack_object *reply);
+
 #endif

@@ -355,3 +355,137 @@ out:
 	fini(&c);
 	return rc;
 }
+
+/* ---- deadline.list: the deadlines coming up and those passed, by unit ---- */
+
+enum { DL_UNIT, DL_WITHIN };
+const struct proto_field deadline_list_fields[DEADLINE_LIST_NFIELDS] = {
+	[DL_UNIT] = { "unit", PT_ID, false, 0, 0, 0, NULL },
+	[DL_WITHIN] = { "within", PT_UINT, false, 0, 3660, 0, NULL },
+};
+
+#define DEADLINE_LIST_MAX 1000	/* items in a reply; the rest are counted */
+
+struct due_case {
+	int64_t deadline;
+	uint64_t id;
+	size_t off, len;	/* its summary, packed in the scratch buffer */
+};
+
+static int due_cmp(const void *pa, const void *pb)
+{
+	const struct due_case *a = pa, *b = pb;
+
+	if (a->deadline != b->deadline)
+		return a->deadline < b->deadline ? -1 : 1;
+	return a->id < b->id ? -1 : a->id > b->id;
+}
+
+/* A case's line: its summary and where its deadline stands. */
+static void pack_due(proto_out *o, const struct case_rec *cs, int64_t today, size_t nladder)
+{
+	int64_t left = cs->deadline - today;
+	int64_t level = -1;	/* the highest level of the chase that has fired */
+
+	if (cs->timer_at[SLOT_CHASE] != 0)
+		level = (int64_t)cs->chase_level - 1;
+	else if (nladder > 0 && cs->chase_level == nladder)
+		level = (int64_t)nladder;
+	msgpack_pack_map(&o->pk, 9);
+	proto_kv_u64(o, "case", cs->id);
+	proto_kv_str(o, "title", cs->title);
+	proto_kv_str(o, "unit", cs->unit);
+	proto_kv_str(o, "lead", cs->lead);
+	proto_kv_cstr(o, "step", case_steps[cs->step]);
+	proto_pack_cstr(o, "deadline");
+	{
+		char d[11];
+
+		proto_date_format(cs->deadline, d);
+		proto_pack_cstr(o, d);
+	}
+	proto_kv_bool(o, "overdue", left < 0);
+	proto_kv_i64(o, "days_left", left);
+	if (level >= 0)
+		proto_kv_i64(o, "level", level);
+	else
+		proto_kv_nil(o, "level");
+}
+
+nt_err deadline_list_query(const struct ops_query_ctx *q, const struct proto_arg *a,
+			   proto_out *out, uint32_t *n, char *why, size_t whylen)
+{
+	int64_t today = proto_day_of(q->now, MODEL_UTC_OFFSET_MIN);
+	int64_t horizon = today + (a[DL_WITHIN].set ? (int64_t)a[DL_WITHIN].u : 14);
+	struct due_case *list = NULL;
+	size_t nlist = 0, cap = 0, shown;
+	struct ledger_iter it;
+	struct core_view v;
+	struct unit_rec u;
+	proto_out scratch;
+	MDB_val k, val;
+	nt_err rc = NT_OK;
+
+	ops_view(&v, q->t, q->now);
+	if (a[DL_UNIT].set && (rc = core_get_unit(&v, a[DL_UNIT].s, &u)) != NT_OK) {
+		if (rc == NT_ENOTFOUND)
+			snprintf(why, whylen, "no unit '%.*s'", (int)a[DL_UNIT].s.len,
+				 a[DL_UNIT].s.ptr);
+		return rc;
+	}
+	proto_out_init(&scratch);
+	ledger_iter_init(&it, q->t, DB_CASES, NULL, 0);
+	while (rc == NT_OK && ledger_iter_next(&it, &k, &val)) {
+		struct case_rec cs;
+		bool in = true;
+
+		if (rec_decode(val.mv_data, val.mv_size, &case_desc, &cs) != NT_OK) {
+			rc = NT_ECORRUPT;
+			break;
+		}
+		/* a deadline still to meet: set, the case not yet resolved, within the horizon */
+		if (cs.deadline == 0 || cs.step >= STEP_RESOLVED || cs.deadline > horizon)
+			continue;
+		if (a[DL_UNIT].set && (rc = perm_within(&v, cs.unit, a[DL_UNIT].s, &in)) != NT_OK)
+			break;
+		if (!in)
+			continue;
+		if (nlist == cap) {
+			struct due_case *more = realloc(list, (cap = cap ? 2 * cap : 256) *
+							sizeof *list);
+
+			if (more == NULL) {
+				rc = NT_ENOMEM;
+				break;
+			}
+			list = more;
+		}
+		list[nlist] = (struct due_case){ cs.deadline, cs.id, scratch.sb.size, 0 };
+		pack_due(&scratch, &cs, today, core_policy_of(&v)->nladder);
+		list[nlist].len = scratch.sb.size - list[nlist].off;
+		nlist++;
+	}
+	ledger_iter_close(&it);
+	if (rc == NT_OK && q->t->err != NT_OK)
+		rc = q->t->err;
+	if (rc == NT_OK && scratch.oom)
+		rc = NT_ENOMEM;
+	if (rc == NT_OK) {
+		char d[11];
+
+		if (nlist > 0)
+			qsort(list, nlist, sizeof *list, due_cmp);
+		shown = nlist < DEADLINE_LIST_MAX ? nlist : DEADLINE_LIST_MAX;
+		proto_date_format(today, d);
+		proto_kv_cstr(out, "today", d);
+		proto_pack_cstr(out, "items");
+		msgpack_pack_array(&out->pk, (uint32_t)shown);
+		for (size_t i = 0; i < shown; i++)
+			proto_out_raw(out, scratch.sb.data + list[i].off, list[i].len);
+		proto_kv_u64(out, "more", nlist - shown);
+		*n = 3;
+	}
+	free(list);
+	proto_out_fini(&scratch);
+	return rc;
+}

@@ -503,6 +503,8 @@ static const struct op read_ops[] = {
 	{ "campaign.get", false, no_fields, 0, NULL, q_campaign_get, NULL, false },
 	{ "campaign.coverage", false, coverage_fields, COVERAGE_NFIELDS, NULL,
 	  coverage_query, NULL, false },
+	{ "deadline.list", false, deadline_list_fields, DEADLINE_LIST_NFIELDS, NULL,
+	  deadline_list_query, NULL, false },
 	READ("unit.get", unit_get_fields, q_unit_get),
 	READ("unit.list", unit_list_fields, q_unit_list),
 	READ("person.get", person_get_fields, q_person_get),

@@ -1,6 +1,7 @@
 /*
- * coverage.h - campaign.coverage, the read op that lists, per milestone and per unit,
- * who has not done their part (daemon/coverage.c; the reply is in docs/protocol.md).
+ * coverage.h - the read ops of what is missing and what is due: campaign.coverage (per
+ * milestone and unit, who has not done their part) and deadline.list (daemon/coverage.c;
+ * the replies are in docs/protocol.md).
  */
 #ifndef COVERAGE_H
 #define COVERAGE_H
@@ -12,5 +13,12 @@ extern const struct proto_field coverage_fields[COVERAGE_NFIELDS];
 
 nt_err coverage_query(const struct ops_query_ctx *q, const struct proto_arg *a, proto_out *out,
 		      uint32_t *n, char *why, size_t whylen);
+
+/* deadline.list: the cases whose deadline is passed or comes within `within` days (default
+ * 14), not yet resolved, soonest first (daemon/coverage.c; docs/protocol.md). */
+#define DEADLINE_LIST_NFIELDS 2
+extern const struct proto_field deadline_list_fields[DEADLINE_LIST_NFIELDS];
+nt_err deadline_list_query(const struct ops_query_ctx *q, const struct proto_arg *a,
+			   proto_out *out, uint32_t *n, char *why, size_t whylen);
 
 #endif

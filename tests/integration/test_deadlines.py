@@ -13,13 +13,14 @@ Run with /usr/bin/python3 (Debian's python3-zmq and python3-msgpack).
 """
 import os
 import random
+import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from pyclient import (  # noqa: E402
-    clock_shim, new_id, read_log, run_tests, test, today,
+    ROOT, clock_shim, new_id, read_log, run_tests, test, today,
 )
 
 LADDER = ["deadline.overdue", "escalation.1", "escalation.2", "escalation.3",
@@ -198,6 +199,44 @@ def _(t):
     topics = [e["topic"] for e in log_of(d) if e.get("case") == k]
     t.check("case.acknowledged" in topics and "escalation.1" in topics,
             "acknowledged, and the ladder went on: %r" % topics)
+
+
+@test("deadline.list lists the deadlines passed and coming, soonest first, with how late "
+      "and how far up the ladder; nanti deadlines prints them by unit")
+def _(t):
+    d = t.daemon()
+    d.build_county()
+    with d.client() as c:
+        ks = []
+        for unit, lead, dl in (("xiaxi", "wang.li", today()), ("xiaxi", "wang.li", today(3)),
+                               ("dongcun", "chen.jie", today(1)),
+                               ("xiaxi", "wang.li", today(40)), ("xiaxi", "wang.li", None)):
+            f = {"title": "t", "area": "development", "unit": unit}
+            if dl:
+                f["deadline"] = dl
+            r = c.write("case.open", actor=lead, **f)
+            t.require(r["ok"], repr(r))
+            ks.append(r["case"])
+    shifted(t, d, 2)
+    time.sleep(0.5)
+    with d.client() as c:
+        r = c.call("deadline.list")
+        t.eq([x["case"] for x in r["items"]], [ks[0], ks[2], ks[1]], "soonest first, 14 days")
+        first = r["items"][0]
+        t.eq((first["overdue"], first["days_left"], first["level"], first["lead"]),
+             (True, -2, 1, "wang.li"), "the first: two days late, escalated once")
+        t.eq(r["items"][2]["level"], None, "a coming deadline has no level")
+        r = c.call("deadline.list", unit="anling", within=60)
+        t.eq([x["case"] for x in r["items"]], [ks[0], ks[1], ks[3]], "anling, 60 days")
+        r = c.call("deadline.list", unit="nowhere")
+        t.eq(r.get("error", {}).get("code"), "not_found", "an unknown unit")
+    out = subprocess.run([os.path.join(ROOT, "build", "nanti"), "--runtime-dir", d.run_dir,
+                          "deadlines"], capture_output=True, text=True, timeout=30)
+    t.eq(out.returncode, 0, "exit status: %s" % out.stderr)
+    lines = out.stdout.splitlines()
+    t.check(lines[1:2] == ["xiaxi"] and "overdue 2 days" in lines[2] and
+            "escalation.1" in lines[2], out.stdout)
+    t.check("dongcun" in lines and any("overdue notice" in x for x in lines), out.stdout)
 
 
 @test("requests are answered while a backlog of firings is caught up, not after it")
