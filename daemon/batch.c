@@ -173,10 +173,10 @@ static void reply_ok(struct batch_item *it, uint64_t seq, bool duplicate, uint32
 }
 
 void batch_query(struct ledger *lg, const struct ops_stats *stats,
-		 struct batch_item *it, int64_t now)
+		 const struct core_policy *policy, struct batch_item *it, int64_t now)
 {
 	struct ledger_txn t;
-	struct ops_query_ctx c = { &t, stats, 0, now };
+	struct ops_query_ctx c = { &t, stats, 0, now, policy };
 	proto_out fields;
 	char why[PROTO_WHY] = "";
 	uint32_t n = 0;

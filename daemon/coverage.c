@@ -299,7 +299,7 @@ nt_err coverage_query(const struct ops_query_ctx *q, const struct proto_arg *a, 
 	int only = a[CV_MILESTONE].set ? rec_enum_find(milestone_names, a[CV_MILESTONE].s) : -1;
 	nt_err rc;
 
-	ops_view(&v, q->t, q->now);
+	ops_view(&v, q);
 	if (a[CV_UNIT].set && (rc = core_get_unit(&v, a[CV_UNIT].s, &u)) != NT_OK) {
 		if (rc == NT_ENOTFOUND)
 			snprintf(why, whylen, "no unit '%.*s'", (int)a[CV_UNIT].s.len,
@@ -426,7 +426,7 @@ nt_err deadline_list_query(const struct ops_query_ctx *q, const struct proto_arg
 	MDB_val k, val;
 	nt_err rc = NT_OK;
 
-	ops_view(&v, q->t, q->now);
+	ops_view(&v, q);
 	if (a[DL_UNIT].set && (rc = core_get_unit(&v, a[DL_UNIT].s, &u)) != NT_OK) {
 		if (rc == NT_ENOTFOUND)
 			snprintf(why, whylen, "no unit '%.*s'", (int)a[DL_UNIT].s.len,

@@ -61,6 +61,7 @@ struct config {
 	int ntcp;
 	size_t map_size;
 	char calendar_dir[PATH_MAX];
+	struct core_policy policy;	/* how deadlines are chased (docs/deadlines.md) */
 	bool debug;
 };
 
@@ -145,7 +146,10 @@ static void usage(FILE *f)
 		"                       else ./var/run, where nanti looks too)\n"
 		"  --config FILE        read settings from FILE (lines 'key = value'; keys:\n"
 		"                       state-dir, runtime-dir, listen-tcp, map-size-mb,\n"
-		"                       calendar-dir); flags given on the command line win\n"
+		"                       calendar-dir, and how deadlines are chased:\n"
+		"                       deadline-reminders, deadline-ladder, reminder-hour,\n"
+		"                       extension-max, extension-days); flags given on the\n"
+		"                       command line win\n"
 		"  --listen-tcp H:P     also serve requests on tcp://H:P and notifications on\n"
 		"                       tcp://H:P+1 (repeatable, at most %d)\n"
 		"  --map-size-mb N      initial LMDB map size (it grows by itself)\n"
@@ -196,9 +200,84 @@ static bool set_mapsize(struct config *c, const char *v)
 	return true;
 }
 
+/* An unsigned number of at most max; false if v is not one. */
+static bool parse_uint(const char *v, unsigned long max, uint32_t *out)
+{
+	char *end;
+	unsigned long n;
+
+	if (*v < '0' || *v > '9')
+		return false;
+	n = strtoul(v, &end, 10);
+	if (*end != '\0' || n > max)
+		return false;
+	*out = (uint32_t)n;
+	return true;
+}
+
+/* deadline-reminders = 3, 1   (working days before; at most two; empty: none) */
+static bool set_reminders(struct core_policy *p, const char *v)
+{
+	char buf[64], *save = NULL, *tok;
+	int n = 0;
+
+	if (strlen(v) >= sizeof buf)
+		return false;
+	strcpy(buf, v);
+	p->remind[0] = p->remind[1] = 0;
+	for (tok = strtok_r(buf, ", ", &save); tok != NULL; tok = strtok_r(NULL, ", ", &save))
+		if (n == 2 || !parse_uint(tok, 60, &p->remind[n++]) || p->remind[n - 1] == 0)
+			return false;
+	return true;
+}
+
+/* deadline-ladder = unit_head:1, theme_office:3, ...   (role:working days after, rising) */
+static bool set_ladder(struct core_policy *p, const char *v)
+{
+	char buf[512], *save = NULL, *tok;
+	uint32_t last = 0;
+
+	if (strlen(v) >= sizeof buf)
+		return false;
+	strcpy(buf, v);
+	p->nladder = 0;
+	for (tok = strtok_r(buf, ", ", &save); tok != NULL; tok = strtok_r(NULL, ", ", &save)) {
+		char *colon = strchr(tok, ':');
+		struct core_ladder_step *st = &p->ladder[p->nladder];
+		int bit;
+
+		if (colon == NULL || p->nladder == CORE_MAX_LADDER)
+			return false;
+		*colon = '\0';
+		bit = rec_enum_find(role_names, (proto_str){ tok, (uint32_t)strlen(tok) });
+		if (bit < 0 || !parse_uint(colon + 1, 3660, &st->after) ||
+		    (p->nladder > 0 && st->after < last))
+			return false;
+		st->role = 1u << bit;
+		last = st->after;
+		p->nladder++;
+	}
+	return true;
+}
+
 /* Apply one setting; false if the value is invalid. */
 static bool config_set(struct config *c, const char *key, const char *val)
 {
+	uint32_t u;
+
+	if (strcmp(key, "deadline-reminders") == 0)
+		return set_reminders(&c->policy, val);
+	if (strcmp(key, "deadline-ladder") == 0)
+		return set_ladder(&c->policy, val);
+	if (strcmp(key, "reminder-hour") == 0 && parse_uint(val, 23, &u)) {
+		c->policy.remind_hour = (int)u;
+		return true;
+	}
+	if (strcmp(key, "extension-max") == 0)
+		return parse_uint(val, 100, &c->policy.max_extensions);
+	if (strcmp(key, "extension-days") == 0)
+		return parse_uint(val, 3660, &c->policy.max_extension_days) &&
+		       c->policy.max_extension_days > 0;
 	if (strcmp(key, "state-dir") == 0)
 		return set_str(c->state_dir, sizeof c->state_dir, val);
 	if (strcmp(key, "runtime-dir") == 0)
@@ -325,6 +404,7 @@ static int config_load(struct config *c, int argc, char **argv)
 		return 3;
 	}
 	memset(c, 0, sizeof *c);
+	c->policy = core_default_policy;
 	if (config_file != NULL && !config_read(c, config_file))
 		return 2;
 	/* flags win over the file */
@@ -629,7 +709,7 @@ static void heartbeat(struct daemon *d, int64_t now)
 static void answer_now(struct daemon *d, struct msg *m)
 {
 	if (!m->item.done)
-		batch_query(d->lg, &d->stats, &m->item, now_ms());
+		batch_query(d->lg, &d->stats, &d->cfg.policy, &m->item, now_ms());
 	msg_send_reply(d, m);
 	msg_put(d, m);
 }
@@ -698,7 +778,7 @@ static void group_finish(struct daemon *d, struct group *g, bool committed)
 		struct msg *m = g->msgs[i];
 
 		if (m->deferred)
-			batch_query(d->lg, &d->stats, &m->item, now_ms());
+			batch_query(d->lg, &d->stats, &d->cfg.policy, &m->item, now_ms());
 		msg_send_reply(d, m);
 	}
 	for (size_t i = 0; i < g->n; i++)
@@ -1016,8 +1096,10 @@ int main(int argc, char **argv)
 		d.pool[i].next = d.free_msgs;
 		d.free_msgs = &d.pool[i];
 	}
-	if ((err = batch_spec_init(&d.spec, d.lg, &d.st)) == NT_OK)
+	if ((err = batch_spec_init(&d.spec, d.lg, &d.st)) == NT_OK) {
 		d.spec.cal = d.cal;
+		d.spec.policy = &d.cfg.policy;
+	}
 	if (err != NT_OK ||
 	    (err = writer_start(&d.writer, d.lg)) != NT_OK) {
 		log_err("cannot start the commit thread: %s", nt_strerror(err));

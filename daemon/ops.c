@@ -49,12 +49,13 @@ static nt_err txn_get(void *ctx, enum ledger_db db, const void *key, size_t klen
 	return ledger_get(ctx, db, key, klen, val);
 }
 
-void ops_view(struct core_view *v, struct ledger_txn *t, int64_t now)
+void ops_view(struct core_view *v, const struct ops_query_ctx *c)
 {
 	memset(v, 0, sizeof *v);
-	v->ctx = t;
+	v->ctx = c->t;
 	v->get = txn_get;
-	v->now = now;
+	v->now = c->now;
+	v->policy = c->policy;
 }
 
 static bool str_match(const struct proto_arg *want, proto_str have)
@@ -92,7 +93,7 @@ static nt_err q_unit_get(const struct ops_query_ctx *c, const struct proto_arg *
 	struct unit_rec u;
 	nt_err rc;
 
-	ops_view(&v, c->t, c->now);
+	ops_view(&v, c);
 	if ((rc = core_get_unit(&v, a[0].s, &u)) == NT_ENOTFOUND)
 		snprintf(why, whylen, "no unit '%.*s'", (int)a[0].s.len, a[0].s.ptr);
 	if (rc != NT_OK)
@@ -114,7 +115,7 @@ static nt_err q_person_get(const struct ops_query_ctx *c, const struct proto_arg
 	struct person_rec p;
 	nt_err rc;
 
-	ops_view(&v, c->t, c->now);
+	ops_view(&v, c);
 	if ((rc = core_get_person(&v, a[0].s, &p)) == NT_ENOTFOUND)
 		snprintf(why, whylen, "no person '%.*s'", (int)a[0].s.len, a[0].s.ptr);
 	if (rc != NT_OK)
@@ -183,7 +184,7 @@ static nt_err id_list(const struct ops_query_ctx *c, const struct proto_arg *a,
 	MDB_val k, val;
 	nt_err rc = NT_OK;
 
-	ops_view(&v, c->t, c->now);
+	ops_view(&v, c);
 	proto_out_init(&page);
 	ledger_iter_init(&it, c->t, db, a[0].set ? a[0].s.ptr : NULL, a[0].set ? a[0].s.len : 0);
 	while (ledger_iter_next(&it, &k, &val)) {
@@ -240,7 +241,7 @@ static nt_err q_campaign_get(const struct ops_query_ctx *c, const struct proto_a
 	nt_err rc;
 
 	(void)a, (void)why, (void)whylen;
-	ops_view(&v, c->t, c->now);
+	ops_view(&v, c);
 	if ((rc = core_get_campaign(&v, &g)) != NT_OK)
 		return rc;
 	proto_pack_cstr(out, "campaign");
@@ -277,7 +278,7 @@ static nt_err q_case_get(const struct ops_query_ctx *c, const struct proto_arg *
 	MDB_val k, val, entry;
 	nt_err rc;
 
-	ops_view(&v, c->t, c->now);
+	ops_view(&v, c);
 	if ((rc = core_get_case(&v, id, &cs)) != NT_OK) {
 		if (rc == NT_ENOTFOUND)
 			snprintf(why, whylen, "no case %" PRIu64, id);
@@ -384,7 +385,7 @@ static nt_err q_case_list(const struct ops_query_ctx *c, const struct proto_arg 
 	nt_err rc = NT_OK;
 
 	(void)why, (void)whylen;
-	ops_view(&v, c->t, c->now);
+	ops_view(&v, c);
 	proto_out_init(&page);
 	ledger_key_u64(last, after);
 	if (after < UINT64_MAX) {

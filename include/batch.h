@@ -74,7 +74,7 @@ bool batch_prepare(struct batch_item *it);
 
 /* batch_query - answer a prepared read op in its own read transaction. */
 void batch_query(struct ledger *lg, const struct ops_stats *stats,
-		 struct batch_item *it, int64_t now);
+		 const struct core_policy *policy, struct batch_item *it, int64_t now);
 
 /*
  * The loop's view of the ledger's future: the state once everything applied so far is

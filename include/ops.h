@@ -30,6 +30,7 @@ struct ops_query_ctx {
 	const struct ops_stats *stats;
 	uint64_t last_seq;
 	int64_t now;
+	const struct core_policy *policy;	/* NULL: the default */
 };
 
 #define OPS_MAX_FIELDS 12
@@ -40,7 +41,7 @@ const struct op *ops_find(proto_str name);
 #define OPS_LIST_SCAN	10000	/* records one list or log.read call examines */
 #define OPS_MAX_LIMIT	1000
 
-/* A view of the ledger for the core's helpers (core_get_*, perm_*) over read txn t. */
-void ops_view(struct core_view *v, struct ledger_txn *t, int64_t now);
+/* A view of the ledger for the core's helpers (core_get_*, perm_*) over c's read txn. */
+void ops_view(struct core_view *v, const struct ops_query_ctx *c);
 
 #endif

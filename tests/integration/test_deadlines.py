@@ -239,6 +239,45 @@ def _(t):
     t.check("dongcun" in lines and any("overdue notice" in x for x in lines), out.stdout)
 
 
+@test("the ladder, the reminders and the extension caps come from the configuration; a "
+      "bad setting is refused with its file and line")
+def _(t):
+    d = t.daemon(start=False)
+    conf = os.path.join(d.base, "nantid.conf")
+    with open(conf, "w") as f:
+        f.write("# a short ladder\ndeadline-ladder = theme_office:1\n"
+                "deadline-reminders =\nextension-max = 0\n")
+    d.args = ["--config", conf]
+    d.start()
+    d.build_county()
+    [k] = open_cases(d, 1, today(5))
+    with d.client() as c:
+        cs = c.call("case.get", case=k)["case"]
+        t.check("remind_at" not in cs and "chase_at" in cs, "no reminders: %r" % cs)
+        r = c.write("case.extend", actor="wang.li", case=k, until=today(9), reason="r")
+        t.eq(r.get("error", {}).get("code"), "invalid_transition", "no extension allowed")
+    shifted(t, d, 30)
+    time.sleep(0.5)
+    got = chase_topics(log_of(d))
+    t.eq(got, {k: ["deadline.overdue", "escalation.1"]}, "two levels, no more")
+    esc = [e for e in log_of(d) if e["topic"] == "escalation.1"]
+    t.eq(esc[0]["notify"] if esc else None, {"role": "theme_office", "unit": "xiaxi"},
+         "the configured role")
+    with d.client() as c:
+        items = c.call("deadline.list")["items"]
+    t.eq([x["level"] for x in items], [1], "the top of the short ladder")
+    # a bad setting: the daemon does not start, and says where
+    d.stop()
+    with open(conf, "a") as f:
+        f.write("deadline-ladder = mayor:1\n")
+    d.env = {}
+    r = subprocess.run([d.binary, "--config", conf, "--state-dir", d.state_dir,
+                        "--runtime-dir", d.run_dir], capture_output=True, text=True,
+                       timeout=30)
+    t.check(r.returncode != 0 and "nantid.conf:5: invalid setting 'deadline-ladder'" in
+            r.stderr, "refused: %d %r" % (r.returncode, r.stderr))
+
+
 @test("requests are answered while a backlog of firings is caught up, not after it")
 def _(t):
     d = t.daemon()

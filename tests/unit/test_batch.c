@@ -187,7 +187,7 @@ static nt_err turn_run(struct env *e, struct turn *t, int64_t now)
 	}
 	for (size_t i = 0; i < t->n; i++)
 		if (!t->item[i].done)
-			batch_query(e->lg, &e->stats, &t->item[i], now);
+			batch_query(e->lg, &e->stats, NULL, &t->item[i], now);
 	free(writes);
 	return rc;
 }
