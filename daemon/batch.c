@@ -109,6 +109,16 @@ void batch_item_fini(struct batch_item *it)
 	core_effect_fini(&it->eff);
 }
 
+bool batch_item_touches(const struct batch_item *it, enum ledger_db db)
+{
+	if (!it->applied)
+		return false;
+	for (unsigned i = 0; i < it->eff.nputs; i++)
+		if (it->eff.puts[i].db == db)
+			return true;
+	return false;
+}
+
 void batch_item_fail(struct batch_item *it, nt_err e, const char *why)
 {
 	proto_reply_error(&it->reply, it->req.id, e, why);

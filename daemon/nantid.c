@@ -781,9 +781,15 @@ static void group_finish(struct daemon *d, struct group *g, bool committed)
 			batch_query(d->lg, &d->stats, &d->cfg.policy, &m->item, now_ms());
 		msg_send_reply(d, m);
 	}
-	for (size_t i = 0; i < g->n; i++)
-		d->firing -= g->msgs[i]->item.internal;
-	d->timers_dirty = true;
+	for (size_t i = 0; i < g->n; i++) {
+		const struct batch_item *it = &g->msgs[i]->item;
+
+		d->firing -= it->internal;
+		/* only a commit that armed or fired a timer changes which one is next; after a
+		 * batch of firings, committed or not, the loop looks again */
+		if (it->internal || (committed && batch_item_touches(it, DB_TIMERS)))
+			d->timers_dirty = true;
+	}
 	for (size_t i = 0; committed && i < g->n; i++) {
 		struct batch_item *it = &g->msgs[i]->item;
 

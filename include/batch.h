@@ -62,6 +62,8 @@ void batch_item_init(struct batch_item *it, const void *body, size_t len);
 #define BATCH_KEEP 16384
 void batch_item_reuse(struct batch_item *it, const void *body, size_t len);
 void batch_item_fini(struct batch_item *it);
+/* Does the applied item store anything in db? */
+bool batch_item_touches(const struct batch_item *it, enum ledger_db db);
 /* Make it done with an error reply (and no log entry). */
 void batch_item_fail(struct batch_item *it, nt_err e, const char *why);
 
