@@ -60,6 +60,7 @@ struct step_ctx {
 	struct case_rec c;		/* the case, changed by the op */
 	struct person_rec actor;
 	struct campaign_rec campaign;
+	unsigned rels;			/* how the actor stands to the case (perm.h) */
 	const char *topic;		/* the op may change it (a journal that sends back) */
 	char *why;
 	size_t whylen;
@@ -146,7 +147,6 @@ static nt_err case_step(const struct step_op *op, const struct core_view *v,
 	uint32_t extra = 0;
 	uint8_t key[HIST_KEY_LEN];
 	struct core_put *p;
-	unsigned rels;
 	nt_err rc;
 
 	if ((rc = perm_actor(v, r->actor, &x.actor, why, whylen)) != NT_OK)
@@ -155,9 +155,9 @@ static nt_err case_step(const struct step_op *op, const struct core_view *v,
 		return refuse(&x, rc, "no case %" PRIu64, id);
 	if (rc != NT_OK)
 		return rc;
-	if ((rc = perm_relations(v, &x.actor, x.c.unit, x.c.lead, x.c.taker, &rels)) != NT_OK)
+	if ((rc = perm_relations(v, &x.actor, x.c.unit, x.c.lead, x.c.taker, &x.rels)) != NT_OK)
 		return rc;
-	if (!(rels & op->allow))
+	if (!(x.rels & op->allow))
 		return refuse(&x, NT_EFORBIDDEN, "%s: %s (case %" PRIu64 " is led by '%.*s' in "
 			      "unit '%.*s')", r->op->name, op->rule, id, (int)x.c.lead.len,
 			      x.c.lead.ptr, (int)x.c.unit.len, x.c.unit.ptr);
@@ -781,28 +781,16 @@ static nt_err do_ack(struct step_ctx *x, uint32_t *extra)
 {
 	const struct core_policy *pol = core_policy_of(x->v);
 	uint32_t level = (uint32_t)x->r->args[A_LEVEL].u;
-	bool fired, may;
-	unsigned rels;
-	nt_err rc;
+	bool may;
 
 	(void)extra;
-	/* while the chase is armed it has fired the levels below the one it waits for; once
-	 * it has fired the top of the ladder it is no longer armed */
-	if (x->c.timer_at[SLOT_CHASE] != 0)
-		fired = level < x->c.chase_level;
-	else
-		fired = pol->nladder > 0 && x->c.chase_level == pol->nladder &&
-			level <= pol->nladder;
-	if (!fired)
+	if ((int64_t)level > core_chase_fired(&x->c, pol->nladder))
 		return refuse(x, NT_ETRANSITION, "case.ack: level %u of case %" PRIu64 "'s chase "
 			      "has not been notified", level, x->c.id);
-	if ((rc = perm_relations(x->v, &x->actor, x->c.unit, x->c.lead, x->c.taker, &rels)) !=
-	    NT_OK)
-		return rc;
 	if (level == 0)
-		may = rels & REL_LEAD;
+		may = x->rels & REL_LEAD;
 	else if (pol->ladder[level - 1].role == ROLE_HEAD)
-		may = rels & REL_HEAD;
+		may = x->rels & REL_HEAD;
 	else
 		may = (x->actor.roles & pol->ladder[level - 1].role) != 0;
 	if (!may)

@@ -49,9 +49,15 @@ const struct core_policy *core_policy_of(const struct core_view *v)
 	return v->policy != NULL ? v->policy : &core_default_policy;
 }
 
-static const struct core_policy *policy_of(const struct core_view *v)
+int64_t core_chase_fired(const struct case_rec *c, size_t nladder)
 {
-	return v->policy != NULL ? v->policy : &core_default_policy;
+	/* while the chase is armed it has fired the levels below the one it waits for; once
+	 * it has fired the top of the ladder it is no longer armed */
+	if (c->timer_at[SLOT_CHASE] != 0)
+		return (int64_t)c->chase_level - 1;
+	if (nladder > 0 && c->chase_level == nladder)
+		return (int64_t)nladder;
+	return -1;
 }
 
 /* Unix ms of local midnight starting day, and of the policy's hour on it. */
@@ -62,7 +68,7 @@ static int64_t day_start(int64_t day)
 
 static int64_t morning(const struct core_view *v, int64_t day)
 {
-	return day_start(day) + (int64_t)policy_of(v)->remind_hour * 3600 * 1000;
+	return day_start(day) + (int64_t)core_policy_of(v)->remind_hour * 3600 * 1000;
 }
 
 static const char *role_name(uint32_t role)
@@ -98,7 +104,7 @@ static void disarm(struct core_effect *e, struct case_rec *c, unsigned slot)
 /* The time the chase fires at level (0: overdue). */
 static int64_t chase_time(const struct core_view *v, const struct case_rec *c, uint32_t level)
 {
-	const struct core_policy *pol = policy_of(v);
+	const struct core_policy *pol = core_policy_of(v);
 
 	if (level == 0)
 		return day_start(c->deadline + 1);
@@ -107,7 +113,7 @@ static int64_t chase_time(const struct core_view *v, const struct case_rec *c, u
 
 void core_timers_rearm(const struct core_view *v, struct core_effect *e, struct case_rec *c)
 {
-	const struct core_policy *pol = policy_of(v);
+	const struct core_policy *pol = core_policy_of(v);
 
 	for (unsigned slot = 0; slot < SLOT__N; slot++)
 		disarm(e, c, slot);
@@ -139,7 +145,7 @@ static const struct proto_field fire_fields[] = {
 static nt_err timer_fire(const struct core_view *v, const struct core_req *r,
 			 struct core_effect *e, char *why, size_t whylen)
 {
-	const struct core_policy *pol = policy_of(v);
+	const struct core_policy *pol = core_policy_of(v);
 	const struct proto_arg *a = r->args;
 	unsigned slot = (unsigned)a[F_SLOT].u;
 	int64_t due = (int64_t)a[F_DUE].u, today = proto_day_of(v->now, MODEL_UTC_OFFSET_MIN);

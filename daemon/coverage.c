@@ -385,12 +385,7 @@ static int due_cmp(const void *pa, const void *pb)
 static void pack_due(proto_out *o, const struct case_rec *cs, int64_t today, size_t nladder)
 {
 	int64_t left = cs->deadline - today;
-	int64_t level = -1;	/* the highest level of the chase that has fired */
-
-	if (cs->timer_at[SLOT_CHASE] != 0)
-		level = (int64_t)cs->chase_level - 1;
-	else if (nladder > 0 && cs->chase_level == nladder)
-		level = (int64_t)nladder;
+	int64_t level = core_chase_fired(cs, nladder);
 	msgpack_pack_map(&o->pk, 9);
 	proto_kv_u64(o, "case", cs->id);
 	proto_kv_str(o, "title", cs->title);

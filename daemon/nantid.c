@@ -442,8 +442,12 @@ static bool calendar_load(struct daemon *d)
 	static const char *const defaults[] = { "calendars", "/usr/share/nanti/calendars" };
 	char why[512] = "";
 	const char *dir = d->cfg.calendar_dir[0] ? d->cfg.calendar_dir : NULL;
-	int year = (int)(1970 + proto_day_of(now_ms(), MODEL_UTC_OFFSET_MIN) / 365.2425);
+	char today[11];
+	int year;
 	nt_err err;
+
+	proto_date_format(proto_day_of(now_ms(), MODEL_UTC_OFFSET_MIN), today);
+	year = atoi(today);
 
 	if (cal_new(&d->cal) != NT_OK)
 		return false;

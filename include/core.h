@@ -140,6 +140,9 @@ extern const size_t core_timer_nops;
  * the ladder). Deletes the timers it had and puts the new ones; c's timer fields change.
  */
 void core_timers_rearm(const struct core_view *v, struct core_effect *e, struct case_rec *c);
+/* The highest level of c's chase that has fired (0: the overdue notice), or -1 if none,
+ * for a ladder of nladder levels. */
+int64_t core_chase_fired(const struct case_rec *c, size_t nladder);
 
 /* ---- shared by the write ops (core.c) ---- */
 
