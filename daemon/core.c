@@ -463,6 +463,8 @@ static nt_err campaign_set(const struct core_view *v, const struct core_req *r,
 	c.set_seq = v->seq;
 
 	core_put_rec(e, DB_META, META_CAMPAIGN, strlen(META_CAMPAIGN), false, &campaign_desc, &c);
+	if ((rc = core_milestones_rearm(v, e, &c)) != NT_OK)
+		return rc;
 	e->topic = "campaign.set";
 	core_kvs_begin(e, &e->entry);
 	e->entry.n = rec_pack_pairs(&e->buf, &campaign_desc, &c, 0, 0);

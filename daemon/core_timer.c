@@ -101,14 +101,41 @@ static void disarm(struct core_effect *e, struct case_rec *c, unsigned slot)
 	c->timer_at[slot] = 0;
 }
 
-/* The time the chase fires at level (0: overdue). */
-static int64_t chase_time(const struct core_view *v, const struct case_rec *c, uint32_t level)
+/* The time a chase of a date fires at level (0: the midnight that ends the day; then the
+ * mornings of the ladder). */
+static int64_t chase_time(const struct core_view *v, int64_t day, uint32_t level)
 {
 	const struct core_policy *pol = core_policy_of(v);
 
 	if (level == 0)
-		return day_start(c->deadline + 1);
-	return morning(v, cal_add_working(v->cal, c->deadline, pol->ladder[level - 1].after));
+		return day_start(day + 1);
+	return morning(v, cal_add_working(v->cal, day, pol->ladder[level - 1].after));
+}
+
+/* Whom level (1..) of a chase notifies: a role of the unit or of the county. */
+static void pack_notify(struct core_effect *e, const struct core_view *v, uint32_t level,
+			proto_str unit)
+{
+	proto_pack_cstr(&e->buf, "notify");
+	msgpack_pack_map(&e->buf.pk, 2);
+	proto_kv_cstr(&e->buf, "role", role_name(core_policy_of(v)->ladder[level - 1].role));
+	proto_kv_str(&e->buf, "unit", unit);
+}
+
+static void pack_date(struct core_effect *e, const char *key, int64_t day)
+{
+	char d[11];
+
+	proto_date_format(day, d);
+	proto_kv_cstr(&e->buf, key, d);
+}
+
+static void reply_changed(struct core_effect *e, bool changed)
+{
+	core_kvs_begin(e, &e->reply);
+	proto_kv_bool(&e->buf, "changed", changed);
+	e->reply.n = 1;
+	core_kvs_end(e, &e->reply);
 }
 
 void core_timers_rearm(const struct core_view *v, struct core_effect *e, struct case_rec *c)
@@ -130,7 +157,7 @@ void core_timers_rearm(const struct core_view *v, struct core_effect *e, struct 
 			arm(e, c, SLOT_REMIND_FAR + i, at);
 	}
 	/* the chase, even if the deadline is already past: it then fires at once */
-	arm(e, c, SLOT_CHASE, chase_time(v, c, 0));
+	arm(e, c, SLOT_CHASE, chase_time(v, c->deadline, 0));
 }
 
 /* ---- timer.fire: the daemon's own write ---- */
@@ -161,11 +188,12 @@ static nt_err timer_fire(const struct core_view *v, const struct core_req *r,
 	if (rc != NT_OK)
 		return rc;
 	if (c.timer_at[slot] != due) {
-		/* re-armed or disarmed by a write the loop had not seen committed: nothing */
-		core_kvs_begin(e, &e->reply);
-		proto_kv_bool(&e->buf, "changed", false);
-		e->reply.n = 1;
-		core_kvs_end(e, &e->reply);
+		/* re-armed or disarmed by a write the loop had not seen committed: nothing to
+		 * fire; the key, if it is still there, is no case's (deleting it again is
+		 * harmless, and a stray key must not fire for ever) */
+		timer_key(key, due, c.id, slot);
+		core_del(e, DB_TIMERS, key, TIMER_KEY_LEN);
+		reply_changed(e, false);
 		return e->buf.oom ? NT_ENOMEM : NT_OK;
 	}
 	disarm(e, &c, slot);
@@ -176,13 +204,7 @@ static nt_err timer_fire(const struct core_view *v, const struct core_req *r,
 	proto_kv_str(&e->buf, "lead", c.lead);
 	proto_kv_str(&e->buf, "unit", c.unit);
 	proto_kv_str(&e->buf, "title", c.title);
-	proto_pack_cstr(&e->buf, "deadline");
-	{
-		char d[11];
-
-		proto_date_format(c.deadline, d);
-		proto_pack_cstr(&e->buf, d);
-	}
+	pack_date(e, "deadline", c.deadline);
 	proto_kv_i64(&e->buf, "due", due);
 	proto_kv_bool(&e->buf, "late", v->now - due >= LATE_MS);
 	n = 6;
@@ -203,19 +225,17 @@ static nt_err timer_fire(const struct core_view *v, const struct core_req *r,
 		proto_kv_u64(&e->buf, "working_days_late",
 			     (uint64_t)cal_working_between(v->cal, c.deadline + 1, today + 1));
 		/* who is told now: the lead, then a role of the case's unit or of the county */
-		proto_pack_cstr(&e->buf, "notify");
 		if (level == 0) {
+			proto_pack_cstr(&e->buf, "notify");
 			msgpack_pack_map(&e->buf.pk, 1);
 			proto_kv_str(&e->buf, "person", c.lead);
 		} else {
-			msgpack_pack_map(&e->buf.pk, 2);
-			proto_kv_cstr(&e->buf, "role", role_name(pol->ladder[level - 1].role));
-			proto_kv_str(&e->buf, "unit", c.unit);
+			pack_notify(e, v, level, c.unit);
 		}
 		n += 3;
 		if (level + 1 <= pol->nladder) {
 			c.chase_level = level + 1;
-			arm(e, &c, SLOT_CHASE, chase_time(v, &c, level + 1));
+			arm(e, &c, SLOT_CHASE, chase_time(v, c.deadline, level + 1));
 		}
 	}
 	e->entry.n = n;
@@ -230,11 +250,223 @@ static nt_err timer_fire(const struct core_view *v, const struct core_req *r,
 	hist_key(key, c.id, v->seq);
 	core_put_end(e, core_put_begin(e, DB_HIST, key, HIST_KEY_LEN, false));
 	e->case_id = c.id;
+	reply_changed(e, true);
+	return e->buf.oom ? NT_ENOMEM : NT_OK;
+}
 
-	core_kvs_begin(e, &e->reply);
-	proto_kv_bool(&e->buf, "changed", true);
-	e->reply.n = 1;
-	core_kvs_end(e, &e->reply);
+/* ---- campaign milestones ---- */
+
+nt_err core_get_milestone(const struct core_view *v, unsigned m, struct milestone_rec *ms)
+{
+	char key[META_MILESTONE_MAX];
+	size_t klen = milestone_key(key, m);
+	MDB_val val;
+	nt_err rc = v->get(v->ctx, DB_META, key, klen, &val);
+
+	if (rc == NT_ENOTFOUND) {
+		memset(ms, 0, sizeof *ms);
+		return NT_OK;
+	}
+	if (rc != NT_OK)
+		return rc;
+	return rec_decode(val.mv_data, val.mv_size, &milestone_desc, ms);
+}
+
+static void put_milestone(struct core_effect *e, unsigned m, const struct milestone_rec *ms)
+{
+	char key[META_MILESTONE_MAX];
+
+	core_put_rec(e, DB_META, key, milestone_key(key, m), false, &milestone_desc, ms);
+}
+
+nt_err core_milestones_rearm(const struct core_view *v, struct core_effect *e,
+			     const struct campaign_rec *g)
+{
+	for (unsigned m = 0; m < MS__N; m++) {
+		struct milestone_rec ms;
+		int64_t by = campaign_by(g, m);
+		uint8_t key[TIMER_KEY_LEN];
+		nt_err rc;
+
+		if ((rc = core_get_milestone(v, m, &ms)) != NT_OK)
+			return rc;
+		if (ms.by == by)
+			continue;	/* the same date: its chase goes on where it is */
+		if (ms.at != 0) {
+			milestone_timer_key(key, ms.at, m);
+			core_del(e, DB_TIMERS, key, sizeof key);
+		}
+		memset(&ms, 0, sizeof ms);
+		ms.by = by;
+		if (by != 0) {
+			/* even a date already past: the chase then starts at once */
+			ms.at = chase_time(v, by, 0);
+			milestone_timer_key(key, ms.at, m);
+			core_put_end(e, core_put_begin(e, DB_TIMERS, key, sizeof key, false));
+		}
+		put_milestone(e, m, &ms);
+	}
+	return NT_OK;
+}
+
+/*
+ * campaign.missing: one unit's notice that some of its people have not done their part
+ * of a milestone. The daemon's loop, firing a milestone's timer, reads who is missing from
+ * what is committed and sends one per unit, in unit id order, then milestone.fire. The
+ * milestone's cursor makes each unit's notice happen once per level: after a crash the
+ * loop sends again only the units after it, and a notice for a unit at or before it
+ * changes nothing.
+ */
+#define MISSING_MAX_PEOPLE 200	/* people named in one notice; the rest are counted */
+
+enum { MS_F_MILESTONE, MS_F_DUE, MS_F_LEVEL, MS_F_UNIT, MS_F_PEOPLE, MS_F_MORE, MS_F_CASES };
+static const struct proto_field missing_fields[] = {
+	[MS_F_MILESTONE] = { "milestone", PT_STR, true, 1, 16, 0, milestone_names },
+	[MS_F_DUE] = { "due", PT_UINT, true, 1, INT64_MAX, 0, NULL },
+	[MS_F_LEVEL] = { "level", PT_UINT, true, 0, CORE_MAX_LADDER, 0, NULL },
+	[MS_F_UNIT] = { "unit", PT_ID, true, 0, 0, 0, NULL },
+	[MS_F_PEOPLE] = { "people", PT_IDS, true, 1, MISSING_MAX_PEOPLE, 0, NULL },
+	[MS_F_MORE] = { "more", PT_UINT, false, 0, UINT32_MAX, 0, NULL },
+	[MS_F_CASES] = { "cases", PT_UINT, false, 0, UINT32_MAX, 0, NULL },
+};
+
+static bool str_after(proto_str a, proto_str b)
+{
+	uint32_t n = a.len < b.len ? a.len : b.len;
+	int d = n > 0 ? memcmp(a.ptr, b.ptr, n) : 0;
+
+	return d > 0 || (d == 0 && a.len > b.len);
+}
+
+static nt_err campaign_missing(const struct core_view *v, const struct core_req *r,
+			       struct core_effect *e, char *why, size_t whylen)
+{
+	const struct proto_arg *a = r->args;
+	unsigned m = (unsigned)rec_enum_find(milestone_names, a[MS_F_MILESTONE].s);
+	int64_t due = (int64_t)a[MS_F_DUE].u;
+	uint32_t level = (uint32_t)a[MS_F_LEVEL].u;
+	const msgpack_object *people = a[MS_F_PEOPLE].o;
+	struct milestone_rec ms;
+	nt_err rc;
+
+	(void)why;
+	(void)whylen;
+	if ((rc = core_get_milestone(v, m, &ms)) != NT_OK)
+		return rc;
+	if (ms.at != due || ms.level != level ||
+	    (ms.cursor.len > 0 && !str_after(a[MS_F_UNIT].s, ms.cursor))) {
+		reply_changed(e, false);	/* told already, or the milestone moved */
+		return e->buf.oom ? NT_ENOMEM : NT_OK;
+	}
+	ms.cursor = a[MS_F_UNIT].s;
+	ms.units++;
+	put_milestone(e, m, &ms);
+
+	e->topic = "campaign.missing";
+	core_kvs_begin(e, &e->entry);
+	proto_kv_cstr(&e->buf, "milestone", milestone_names[m]);
+	pack_date(e, "by", ms.by);
+	proto_kv_i64(&e->buf, "due", due);
+	proto_kv_bool(&e->buf, "late", v->now - due >= LATE_MS);
+	proto_kv_u64(&e->buf, "level", level);
+	proto_kv_str(&e->buf, "unit", a[MS_F_UNIT].s);
+	proto_pack_cstr(&e->buf, "missing");
+	msgpack_pack_array(&e->buf.pk, people->via.array.size);
+	for (uint32_t i = 0; i < people->via.array.size; i++) {
+		struct person_rec p;
+		proto_str id;
+
+		proto_obj_str(&people->via.array.ptr[i], &id);
+		msgpack_pack_map(&e->buf.pk, 2);
+		proto_kv_str(&e->buf, "person", id);
+		if ((rc = core_get_person(v, id, &p)) == NT_OK)
+			proto_kv_str(&e->buf, "name", p.name);
+		else if (rc == NT_ENOTFOUND)
+			proto_kv_nil(&e->buf, "name");
+		else
+			return rc;
+	}
+	proto_kv_u64(&e->buf, "more", a[MS_F_MORE].u);
+	proto_kv_u64(&e->buf, "cases", a[MS_F_CASES].u);
+	if (level == 0) {
+		/* the people named are told themselves */
+		proto_pack_cstr(&e->buf, "notify");
+		msgpack_pack_map(&e->buf.pk, 1);
+		proto_kv_obj(&e->buf, "people", people);
+	} else {
+		pack_notify(e, v, level, a[MS_F_UNIT].s);
+	}
+	e->entry.n = 10;
+	core_kvs_end(e, &e->entry);
+	reply_changed(e, true);
+	return e->buf.oom ? NT_ENOMEM : NT_OK;
+}
+
+/*
+ * milestone.fire: the end of one level of a milestone's chase, after its campaign.missing
+ * notices: the timer is deleted and, if anyone was missing, the next level is armed, in
+ * one transaction with the log entry `campaign.milestone` that sums it up.
+ */
+enum { MF_MILESTONE, MF_DUE, MF_MISSING };
+static const struct proto_field milestone_fire_fields[] = {
+	[MF_MILESTONE] = { "milestone", PT_STR, true, 1, 16, 0, milestone_names },
+	[MF_DUE] = { "due", PT_UINT, true, 1, INT64_MAX, 0, NULL },
+	[MF_MISSING] = { "missing", PT_BOOL, true, 0, 0, 0, NULL },
+};
+
+static nt_err milestone_fire(const struct core_view *v, const struct core_req *r,
+			     struct core_effect *e, char *why, size_t whylen)
+{
+	const struct proto_arg *a = r->args;
+	const struct core_policy *pol = core_policy_of(v);
+	unsigned m = (unsigned)rec_enum_find(milestone_names, a[MF_MILESTONE].s);
+	int64_t due = (int64_t)a[MF_DUE].u;
+	uint8_t key[TIMER_KEY_LEN];
+	struct milestone_rec ms;
+	uint32_t level, units;
+	nt_err rc;
+
+	(void)why;
+	(void)whylen;
+	if ((rc = core_get_milestone(v, m, &ms)) != NT_OK)
+		return rc;
+	if (ms.at != due) {
+		/* moved by a campaign.set meanwhile: the key, if still there, is a stray */
+		milestone_timer_key(key, due, m);
+		core_del(e, DB_TIMERS, key, sizeof key);
+		reply_changed(e, false);
+		return e->buf.oom ? NT_ENOMEM : NT_OK;
+	}
+	milestone_timer_key(key, ms.at, m);
+	core_del(e, DB_TIMERS, key, sizeof key);
+	level = ms.level;
+	units = ms.units;
+	ms.at = 0;
+	ms.cursor = PROTO_STR_NULL;
+	ms.units = 0;
+	if (a[MF_MISSING].b && level + 1 <= pol->nladder) {
+		ms.level = level + 1;
+		ms.at = chase_time(v, ms.by, ms.level);
+		milestone_timer_key(key, ms.at, m);
+		core_put_end(e, core_put_begin(e, DB_TIMERS, key, sizeof key, false));
+	}
+	put_milestone(e, m, &ms);
+
+	e->topic = "campaign.milestone";
+	core_kvs_begin(e, &e->entry);
+	proto_kv_cstr(&e->buf, "milestone", milestone_names[m]);
+	pack_date(e, "by", ms.by);
+	proto_kv_i64(&e->buf, "due", due);
+	proto_kv_bool(&e->buf, "late", v->now - due >= LATE_MS);
+	proto_kv_u64(&e->buf, "level", level);
+	proto_kv_u64(&e->buf, "units", units);
+	if (ms.at != 0)
+		proto_kv_i64(&e->buf, "next_at", ms.at);
+	else
+		proto_kv_nil(&e->buf, "next_at");
+	e->entry.n = 7;
+	core_kvs_end(e, &e->entry);
+	reply_changed(e, true);
 	return e->buf.oom ? NT_ENOMEM : NT_OK;
 }
 
@@ -242,5 +474,9 @@ static nt_err timer_fire(const struct core_view *v, const struct core_req *r,
 
 const struct op core_timer_ops[] = {
 	{ "timer.fire", true, fire_fields, N(fire_fields), timer_fire, NULL, NULL, true },
+	{ "campaign.missing", true, missing_fields, N(missing_fields), campaign_missing, NULL,
+	  NULL, true },
+	{ "milestone.fire", true, milestone_fire_fields, N(milestone_fire_fields),
+	  milestone_fire, NULL, NULL, true },
 };
 const size_t core_timer_nops = N(core_timer_ops);

@@ -24,14 +24,12 @@
 #include "coverage.h"
 #include "perm.h"
 
-#define MILESTONES 5
+#define MILESTONES MS__N
 #define COVERAGE_MAX_CASES 2000	/* case ids listed per milestone; the rest are counted */
 #define OWNER_ROLES (ROLE_COUNTY | ROLE_LEADER | ROLE_RESIDENT)
 
-enum { M_IDENTIFY, M_CONSULT, M_PLAN, M_COMMIT, M_JOURNAL };
-static const char *const milestone_names[MILESTONES + 1] = {
-	"identify", "consult", "plan", "commit", "journal", NULL
-};
+enum { M_IDENTIFY = MS_IDENTIFY, M_CONSULT = MS_CONSULT, M_PLAN = MS_PLAN,
+       M_COMMIT = MS_COMMIT, M_JOURNAL = MS_JOURNAL };
 static const char *const milestone_rules[MILESTONES] = {
 	"every county leader, leadership member and village-resident cadre leads a case "
 	"identified by the date",
@@ -266,8 +264,8 @@ static void pack_case_missing(proto_out *out, struct cov *c, int m, uint64_t *mo
 	*more = c->nmiss[m] - n;
 }
 
-/* The "missing" list of identify: the owners without a case, by unit. */
-static void pack_owner_missing(proto_out *out, struct cov *c)
+/* The owners in scope without a case identified by the date, sorted by unit. */
+static nt_err owner_missing(struct cov *c)
 {
 	for (size_t p = 0; p < c->npeople; p++) {
 		struct person *x = &c->people[p];
@@ -277,11 +275,19 @@ static void pack_owner_missing(proto_out *out, struct cov *c)
 			if (x->owns)
 				c->done[M_IDENTIFY]++;
 			else if (add_miss(c, M_IDENTIFY, (int32_t)p, 0) != NT_OK)
-				out->oom = true;	/* reported as out of memory */
+				return NT_ENOMEM;
 		}
 	}
 	sort_ctx = c;
 	qsort(c->miss[M_IDENTIFY], c->nmiss[M_IDENTIFY], sizeof(struct miss), miss_cmp);
+	return NT_OK;
+}
+
+/* The "missing" list of identify: the owners without a case, by unit. */
+static void pack_owner_missing(proto_out *out, struct cov *c)
+{
+	if (owner_missing(c) != NT_OK)
+		out->oom = true;	/* reported as out of memory */
 	msgpack_pack_array(&out->pk, (uint32_t)c->nmiss[M_IDENTIFY]);
 	for (size_t i = 0; i < c->nmiss[M_IDENTIFY]; i++)
 		pack_person(out, c, c->miss[M_IDENTIFY][i].lead, 0);
@@ -308,11 +314,8 @@ nt_err coverage_query(const struct ops_query_ctx *q, const struct proto_arg *a, 
 	}
 	if ((rc = core_get_campaign(&v, &g)) != NT_OK)
 		return rc;
-	c.by[M_IDENTIFY] = g.identify_by;
-	c.by[M_CONSULT] = g.consult_by;
-	c.by[M_PLAN] = g.plan_by;
-	c.by[M_COMMIT] = g.commit_by;
-	c.by[M_JOURNAL] = g.journal_by;
+	for (unsigned m = 0; m < MILESTONES; m++)
+		c.by[m] = campaign_by(&g, m);
 	if ((rc = load_people(&c, q->t, &v, &a[CV_UNIT])) != NT_OK ||
 	    (rc = scan_cases(&c, q->t, &v, &a[CV_UNIT])) != NT_OK)
 		goto out;
@@ -352,6 +355,59 @@ nt_err coverage_query(const struct ops_query_ctx *q, const struct proto_arg *a, 
 	*n = 3;
 	rc = out->oom ? NT_ENOMEM : NT_OK;
 out:
+	fini(&c);
+	return rc;
+}
+
+/* ---- the daemon's campaign.missing notifications ---- */
+
+nt_err coverage_missing(struct ledger_txn *t, const struct core_view *v, unsigned m,
+			int64_t by, coverage_unit_fn fn, void *arg)
+{
+	const struct proto_arg all = { 0 };
+	struct core_view view = *v;
+	struct cov c = { 0 };
+	proto_str *people = NULL;
+	size_t i, j, n;
+	nt_err rc;
+
+	if (m >= MILESTONES)
+		return NT_EINTERNAL;
+	c.by[m] = by;
+	if ((rc = load_people(&c, t, &view, &all)) != NT_OK ||
+	    (rc = scan_cases(&c, t, &view, &all)) != NT_OK)
+		goto out;
+	if (m == M_IDENTIFY) {
+		if ((rc = owner_missing(&c)) != NT_OK)
+			goto out;
+	} else {
+		sort_ctx = &c;
+		qsort(c.miss[m], c.nmiss[m], sizeof(struct miss), miss_cmp);
+	}
+	if ((people = malloc((c.nmiss[m] + 1) * sizeof *people)) == NULL) {
+		rc = NT_ENOMEM;
+		goto out;
+	}
+	/* one call per unit of the people missing it (leads no longer in the ledger have no
+	 * unit to tell, and are left out); sorted by unit, then person */
+	for (i = 0; i < c.nmiss[m] && rc == NT_OK; i = j) {
+		const struct miss *x = c.miss[m];
+		uint64_t cases = 0;
+
+		if (x[i].lead < 0) {
+			j = i + 1;
+			continue;
+		}
+		for (j = i, n = 0; j < c.nmiss[m] && x[j].lead >= 0 &&
+				   str_eq(c.people[x[j].lead].unit, c.people[x[i].lead].unit); j++) {
+			if (j == i || x[j].lead != x[j - 1].lead)
+				people[n++] = c.people[x[j].lead].id;
+			cases += m != M_IDENTIFY;
+		}
+		rc = fn(arg, c.people[x[i].lead].unit, people, n, cases);
+	}
+out:
+	free(people);
 	fini(&c);
 	return rc;
 }

@@ -6,6 +6,7 @@
  * The wire names are the table's keys; docs/protocol.md lists them.
  */
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "model.h"
@@ -161,6 +162,43 @@ const struct rec_desc campaign_desc = {
 	campaign_fields, sizeof campaign_fields / sizeof campaign_fields[0],
 	sizeof(struct campaign_rec)
 };
+
+int64_t campaign_by(const struct campaign_rec *g, unsigned m)
+{
+	const int64_t by[MS__N] = { g->identify_by, g->consult_by, g->plan_by, g->commit_by,
+				    g->journal_by };
+
+	return m < MS__N ? by[m] : 0;
+}
+
+const char *const milestone_names[] = {
+	"identify", "consult", "plan", "commit", "journal", NULL
+};
+
+#define M(key, type, member, flags) F(struct milestone_rec, key, type, member, flags)
+
+static const struct rec_field milestone_fields[] = {
+	M("by", RT_DATE, by, O),
+	M("at", RT_I64, at, O),
+	M("level", RT_U32, level, 0),
+	M("cursor", RT_STR, cursor, O),
+	M("units", RT_U32, units, 0),
+};
+const struct rec_desc milestone_desc = {
+	milestone_fields, sizeof milestone_fields / sizeof milestone_fields[0],
+	sizeof(struct milestone_rec)
+};
+
+size_t milestone_key(char key[META_MILESTONE_MAX], unsigned m)
+{
+	return (size_t)snprintf(key, META_MILESTONE_MAX, "milestone.%s", milestone_names[m]);
+}
+
+void milestone_timer_key(uint8_t key[TIMER_KEY_LEN], int64_t due, unsigned m)
+{
+	ledger_key_u64(key, (uint64_t)due);
+	ledger_key_u64(key + 8, TIMER_MILESTONE + m);
+}
 
 void timer_key(uint8_t key[TIMER_KEY_LEN], int64_t due, uint64_t case_id, unsigned slot)
 {

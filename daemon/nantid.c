@@ -41,6 +41,8 @@
 
 #include "batch.h"
 #include "cal.h"
+#include "coverage.h"
+#include "ops.h"
 #include "overlay.h"
 #include "ledger.h"
 #include "proto.h"
@@ -674,7 +676,8 @@ static void msg_send_reply(struct daemon *d, struct msg *m)
 
 			proto_obj_str(proto_map_get(proto_map_get(&doc.root, "error"), "message"),
 				      &msg);
-			log_warnx("a timer firing was not applied: %.*s", (int)msg.len, msg.ptr);
+			log_warnx("the daemon's own write was not applied: %.*s", (int)msg.len,
+				  msg.ptr);
 		}
 		proto_doc_fini(&doc);
 		return;
@@ -916,34 +919,20 @@ static int64_t first_due(struct daemon *d)
 	return due;
 }
 
-/* Apply one firing of the committed timer key as the daemon's own write. */
-static void fire_one(struct daemon *d, struct msg *m, const uint8_t *key)
+/* Apply the daemon's own write body (a request map) as an internal item; takes m. */
+static void submit_internal(struct daemon *d, struct msg *m, proto_out *body)
 {
-	uint64_t id = ledger_u64(key + 8), due = ledger_u64(key);
-	char rid[64];
-	proto_out body;
 	uint64_t ticket;
 
-	snprintf(rid, sizeof rid, "timer-%" PRIu64 "-%" PRIu64, due, id);
-	proto_out_init(&body);
-	msgpack_pack_map(&body.pk, 6);
-	proto_kv_cstr(&body, "op", "timer.fire");
-	proto_kv_cstr(&body, "id", rid);
-	proto_kv_cstr(&body, "actor", "nantid");
-	proto_kv_u64(&body, "case", id / 4);
-	proto_kv_u64(&body, "slot", id % 4);
-	proto_kv_u64(&body, "due", due);
 	m->nframes = 1;
 	m->too_many = false;
 	m->deferred = false;
-	if (body.oom || zmq_msg_init_size(&m->frames[0], body.sb.size) != 0) {
+	if (body->oom || zmq_msg_init_size(&m->frames[0], body->sb.size) != 0) {
 		m->nframes = 0;
-		proto_out_fini(&body);
 		msg_put(d, m);
 		return;
 	}
-	memcpy(zmq_msg_data(&m->frames[0]), body.sb.data, body.sb.size);
-	proto_out_fini(&body);
+	memcpy(zmq_msg_data(&m->frames[0]), body->sb.data, body->sb.size);
 	batch_item_reuse(&m->item, zmq_msg_data(&m->frames[0]), zmq_msg_size(&m->frames[0]));
 	m->item.internal = true;
 	if (!batch_prepare(&m->item)) {
@@ -957,6 +946,129 @@ static void fire_one(struct daemon *d, struct msg *m, const uint8_t *key)
 	group_add(d, ticket, m);
 	d->group[ticket % WRITER_GROUPS].end = d->spec.st;
 	d->firing++;
+}
+
+/* Start the daemon's own request: a map of n pairs with op, id and actor. */
+static void internal_begin(proto_out *body, uint32_t n, const char *op, const char *id)
+{
+	proto_out_init(body);
+	msgpack_pack_map(&body->pk, n + 3);
+	proto_kv_cstr(body, "op", op);
+	proto_kv_cstr(body, "id", id);
+	proto_kv_cstr(body, "actor", "nantid");
+}
+
+/* Apply one firing of the committed case timer key as the daemon's own write. */
+static void fire_one(struct daemon *d, struct msg *m, const uint8_t *key)
+{
+	uint64_t id = ledger_u64(key + 8), due = ledger_u64(key);
+	char rid[64];
+	proto_out body;
+
+	snprintf(rid, sizeof rid, "timer-%" PRIu64 "-%" PRIu64, due, id);
+	internal_begin(&body, 3, "timer.fire", rid);
+	proto_kv_u64(&body, "case", id / 4);
+	proto_kv_u64(&body, "slot", id % 4);
+	proto_kv_u64(&body, "due", due);
+	submit_internal(d, m, &body);
+	proto_out_fini(&body);
+}
+
+/* ---- a milestone's timer: campaign.missing per unit, then milestone.fire ---- */
+
+#define MISSING_MAX_PEOPLE 200	/* as daemon/core_timer.c accepts */
+
+struct missing_run {
+	struct daemon *d;
+	unsigned m;
+	int64_t due;
+	const struct milestone_rec *ms;
+	bool any;	/* someone was missing at this level */
+	bool full;	/* no room for every notice: the rest after these commit */
+};
+
+static bool unit_after(proto_str a, proto_str b)
+{
+	uint32_t n = a.len < b.len ? a.len : b.len;
+	int c = n > 0 ? memcmp(a.ptr, b.ptr, n) : 0;
+
+	return c > 0 || (c == 0 && a.len > b.len);
+}
+
+static nt_err send_missing(void *arg, proto_str unit, const proto_str *people, size_t n,
+			   uint64_t cases)
+{
+	struct missing_run *r = arg;
+	size_t shown = n < MISSING_MAX_PEOPLE ? n : MISSING_MAX_PEOPLE;
+	char rid[64];
+	proto_out body;
+
+	r->any = true;
+	if (r->full || (r->ms->cursor.len > 0 && !unit_after(unit, r->ms->cursor)))
+		return NT_OK;	/* no room left, or told already at this level */
+	if (!room(r->d)) {
+		r->full = true;
+		return NT_OK;
+	}
+	snprintf(rid, sizeof rid, "missing-%s-%" PRIu32 "-%" PRId64 "-%016" PRIx64,
+		 milestone_names[r->m], r->ms->level, r->due,
+		 proto_hash(unit.ptr, unit.len, PROTO_HASH_SEED));
+	internal_begin(&body, 7, "campaign.missing", rid);
+	proto_kv_cstr(&body, "milestone", milestone_names[r->m]);
+	proto_kv_i64(&body, "due", r->due);
+	proto_kv_u64(&body, "level", r->ms->level);
+	proto_kv_str(&body, "unit", unit);
+	proto_pack_cstr(&body, "people");
+	msgpack_pack_array(&body.pk, (uint32_t)shown);
+	for (size_t i = 0; i < shown; i++)
+		proto_pack_str(&body, people[i]);
+	proto_kv_u64(&body, "more", n - shown);
+	proto_kv_u64(&body, "cases", cases);
+	submit_internal(r->d, msg_get(r->d), &body);
+	proto_out_fini(&body);
+	return NT_OK;
+}
+
+/*
+ * Fire milestone m's timer due at `due`: read who is missing from what is committed (at
+ * level 0, as of the milestone's date; later, what is still not done at all), send each
+ * unit's notice after the milestone's cursor, then milestone.fire, which arms the next
+ * level. With no room for all, the rest go after these commit (the cursor says where).
+ */
+static void fire_milestone(struct daemon *d, unsigned m, int64_t due)
+{
+	struct ledger_txn t;
+	struct ops_query_ctx q = { &t, &d->stats, d->st.last_seq, now_ms(), &d->cfg.policy };
+	struct core_view v;
+	struct milestone_rec ms;
+	struct missing_run r = { d, m, due, &ms, false, false };
+	char rid[64];
+	proto_out body;
+	nt_err rc;
+
+	if (ledger_begin(d->lg, &t, false) != NT_OK)
+		return;
+	ops_view(&v, &q);
+	v.cal = d->cal;
+	rc = core_get_milestone(&v, m, &ms);
+	if (rc == NT_OK && ms.at == due)
+		rc = coverage_missing(&t, &v, m, ms.level == 0 ? ms.by : 0, send_missing, &r);
+	if (rc != NT_OK)
+		log_warnx("milestone %s: cannot read who is missing: %s", milestone_names[m],
+			  nt_strerror(rc));
+	if (rc == NT_OK && !r.full && room(d)) {
+		snprintf(rid, sizeof rid, "milestone-%s-%" PRIu32 "-%" PRId64,
+			 milestone_names[m], ms.level, due);
+		internal_begin(&body, 3, "milestone.fire", rid);
+		proto_kv_cstr(&body, "milestone", milestone_names[m]);
+		proto_kv_i64(&body, "due", due);
+		proto_kv_bool(&body, "missing", r.any || ms.units > 0);
+		submit_internal(d, msg_get(d), &body);
+		proto_out_fini(&body);
+	} else {
+		d->timers_dirty = true;	/* again once these commit */
+	}
+	ledger_abort(&t);
 }
 
 /*
@@ -984,8 +1096,19 @@ static void fire_due(struct daemon *d, int64_t now)
 	}
 	ledger_iter_close(&it);
 	ledger_abort(&t);
-	for (i = 0; i < n && room(d); i++)
+	for (i = 0; i < n && room(d); i++) {
+		uint64_t id = ledger_u64(keys[i] + 8);
+
+		if (id >= TIMER_MILESTONE) {
+			/* a milestone fans out to its units: alone, after what is before it */
+			if (i == 0)
+				fire_milestone(d, (unsigned)(id - TIMER_MILESTONE),
+					       (int64_t)ledger_u64(keys[i]));
+			i += i == 0;
+			break;
+		}
 		fire_one(d, msg_get(d), keys[i]);
+	}
 	d->next_due = 0;	/* read again after these are committed */
 	if (i < n)
 		d->timers_dirty = true;	/* no room for all: again once a commit makes room */

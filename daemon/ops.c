@@ -250,7 +250,32 @@ static nt_err q_campaign_get(const struct ops_query_ctx *c, const struct proto_a
 	else
 		rec_pack(out, &campaign_desc, &g, 0, 0);
 	proto_kv_u64(out, "threshold", g.threshold);
-	*n = 2;
+	/* where each dated milestone's chase stands */
+	proto_pack_cstr(out, "chases");
+	{
+		struct milestone_rec ms[MS__N];
+		uint32_t dated = 0;
+
+		for (unsigned m = 0; m < MS__N; m++) {
+			if ((rc = core_get_milestone(&v, m, &ms[m])) != NT_OK)
+				return rc;
+			dated += ms[m].by != 0;
+		}
+		msgpack_pack_map(&out->pk, dated);
+		for (unsigned m = 0; m < MS__N; m++) {
+			if (ms[m].by == 0)
+				continue;
+			proto_pack_cstr(out, milestone_names[m]);
+			msgpack_pack_map(&out->pk, 3);
+			proto_kv_u64(out, "level", ms[m].level);
+			if (ms[m].at != 0)
+				proto_kv_i64(out, "next_at", ms[m].at);
+			else
+				proto_kv_nil(out, "next_at");
+			proto_kv_u64(out, "units", ms[m].units);
+		}
+	}
+	*n = 3;
 	return NT_OK;
 }
 

@@ -71,7 +71,7 @@ struct core_req {
 	const struct op *op;
 };
 
-#define CORE_MAX_PUTS 12	/* a step: the case, its history, three timers off and on */
+#define CORE_MAX_PUTS 20	/* campaign.set: the campaign, five milestones, their timers off and on */
 
 struct core_put {
 	enum ledger_db db;
@@ -140,6 +140,15 @@ extern const size_t core_timer_nops;
  * the ladder). Deletes the timers it had and puts the new ones; c's timer fields change.
  */
 void core_timers_rearm(const struct core_view *v, struct core_effect *e, struct case_rec *c);
+/*
+ * core_milestones_rearm - arm the chase of each milestone of g whose date changed (from
+ * the midnight that ends the date), and disarm those whose date went; a milestone whose
+ * date is unchanged goes on where it is.
+ */
+nt_err core_milestones_rearm(const struct core_view *v, struct core_effect *e,
+			     const struct campaign_rec *g);
+/* Milestone m's chase (zero if never armed). */
+nt_err core_get_milestone(const struct core_view *v, unsigned m, struct milestone_rec *ms);
 /* The highest level of c's chase that has fired (0: the overdue notice), or -1 if none,
  * for a ladder of nladder levels. */
 int64_t core_chase_fired(const struct case_rec *c, size_t nladder);

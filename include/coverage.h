@@ -21,4 +21,16 @@ extern const struct proto_field deadline_list_fields[DEADLINE_LIST_NFIELDS];
 nt_err deadline_list_query(const struct ops_query_ctx *q, const struct proto_arg *a,
 			   proto_out *out, uint32_t *n, char *why, size_t whylen);
 
+/*
+ * coverage_missing - who has not done their part of milestone m, by unit, in t: fn is
+ * called once per unit with someone missing, in unit id order, with the people (sorted,
+ * each once) and, for the milestones counted in cases, how many cases they miss. A step
+ * counts as done if the ledger recorded it on or before `by` (a day; 0: at all). Used by
+ * the daemon's campaign.missing notifications (docs/deadlines.md).
+ */
+typedef nt_err (*coverage_unit_fn)(void *arg, proto_str unit, const proto_str *people,
+				   size_t npeople, uint64_t cases);
+nt_err coverage_missing(struct ledger_txn *t, const struct core_view *v, unsigned m,
+			int64_t by, coverage_unit_fn fn, void *arg);
+
 #endif

@@ -124,9 +124,12 @@ struct case_rec {
  * deadline passes, then each level of the escalation ladder. */
 enum timer_slot { SLOT_REMIND_FAR, SLOT_REMIND_NEAR, SLOT_CHASE, SLOT__N };
 
-/* timers: due (u64 BE, Unix ms), timer id (u64 BE: case id * 4 + slot) -> empty */
+/* timers: due (u64 BE, Unix ms), timer id (u64 BE) -> empty. A case's timer id is
+ * case id * 4 + slot; a milestone's is TIMER_MILESTONE + milestone. */
 #define TIMER_KEY_LEN 16
+#define TIMER_MILESTONE (UINT64_C(1) << 63)
 void timer_key(uint8_t key[TIMER_KEY_LEN], int64_t due, uint64_t case_id, unsigned slot);
+void milestone_timer_key(uint8_t key[TIMER_KEY_LEN], int64_t due, unsigned m);
 extern const struct rec_desc case_desc;
 
 /* The residents' satisfaction in percent (satisfied and basically satisfied), or -1 when
@@ -146,6 +149,29 @@ struct campaign_rec {
 };
 extern const struct rec_desc campaign_desc;
 #define CAMPAIGN_DEFAULT_THRESHOLD 80
+
+/* The campaign's milestones, in the order of the procedure (docs/workflow.md). */
+enum milestone { MS_IDENTIFY, MS_CONSULT, MS_PLAN, MS_COMMIT, MS_JOURNAL, MS__N };
+extern const char *const milestone_names[];	/* "identify", ... NULL */
+/* The date of milestone m (a day; 0: none). */
+int64_t campaign_by(const struct campaign_rec *g, unsigned m);
+
+/*
+ * The chase of one milestone (meta key "milestone.NAME"): when its date passes, the
+ * daemon tells each unit who has not done their part (`campaign.missing`), then climbs
+ * the escalation ladder like a deadline (docs/deadlines.md).
+ */
+struct milestone_rec {
+	int64_t by;		/* the date it is armed for (a day; 0: none) */
+	int64_t at;		/* its armed timer (Unix ms; 0: none) */
+	uint32_t level;		/* what the timer fires: 0 the milestone passed, then the ladder */
+	proto_str cursor;	/* the last unit told at this level (units go in id order) */
+	uint32_t units;		/* units told at this level */
+};
+extern const struct rec_desc milestone_desc;
+#define META_MILESTONE_MAX 32
+/* The meta key of milestone m; its length. */
+size_t milestone_key(char key[META_MILESTONE_MAX], unsigned m);
 
 /* Calendar days are counted in the county's time zone; the configurable zone comes with
  * the deadlines work. China Standard Time has no daylight saving. */
