@@ -89,6 +89,15 @@ static const char *const cmd_forms[] = {
 #define F_BOOL(k, req) { .key = k, .type = PT_BOOL, .required = req }
 #define F_NONE { .key = NULL }
 
+/* The handling deadline, one of three ways (the daemon checks that one is given where
+ * one is needed). */
+#define DEADLINE_OPTS \
+	{ "--deadline", ARGS_STR, "D", "the handling deadline, YYYY-MM-DD, not past",	\
+	  F_DATE("deadline", OPT) },							\
+	{ "--deadline-days", ARGS_UINT, "N", "or: N calendar days from today",		\
+	  F_UINT("deadline_days", OPT, 1, 3660) },					\
+	{ "--deadline-working-days", ARGS_UINT, "N", "or: N working days from today "	\
+	  "(recomputed if the calendar changes)", F_UINT("deadline_working_days", OPT, 1, 1000) }
 #define CASE_OPERAND { "CASE", ARGS_UINT, NULL, "the case's id", F_UINT("case", REQ, 1, UINT64_MAX) }
 #define LIMIT(what, dflt) { "--limit", ARGS_UINT, "N", "at most N " what " a page (1 to 1000; " \
 			    "default " dflt ")", F_UINT("limit", OPT, 1, CMD_MAX_LIMIT) }
@@ -198,8 +207,7 @@ static const struct args_spec cmd_open_spec[] = {
 	  F_ID("lead", OPT) },
 	{ "--units", ARGS_CSV, "A,B", "the responsible units; repeat or separate with commas",
 	  F_IDS("units", OPT, 0) },
-	{ "--deadline", ARGS_STR, "D", "the handling deadline, YYYY-MM-DD, not past",
-	  F_DATE("deadline", OPT) },
+	DEADLINE_OPTS,
 	{ "--tag", ARGS_LIST, "T", "a tag of 1 to 32 bytes; repeat for more (at most 16)",
 	  { .key = "tags", .type = PT_STRS, .min = 0, .max = 16, .item_max = 32 } },
 	{ "--taker", ARGS_STR, "P", "a petition's case-taking leader (a county leader or a "
@@ -213,8 +221,7 @@ static const struct args_spec cmd_plan_spec[] = {
 	{ "--measures", ARGS_TEXT, "TEXT", "what will be done ('-': stdin)",
 	  F_TEXT("measures", REQ) },
 	{ "--schedule", ARGS_TEXT, "TEXT", "when, step by step", F_TEXT("schedule", REQ) },
-	{ "--deadline", ARGS_STR, "D", "the handling deadline, YYYY-MM-DD, not past",
-	  F_DATE("deadline", REQ) },
+	DEADLINE_OPTS,
 	{ "--units", ARGS_CSV, "A,B", "the responsible units (1 to 16); repeat or separate "
 	  "with commas", F_IDS("units", REQ, 1) },
 	{ "--lead", ARGS_STR, "P", "confirm the lead (it must be the case's lead; "

@@ -502,3 +502,15 @@ nt_err cal_load_dir(struct cal *c, const char *dir, char *why, size_t whylen)
 	free(names);
 	return rc;
 }
+
+uint64_t cal_fingerprint(const struct cal *c)
+{
+	uint64_t h = PROTO_HASH_SEED;
+
+	for (size_t i = 0; c != NULL && i < c->nexc; i++) {
+		int64_t v[2] = { c->exc[i].day, c->exc[i].delta };
+
+		h = proto_hash(v, sizeof v, h);
+	}
+	return h;
+}

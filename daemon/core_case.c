@@ -111,12 +111,45 @@ static nt_err take_units(struct step_ctx *x, const struct proto_arg *a)
 	return NT_OK;
 }
 
-static nt_err check_deadline(struct step_ctx *x, const struct proto_arg *a)
+/* The three ways to give a handling deadline, in this order in an op's schema. */
+#define DEADLINE_ARGS(req) \
+	{ "deadline", PT_DATE, false, 0, 0, 0, NULL }, \
+	{ "deadline_days", PT_UINT, false, 1, 3660, 0, NULL }, \
+	{ "deadline_working_days", PT_UINT, false, 1, 1000, 0, NULL }
+
+/*
+ * The deadline in a[0..2] (deadline, deadline_days, deadline_working_days): a date, or
+ * days or working days counted from today; at most one of them, and one if required.
+ * Sets the case's deadline and how it was computed; returns whether one was given.
+ */
+static nt_err take_deadline(struct step_ctx *x, const struct proto_arg *a, bool required,
+			    bool *given)
 {
-	if ((int64_t)a->u < proto_day_of(x->v->now, MODEL_UTC_OFFSET_MIN))
-		return refuse(x, NT_EBADREQ, "the deadline %.*s is already past", (int)a->s.len,
-			      a->s.ptr);
-	x->c.deadline = (int64_t)a->u;
+	int64_t today = proto_day_of(x->v->now, MODEL_UTC_OFFSET_MIN);
+	int n = a[0].set + a[1].set + a[2].set;
+
+	*given = n > 0;
+	if (n > 1)
+		return refuse(x, NT_EBADREQ, "give the deadline one way: 'deadline', "
+			      "'deadline_days' or 'deadline_working_days'");
+	if (n == 0)
+		return required ? refuse(x, NT_EBADREQ, "a deadline is needed: 'deadline' (a "
+					 "date), 'deadline_days' or 'deadline_working_days'")
+				: NT_OK;
+	if (a[0].set) {
+		if ((int64_t)a[0].u < today)
+			return refuse(x, NT_EBADREQ, "the deadline %.*s is already past",
+				      (int)a[0].s.len, a[0].s.ptr);
+		x->c.deadline_basis = BASIS_DATE;
+		x->c.deadline_from = 0;
+		x->c.deadline_n = 0;
+		x->c.deadline = (int64_t)a[0].u;
+		return NT_OK;
+	}
+	x->c.deadline_basis = a[1].set ? BASIS_DAYS : BASIS_WORKING_DAYS;
+	x->c.deadline_from = today;
+	x->c.deadline_n = (uint32_t)(a[1].set ? a[1].u : a[2].u);
+	x->c.deadline = core_deadline_of(x->v, x->c.deadline_basis, today, x->c.deadline_n);
 	return NT_OK;
 }
 
@@ -144,7 +177,7 @@ static nt_err case_step(const struct step_op *op, const struct core_view *v,
 	uint64_t id = r->args[0].u;
 	int64_t deadline;
 	bool live;
-	uint32_t extra = 0;
+	uint32_t extra = 0, step;
 	uint8_t key[HIST_KEY_LEN];
 	struct core_put *p;
 	nt_err rc;
@@ -171,6 +204,7 @@ static nt_err case_step(const struct step_op *op, const struct core_view *v,
 		return rc;
 	deadline = x.c.deadline;
 	live = x.c.step < STEP_RESOLVED;
+	step = x.c.step;
 
 	/* the entry: the evidence as sent (but the case id, a common key), what the op adds,
 	 * then the step the case is now at */
@@ -186,6 +220,9 @@ static nt_err case_step(const struct step_op *op, const struct core_view *v,
 	/* a new deadline, or a case resolved or sent back to work: its timers follow */
 	if (x.c.deadline != deadline || (x.c.step < STEP_RESOLVED) != live)
 		core_timers_rearm(v, e, &x.c);
+	/* a new step: its time limit starts today */
+	if (x.c.step != step)
+		core_step_rearm(v, e, &x.c);
 	x.c.updated_at = v->now;
 	x.c.updated_seq = v->seq;
 	x.c.events++;
@@ -208,7 +245,7 @@ static nt_err case_step(const struct step_op *op, const struct core_view *v,
 /* ---- case.open: identify ---- */
 
 enum { O_TITLE, O_DESCRIPTION, O_KIND, O_AREA, O_SOURCE, O_UNIT, O_LEAD, O_UNITS, O_DEADLINE,
-       O_TAGS, O_TAKER };
+       O_DEADLINE_DAYS, O_DEADLINE_WORKING_DAYS, O_TAGS, O_TAKER };
 static const struct proto_field open_fields[] = {
 	[O_TITLE] = { "title", PT_LINE, true, 1, CASE_MAX_TITLE, 0, NULL },
 	[O_DESCRIPTION] = { "description", PT_STR, false, 0, CASE_MAX_TEXT, 0, NULL },
@@ -218,7 +255,7 @@ static const struct proto_field open_fields[] = {
 	[O_UNIT] = { "unit", PT_ID, true, 0, 0, 0, NULL },
 	[O_LEAD] = { "lead", PT_ID, false, 0, 0, 0, NULL },
 	[O_UNITS] = { "units", PT_IDS, false, 0, CASE_MAX_UNITS, 0, NULL },
-	[O_DEADLINE] = { "deadline", PT_DATE, false, 0, 0, 0, NULL },
+	[O_DEADLINE] = DEADLINE_ARGS(false),
 	[O_TAGS] = { "tags", PT_STRS, false, 0, CASE_MAX_TAGS, CASE_MAX_TAG, NULL },
 	[O_TAKER] = { "taker", PT_ID, false, 0, 0, 0, NULL },
 };
@@ -235,6 +272,7 @@ static nt_err case_open(const struct core_view *v, const struct core_req *r,
 	uint8_t key[HIST_KEY_LEN];
 	struct core_put *p;
 	unsigned rels;
+	bool given;
 	nt_err rc;
 
 	if ((rc = perm_actor(v, r->actor, &x.actor, why, whylen)) != NT_OK)
@@ -297,8 +335,16 @@ static nt_err case_open(const struct core_view *v, const struct core_req *r,
 	}
 	if (a[O_UNITS].set && (rc = take_units(&x, &a[O_UNITS])) != NT_OK)
 		return rc;
-	if (a[O_DEADLINE].set && (rc = check_deadline(&x, &a[O_DEADLINE])) != NT_OK)
+	if ((rc = take_deadline(&x, &a[O_DEADLINE], false, &given)) != NT_OK)
 		return rc;
+	if (!given && c->kind < KIND__N && core_policy_of(v)->handling[c->kind].n != 0) {
+		/* the kind's handling time limit, from today */
+		c->deadline_basis = core_policy_of(v)->handling[c->kind].basis;
+		c->deadline_from = proto_day_of(v->now, MODEL_UTC_OFFSET_MIN);
+		c->deadline_n = core_policy_of(v)->handling[c->kind].n;
+		c->deadline = core_deadline_of(v, c->deadline_basis, c->deadline_from,
+					       c->deadline_n);
+	}
 	if (a[O_TAGS].set) {
 		const msgpack_object *t = a[O_TAGS].o;
 
@@ -311,6 +357,7 @@ static nt_err case_open(const struct core_view *v, const struct core_req *r,
 	c->opened_seq = c->updated_seq = v->seq;
 	c->events = 1;
 	core_timers_rearm(v, e, c);
+	core_step_rearm(v, e, c);
 
 	ledger_key_u64(key, c->id);
 	core_put_rec(e, DB_CASES, key, 8, true, &case_desc, c);
@@ -335,12 +382,13 @@ static nt_err case_open(const struct core_view *v, const struct core_req *r,
 
 /* ---- the steps ---- */
 
-enum { PL_CASE, PL_MEASURES, PL_SCHEDULE, PL_DEADLINE, PL_UNITS, PL_LEAD };
+enum { PL_CASE, PL_MEASURES, PL_SCHEDULE, PL_DEADLINE, PL_DEADLINE_DAYS,
+       PL_DEADLINE_WORKING_DAYS, PL_UNITS, PL_LEAD };
 static const struct proto_field plan_fields[] = {
 	[PL_CASE] = CASE_ARG,
 	[PL_MEASURES] = TEXT_ARG("measures", true),
 	[PL_SCHEDULE] = TEXT_ARG("schedule", true),
-	[PL_DEADLINE] = { "deadline", PT_DATE, true, 0, 0, 0, NULL },
+	[PL_DEADLINE] = DEADLINE_ARGS(true),
 	[PL_UNITS] = { "units", PT_IDS, true, 1, CASE_MAX_UNITS, 0, NULL },
 	[PL_LEAD] = { "lead", PT_ID, false, 0, 0, 0, NULL },
 };
@@ -348,6 +396,7 @@ static const struct proto_field plan_fields[] = {
 static nt_err do_plan(struct step_ctx *x, uint32_t *extra)
 {
 	const struct proto_arg *a = x->r->args;
+	bool given;
 	nt_err rc;
 
 	(void)extra;
@@ -355,7 +404,7 @@ static nt_err do_plan(struct step_ctx *x, uint32_t *extra)
 		return refuse(x, NT_ECONFLICT, "the plan confirms the lead, and case %" PRIu64
 			      " is led by '%.*s'; a new lead is assigned with case.reassign",
 			      x->c.id, (int)x->c.lead.len, x->c.lead.ptr);
-	if ((rc = check_deadline(x, &a[PL_DEADLINE])) != NT_OK ||
+	if ((rc = take_deadline(x, &a[PL_DEADLINE], true, &given)) != NT_OK ||
 	    (rc = take_units(x, &a[PL_UNITS])) != NT_OK)
 		return rc;
 	x->c.step = STEP_PLANNED;
@@ -762,6 +811,9 @@ static nt_err do_decide(struct step_ctx *x, uint32_t *extra)
 	if (a[XD_APPROVE].b) {
 		/* the deadline moves, and case_step() re-arms its timers */
 		x->c.deadline = x->c.extension_until;
+		x->c.deadline_basis = BASIS_DATE;	/* a date granted: no calendar moves it */
+		x->c.deadline_from = 0;
+		x->c.deadline_n = 0;
 		x->c.extensions++;
 		x->topic = "case.extended";
 	} else {

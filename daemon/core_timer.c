@@ -28,6 +28,10 @@
 #include "cal.h"
 #include "core.h"
 
+/* the time limits of the steps, in working days (docs/deadlines.md) */
+#define STEP_LIMITS { [STEP_IDENTIFIED] = 5, [STEP_PLANNED] = 5, [STEP_RESOLVED] = 10, \
+		      [STEP_JOURNALED] = 10 }
+
 const struct core_policy core_default_policy = {
 	.remind = { 3, 1 },
 	.remind_hour = 9,
@@ -40,6 +44,10 @@ const struct core_policy core_default_policy = {
 	.nladder = 4,
 	.max_extensions = 2,
 	.max_extension_days = 30,
+	.step_limit = { STEP_LIMITS, STEP_LIMITS, STEP_LIMITS, STEP_LIMITS },
+	/* a petition is handled within 60 days of its acceptance (the Regulations on Letters
+	 * and Visits, art. 35) */
+	.handling = { [KIND_PETITION] = { BASIS_DAYS, 60 } },
 };
 
 #define LATE_MS 5000	/* a firing this long after its due time is marked late */
@@ -122,10 +130,15 @@ static void pack_notify(struct core_effect *e, const struct core_view *v, uint32
 	proto_kv_str(&e->buf, "unit", unit);
 }
 
+/* A day as a date, nil for 0 (none). */
 static void pack_date(struct core_effect *e, const char *key, int64_t day)
 {
 	char d[11];
 
+	if (day == 0) {
+		proto_kv_nil(&e->buf, key);
+		return;
+	}
 	proto_date_format(day, d);
 	proto_kv_cstr(&e->buf, key, d);
 }
@@ -138,11 +151,19 @@ static void reply_changed(struct core_effect *e, bool changed)
 	core_kvs_end(e, &e->reply);
 }
 
+/* When reminder i of c's deadline is due. */
+static int64_t remind_time(const struct core_view *v, const struct case_rec *c, unsigned i)
+{
+	uint32_t before = core_policy_of(v)->remind[i];
+
+	return morning(v, cal_add_working(v->cal, c->deadline, -(int64_t)before));
+}
+
 void core_timers_rearm(const struct core_view *v, struct core_effect *e, struct case_rec *c)
 {
 	const struct core_policy *pol = core_policy_of(v);
 
-	for (unsigned slot = 0; slot < SLOT__N; slot++)
+	for (unsigned slot = SLOT_REMIND_FAR; slot <= SLOT_CHASE; slot++)
 		disarm(e, c, slot);
 	c->chase_level = 0;
 	if (c->deadline == 0 || c->step >= STEP_RESOLVED)
@@ -152,12 +173,77 @@ void core_timers_rearm(const struct core_view *v, struct core_effect *e, struct 
 
 		if (pol->remind[i] == 0)
 			continue;
-		at = morning(v, cal_add_working(v->cal, c->deadline, -(int64_t)pol->remind[i]));
+		at = remind_time(v, c, i);
 		if (at > v->now)	/* a reminder after the fact reminds no one */
 			arm(e, c, SLOT_REMIND_FAR + i, at);
 	}
 	/* the chase, even if the deadline is already past: it then fires at once */
 	arm(e, c, SLOT_CHASE, chase_time(v, c->deadline, 0));
+}
+
+void core_step_rearm(const struct core_view *v, struct core_effect *e, struct case_rec *c)
+{
+	const struct core_policy *pol = core_policy_of(v);
+
+	disarm(e, c, SLOT_STEP);
+	c->step_from = proto_day_of(v->now, MODEL_UTC_OFFSET_MIN);
+	c->step_limit = c->kind < KIND__N && c->step < STEP__N ? pol->step_limit[c->kind][c->step]
+							       : 0;
+	c->step_due = 0;
+	if (c->step_limit == 0)
+		return;
+	c->step_due = cal_add_working(v->cal, c->step_from, c->step_limit);
+	arm(e, c, SLOT_STEP, day_start(c->step_due + 1));
+}
+
+int64_t core_deadline_of(const struct core_view *v, uint32_t basis, int64_t from, uint32_t n)
+{
+	if (basis == BASIS_WORKING_DAYS)
+		return cal_add_working(v->cal, from, n);
+	return from + n;
+}
+
+/* Move c's armed timer in slot to at (a timer already fired stays fired). */
+static void retime(struct core_effect *e, struct case_rec *c, unsigned slot, int64_t at)
+{
+	if (c->timer_at[slot] == 0 || c->timer_at[slot] == at)
+		return;
+	disarm(e, c, slot);
+	arm(e, c, slot, at);
+}
+
+bool core_case_recalendar(const struct core_view *v, struct core_effect *e, struct case_rec *c)
+{
+	bool moved = false;
+
+	if (c->step >= STEP_CROSSED_OFF)
+		return false;
+	if (c->deadline != 0 && c->deadline_basis == BASIS_WORKING_DAYS) {
+		int64_t d = core_deadline_of(v, c->deadline_basis, c->deadline_from, c->deadline_n);
+
+		if (d != c->deadline) {
+			/* a new deadline: chased afresh, as after a new plan */
+			c->deadline = d;
+			core_timers_rearm(v, e, c);
+			moved = true;
+		}
+	}
+	if (!moved && c->deadline != 0) {
+		for (unsigned i = 0; i < 2; i++)
+			if (c->timer_at[SLOT_REMIND_FAR + i] != 0)
+				retime(e, c, SLOT_REMIND_FAR + i, remind_time(v, c, i));
+		retime(e, c, SLOT_CHASE, chase_time(v, c->deadline, c->chase_level));
+	}
+	if (c->step_limit != 0) {
+		int64_t due = cal_add_working(v->cal, c->step_from, c->step_limit);
+
+		if (due != c->step_due) {
+			c->step_due = due;
+			retime(e, c, SLOT_STEP, day_start(due + 1));
+			moved = true;
+		}
+	}
+	return moved;
 }
 
 /* ---- timer.fire: the daemon's own write ---- */
@@ -208,7 +294,19 @@ static nt_err timer_fire(const struct core_view *v, const struct core_req *r,
 	proto_kv_i64(&e->buf, "due", due);
 	proto_kv_bool(&e->buf, "late", v->now - due >= LATE_MS);
 	n = 6;
-	if (slot != SLOT_CHASE) {
+	if (slot == SLOT_STEP) {
+		e->topic = "step.overdue";
+		proto_kv_cstr(&e->buf, "step", case_next_steps[c.step]);
+		pack_date(e, "step_from", c.step_from);
+		proto_kv_u64(&e->buf, "step_limit", c.step_limit);
+		pack_date(e, "step_due", c.step_due);
+		proto_kv_u64(&e->buf, "working_days_late",
+			     (uint64_t)cal_working_between(v->cal, c.step_due + 1, today + 1));
+		proto_pack_cstr(&e->buf, "notify");
+		msgpack_pack_map(&e->buf.pk, 1);
+		proto_kv_str(&e->buf, "person", c.lead);
+		n += 6;
+	} else if (slot != SLOT_CHASE) {
 		e->topic = "deadline.reminder";
 		proto_kv_u64(&e->buf, "working_days_left",
 			     (uint64_t)cal_working_between(v->cal, today + 1, c.deadline + 1));
@@ -470,9 +568,154 @@ static nt_err milestone_fire(const struct core_view *v, const struct core_req *r
 	return e->buf.oom ? NT_ENOMEM : NT_OK;
 }
 
+/* ---- a new calendar ---- */
+
+bool core_case_recalendar_wanted(const struct case_rec *c)
+{
+	if (c->step >= STEP_CROSSED_OFF)
+		return false;
+	return c->deadline_basis == BASIS_WORKING_DAYS || c->step_limit != 0 ||
+	       c->timer_at[SLOT_REMIND_FAR] != 0 || c->timer_at[SLOT_REMIND_NEAR] != 0 ||
+	       c->timer_at[SLOT_CHASE] != 0;
+}
+
+/*
+ * case.recalendar: the daemon's own write, for each case whose deadlines or timers depend
+ * on the calendar, after the calendar changed. A deadline or a step's last day that
+ * moved is a `deadline.moved` entry that tells the lead; timers that only move in time
+ * are stored without an entry; a case the new calendar does not change is not written.
+ */
+enum { RC_CASE };
+static const struct proto_field recal_fields[] = {
+	[RC_CASE] = { "case", PT_UINT, true, 1, UINT64_MAX, 0, NULL },
+};
+
+static nt_err case_recalendar(const struct core_view *v, const struct core_req *r,
+			      struct core_effect *e, char *why, size_t whylen)
+{
+	struct case_rec c;
+	int64_t deadline, step_due;
+	uint8_t key[HIST_KEY_LEN];
+	unsigned nputs = e->nputs;
+	bool moved;
+	nt_err rc;
+
+	if ((rc = core_get_case(v, r->args[RC_CASE].u, &c)) == NT_ENOTFOUND) {
+		snprintf(why, whylen, "no case %" PRIu64, r->args[RC_CASE].u);
+		return rc;
+	}
+	if (rc != NT_OK)
+		return rc;
+	deadline = c.deadline;
+	step_due = c.step_due;
+	moved = core_case_recalendar(v, e, &c);
+	reply_changed(e, e->nputs != nputs);
+	if (e->nputs == nputs)
+		return e->buf.oom ? NT_ENOMEM : NT_OK;	/* the same under the new calendar */
+	ledger_key_u64(key, c.id);
+	if (moved) {
+		c.updated_at = v->now;
+		c.updated_seq = v->seq;
+		c.events++;
+		hist_key(key, c.id, v->seq);
+		core_put_end(e, core_put_begin(e, DB_HIST, key, HIST_KEY_LEN, false));
+		ledger_key_u64(key, c.id);
+		e->topic = "deadline.moved";
+		e->case_id = c.id;
+		core_kvs_begin(e, &e->entry);
+		proto_kv_str(&e->buf, "lead", c.lead);
+		proto_kv_str(&e->buf, "unit", c.unit);
+		proto_kv_str(&e->buf, "title", c.title);
+		pack_date(e, "deadline", c.deadline);
+		pack_date(e, "old_deadline", deadline);
+		pack_date(e, "step_due", c.step_due);
+		pack_date(e, "old_step_due", step_due);
+		proto_kv_cstr(&e->buf, "reason", "the working-day calendar changed");
+		proto_pack_cstr(&e->buf, "notify");
+		msgpack_pack_map(&e->buf.pk, 1);
+		proto_kv_str(&e->buf, "person", c.lead);
+		e->entry.n = 9;
+		core_kvs_end(e, &e->entry);
+	}
+	core_put_rec(e, DB_CASES, key, 8, false, &case_desc, &c);
+	return e->buf.oom ? NT_ENOMEM : NT_OK;
+}
+
+/*
+ * calendar.adopt: the end of a pass of case.recalendar over the ledger: the new calendar's
+ * fingerprint is recorded, and the milestones' chases are timed by it. Until this
+ * commits, a restart runs the pass again (each case.recalendar is idempotent).
+ */
+enum { CA_FINGERPRINT };
+static const struct proto_field adopt_fields[] = {
+	[CA_FINGERPRINT] = { "fingerprint", PT_UINT, true, 0, UINT64_MAX, 0, NULL },
+};
+
+static nt_err calendar_adopt(const struct core_view *v, const struct core_req *r,
+			     struct core_effect *e, char *why, size_t whylen)
+{
+	uint8_t fp[8], key[TIMER_KEY_LEN];
+	char hex[17];
+	MDB_val old;
+	bool first;
+	nt_err rc;
+
+	(void)why;
+	(void)whylen;
+	rc = v->get(v->ctx, DB_META, META_CALENDAR, strlen(META_CALENDAR), &old);
+	if (rc != NT_OK && rc != NT_ENOTFOUND)
+		return rc;
+	first = rc == NT_ENOTFOUND;
+	if (!first && old.mv_size == 8 && ledger_u64(old.mv_data) == r->args[CA_FINGERPRINT].u) {
+		reply_changed(e, false);
+		return e->buf.oom ? NT_ENOMEM : NT_OK;
+	}
+	for (unsigned m = 0; m < MS__N; m++) {
+		struct milestone_rec ms;
+		int64_t at;
+
+		if ((rc = core_get_milestone(v, m, &ms)) != NT_OK)
+			return rc;
+		if (ms.at == 0 || (at = chase_time(v, ms.by, ms.level)) == ms.at)
+			continue;
+		milestone_timer_key(key, ms.at, m);
+		core_del(e, DB_TIMERS, key, sizeof key);
+		ms.at = at;
+		milestone_timer_key(key, ms.at, m);
+		core_put_end(e, core_put_begin(e, DB_TIMERS, key, sizeof key, false));
+		put_milestone(e, m, &ms);
+	}
+	ledger_key_u64(fp, r->args[CA_FINGERPRINT].u);
+	{
+		struct core_put *p = core_put_begin(e, DB_META, META_CALENDAR,
+						    strlen(META_CALENDAR), false);
+
+		proto_out_raw(&e->buf, fp, sizeof fp);
+		core_put_end(e, p);
+	}
+	reply_changed(e, true);
+	if (first)
+		/* the first recorded: nothing to announce (the pass told each lead whose
+		 * deadline moved) */
+		return e->buf.oom ? NT_ENOMEM : NT_OK;
+	e->topic = "calendar.changed";
+	core_kvs_begin(e, &e->entry);
+	snprintf(hex, sizeof hex, "%016" PRIx64, r->args[CA_FINGERPRINT].u);
+	proto_kv_cstr(&e->buf, "fingerprint", hex);
+	snprintf(hex, sizeof hex, "%016" PRIx64, old.mv_size == 8 ? ledger_u64(old.mv_data) : 0);
+	proto_kv_cstr(&e->buf, "old_fingerprint", hex);
+	e->entry.n = 2;
+	core_kvs_end(e, &e->entry);
+	return e->buf.oom ? NT_ENOMEM : NT_OK;
+}
+
 #define N(a) (sizeof a / sizeof a[0])
 
 const struct op core_timer_ops[] = {
+	{ "case.recalendar", true, recal_fields, N(recal_fields), case_recalendar, NULL, NULL,
+	  true },
+	{ "calendar.adopt", true, adopt_fields, N(adopt_fields), calendar_adopt, NULL, NULL,
+	  true },
 	{ "timer.fire", true, fire_fields, N(fire_fields), timer_fire, NULL, NULL, true },
 	{ "campaign.missing", true, missing_fields, N(missing_fields), campaign_missing, NULL,
 	  NULL, true },

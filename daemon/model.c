@@ -127,7 +127,18 @@ static const struct rec_field case_fields[] = {
 	C("extension_until", RT_DATE, extension_until, O),
 	C("extensions", RT_U32, extensions, O),
 	C("acked", RT_U32, acked, O),
+	FE(struct case_rec, "deadline_basis", deadline_basis, deadline_bases, O),
+	C("deadline_from", RT_DATE, deadline_from, O),
+	C("deadline_n", RT_U32, deadline_n, O),
+	C("step_from", RT_DATE, step_from, O),
+	C("step_limit", RT_U32, step_limit, O),
+	C("step_due", RT_DATE, step_due, O),
+	C("step_at", RT_I64, timer_at[SLOT_STEP], O),
 };
+
+const char *const deadline_bases[] = { "date", "days", "working_days", NULL };
+const char *const case_next_steps[] = { "plan", "commit", "resolve", "journal", "verify", "",
+					NULL };
 const struct rec_desc case_desc = {
 	case_fields, sizeof case_fields / sizeof case_fields[0], sizeof(struct case_rec)
 };

@@ -64,6 +64,7 @@ struct config {
 	size_t map_size;
 	char calendar_dir[PATH_MAX];
 	struct core_policy policy;	/* how deadlines are chased (docs/deadlines.md) */
+	uint32_t step_kinds;		/* bit K: step-limits.KIND was set (step-limits leaves it) */
 	bool debug;
 };
 
@@ -101,6 +102,10 @@ struct daemon {
 	int64_t next_due;		/* the first armed timer (0: none), as committed */
 	bool timers_dirty;		/* a commit may have armed or fired some: read again */
 	size_t firing;			/* timer firings applied and not yet committed */
+	/* a pass of case.recalendar after the calendar changed: the next case id to look at
+	 * (0: no pass), and the new calendar's fingerprint */
+	uint64_t recal_next;
+	uint64_t cal_fp;
 	struct cal *cal;
 	int64_t next_heartbeat;
 	uint64_t watchdog_usec;
@@ -150,7 +155,8 @@ static void usage(FILE *f)
 		"                       state-dir, runtime-dir, listen-tcp, map-size-mb,\n"
 		"                       calendar-dir, and how deadlines are chased:\n"
 		"                       deadline-reminders, deadline-ladder, reminder-hour,\n"
-		"                       extension-max, extension-days); flags given on the\n"
+		"                       extension-max, extension-days, step-limits,\n"
+		"                       step-limits.KIND, handling-limits); flags given on the\n"
 		"                       command line win\n"
 		"  --listen-tcp H:P     also serve requests on tcp://H:P and notifications on\n"
 		"                       tcp://H:P+1 (repeatable, at most %d)\n"
@@ -262,6 +268,71 @@ static bool set_ladder(struct core_policy *p, const char *v)
 	return true;
 }
 
+/*
+ * step-limits = plan:5, commit:5, journal:10, verify:10   (working days; for every kind)
+ * step-limits.KIND = plan:3, ...                          (for one kind)
+ * Steps not named have no limit; empty: none at all. A kind's own setting wins over the
+ * general one, whichever comes first.
+ */
+static bool set_step_limits(struct config *c, int kind, const char *v)
+{
+	struct core_policy *p = &c->policy;
+	char buf[256], *save = NULL, *tok;
+	uint32_t limits[STEP__N] = { 0 };
+
+	if (strlen(v) >= sizeof buf)
+		return false;
+	strcpy(buf, v);
+	for (tok = strtok_r(buf, ", ", &save); tok != NULL; tok = strtok_r(NULL, ", ", &save)) {
+		char *colon = strchr(tok, ':');
+		int step;
+
+		if (colon == NULL)
+			return false;
+		*colon = '\0';
+		step = rec_enum_find(case_next_steps, (proto_str){ tok, (uint32_t)strlen(tok) });
+		if (step < 0 || step >= STEP_CROSSED_OFF ||
+		    !parse_uint(colon + 1, 1000, &limits[step]) || limits[step] == 0)
+			return false;
+	}
+	for (int k = 0; k < KIND__N; k++)
+		if (k == kind || (kind < 0 && !(c->step_kinds & (1u << k))))
+			memcpy(p->step_limit[k], limits, sizeof limits);
+	if (kind >= 0)
+		c->step_kinds |= 1u << kind;
+	return true;
+}
+
+/* handling-limits = petition:60d, problem:20w   (days or working days; empty: none) */
+static bool set_handling(struct core_policy *p, const char *v)
+{
+	char buf[256], *save = NULL, *tok;
+
+	if (strlen(v) >= sizeof buf)
+		return false;
+	strcpy(buf, v);
+	memset(p->handling, 0, sizeof p->handling);
+	for (tok = strtok_r(buf, ", ", &save); tok != NULL; tok = strtok_r(NULL, ", ", &save)) {
+		char *colon = strchr(tok, ':'), *unit;
+		bool days;
+		int kind;
+
+		if (colon == NULL || (unit = colon + strlen(colon) - 1) == colon)
+			return false;
+		*colon = '\0';
+		kind = rec_enum_find(case_kinds, (proto_str){ tok, (uint32_t)strlen(tok) });
+		if (kind < 0 || (*unit != 'd' && *unit != 'w'))
+			return false;
+		days = *unit == 'd';
+		*unit = '\0';
+		p->handling[kind].basis = days ? BASIS_DAYS : BASIS_WORKING_DAYS;
+		if (!parse_uint(colon + 1, days ? 3660 : 1000, &p->handling[kind].n) ||
+		    p->handling[kind].n == 0)
+			return false;
+	}
+	return true;
+}
+
 /* Apply one setting; false if the value is invalid. */
 static bool config_set(struct config *c, const char *key, const char *val)
 {
@@ -271,6 +342,16 @@ static bool config_set(struct config *c, const char *key, const char *val)
 		return set_reminders(&c->policy, val);
 	if (strcmp(key, "deadline-ladder") == 0)
 		return set_ladder(&c->policy, val);
+	if (strcmp(key, "step-limits") == 0)
+		return set_step_limits(c, -1, val);
+	if (strncmp(key, "step-limits.", 12) == 0) {
+		int kind = rec_enum_find(case_kinds, (proto_str){ key + 12,
+								  (uint32_t)strlen(key + 12) });
+
+		return kind >= 0 && set_step_limits(c, kind, val);
+	}
+	if (strcmp(key, "handling-limits") == 0)
+		return set_handling(&c->policy, val);
 	if (strcmp(key, "reminder-hour") == 0 && parse_uint(val, 23, &u)) {
 		c->policy.remind_hour = (int)u;
 		return true;
@@ -1114,6 +1195,89 @@ static void fire_due(struct daemon *d, int64_t now)
 		d->timers_dirty = true;	/* no room for all: again once a commit makes room */
 }
 
+/* ---- a new calendar: recompute what depends on it ---- */
+
+#define RECAL_SCAN 4096	/* cases looked at per step of the pass */
+
+/* Does the ledger record a calendar other than the one loaded? Then start the pass. */
+static void recalendar_check(struct daemon *d)
+{
+	struct ledger_txn t;
+	MDB_val v;
+
+	d->cal_fp = cal_fingerprint(d->cal);
+	if (ledger_begin(d->lg, &t, false) != NT_OK)
+		return;
+	if (ledger_get(&t, DB_META, META_CALENDAR, strlen(META_CALENDAR), &v) != NT_OK ||
+	    v.mv_size != 8 || ledger_u64(v.mv_data) != d->cal_fp) {
+		d->recal_next = 1;
+		log_info("the calendar differs from the one the ledger's deadlines were computed "
+			 "with: recomputing them");
+	}
+	ledger_abort(&t);
+}
+
+/*
+ * One step of the pass: between requests, like timer firings (and after them), send
+ * case.recalendar for the next cases that depend on the calendar, then calendar.adopt
+ * once every case was looked at. A restart before calendar.adopt commits starts the pass
+ * again; case.recalendar changes nothing the second time.
+ */
+static void recalendar_step(struct daemon *d)
+{
+	struct ledger_txn t;
+	struct ledger_iter it;
+	uint8_t start[8];
+	uint64_t ids[FIRE_BATCH];
+	size_t n = 0, seen = 0;
+	bool end = true;
+	MDB_val k, v;
+	char rid[64];
+	proto_out body;
+
+	if (d->recal_next == 0 || d->firing > 0 || !room(d))
+		return;
+	if (ledger_begin(d->lg, &t, false) != NT_OK)
+		return;
+	ledger_key_u64(start, d->recal_next);
+	ledger_iter_init(&it, &t, DB_CASES, start, sizeof start);
+	while (ledger_iter_next(&it, &k, &v)) {
+		struct case_rec c;
+
+		if (n == FIRE_BATCH || seen == RECAL_SCAN) {
+			end = false;
+			break;
+		}
+		seen++;
+		d->recal_next = ledger_u64(k.mv_data) + 1;
+		if (rec_decode(v.mv_data, v.mv_size, &case_desc, &c) == NT_OK &&
+		    core_case_recalendar_wanted(&c))
+			ids[n++] = c.id;
+	}
+	ledger_iter_close(&it);
+	ledger_abort(&t);
+	for (size_t i = 0; i < n; i++) {
+		snprintf(rid, sizeof rid, "recalendar-%016" PRIx64 "-%" PRIu64, d->cal_fp, ids[i]);
+		internal_begin(&body, 1, "case.recalendar", rid);
+		proto_kv_u64(&body, "case", ids[i]);
+		submit_internal(d, msg_get(d), &body);
+		proto_out_fini(&body);
+		if (!room(d) && i + 1 < n) {
+			d->recal_next = ids[i + 1];	/* the rest after these commit */
+			return;
+		}
+	}
+	if (end && room(d)) {
+		snprintf(rid, sizeof rid, "calendar-%016" PRIx64, d->cal_fp);
+		internal_begin(&body, 1, "calendar.adopt", rid);
+		proto_kv_u64(&body, "fingerprint", d->cal_fp);
+		submit_internal(d, msg_get(d), &body);
+		proto_out_fini(&body);
+		d->recal_next = 0;
+		log_info("the deadlines were recomputed with the new calendar");
+	}
+}
+
 static void loop(struct daemon *d)
 {
 	zmq_pollitem_t items[3] = {
@@ -1135,6 +1299,7 @@ static void loop(struct daemon *d)
 			d->timers_dirty = false;
 		}
 		fire_due(d, now);
+		recalendar_step(d);
 		nitems = room(d) ? 3 : 2;
 		wait = d->next_heartbeat - now;
 		if (d->watchdog_usec && d->next_watchdog - now < wait)
@@ -1143,6 +1308,8 @@ static void loop(struct daemon *d)
 		 * commit that makes room does */
 		if (d->firing == 0 && d->next_due != 0 && nitems == 3 && d->next_due - now < wait)
 			wait = d->next_due - now;
+		if (d->firing == 0 && d->recal_next != 0 && nitems == 3)
+			wait = 0;	/* the pass goes on */
 		if (wait < 0)
 			wait = 0;
 		batch_spec_quiesce(&d->spec);	/* no read transaction across the sleep */
@@ -1214,8 +1381,14 @@ int main(int argc, char **argv)
 		log_err("cannot read the end of the ledger: %s", nt_strerror(err));
 		goto out;
 	}
+	if (ops_too_wide() != NULL) {
+		log_err("op %s has more arguments than a request holds (a build error)",
+			ops_too_wide());
+		goto out;
+	}
 	if (!calendar_load(&d))
 		goto out;
+	recalendar_check(&d);
 	d.pool = calloc(POOL, sizeof *d.pool);
 	for (int i = 0; i < WRITER_GROUPS; i++)
 		d.group[i].msgs = calloc(GROUP_MSGS, sizeof *d.group[i].msgs);

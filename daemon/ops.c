@@ -548,6 +548,20 @@ static const struct op *find_in(const struct op *t, size_t n, proto_str name)
 	return NULL;
 }
 
+const char *ops_too_wide(void)
+{
+	const struct { const struct op *t; size_t n; } all[] = {
+		{ read_ops, N(read_ops) }, { core_case_ops, core_case_nops },
+		{ core_org_ops, core_org_nops }, { core_timer_ops, core_timer_nops },
+	};
+
+	for (size_t i = 0; i < N(all); i++)
+		for (size_t j = 0; j < all[i].n; j++)
+			if (all[i].t[j].nfields > OPS_MAX_FIELDS)
+				return all[i].t[j].name;
+	return NULL;
+}
+
 const struct op *ops_find(proto_str name)
 {
 	const struct op *op = find_in(read_ops, N(read_ops), name);

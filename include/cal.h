@@ -60,6 +60,10 @@ int64_t cal_working_between(const struct cal *c, int64_t a, int64_t b);
  */
 int64_t cal_add_working(const struct cal *c, int64_t day, int64_t n);
 
+/* A hash of what the arithmetic depends on (the exceptions to the weekends): two
+ * calendars with the same fingerprint count every day alike. */
+uint64_t cal_fingerprint(const struct cal *c);
+
 /* The day of the week of day: 0 Monday ... 6 Sunday. */
 int cal_weekday(int64_t day);
 

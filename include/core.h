@@ -41,6 +41,11 @@ struct core_policy {
 	size_t nladder;
 	uint32_t max_extensions;	/* extensions a case may have approved */
 	uint32_t max_extension_days;	/* calendar days one extension may add */
+	/* working days a case of each kind may spend in each step; 0: no limit */
+	uint32_t step_limit[KIND__N][STEP__N];
+	/* the handling deadline a case of each kind gets when opened without one: n days
+	 * counted by basis (enum deadline_basis: BASIS_DAYS or BASIS_WORKING_DAYS); n 0: none */
+	struct { uint32_t basis, n; } handling[KIND__N];
 };
 extern const struct core_policy core_default_policy;
 struct core_view;
@@ -71,7 +76,7 @@ struct core_req {
 	const struct op *op;
 };
 
-#define CORE_MAX_PUTS 20	/* campaign.set: the campaign, five milestones, their timers off and on */
+#define CORE_MAX_PUTS 24	/* campaign.set: the campaign, five milestones, their timers off and on */
 
 struct core_put {
 	enum ledger_db db;
@@ -140,6 +145,24 @@ extern const size_t core_timer_nops;
  * the ladder). Deletes the timers it had and puts the new ones; c's timer fields change.
  */
 void core_timers_rearm(const struct core_view *v, struct core_effect *e, struct case_rec *c);
+/*
+ * core_step_rearm - c has just reached its step: start the step's time limit from today
+ * (the policy's working days for its kind and step) and arm its timer, or disarm it.
+ */
+void core_step_rearm(const struct core_view *v, struct core_effect *e, struct case_rec *c);
+/*
+ * core_case_recalendar - recompute what of c depends on the working-day calendar after
+ * the calendar changed: a deadline counted in working days, the step's last day, and the
+ * times of its armed reminders and escalations (a hard deadline's own midnight never
+ * moves). Returns true if the deadline or the step's last day moved.
+ */
+bool core_case_recalendar(const struct core_view *v, struct core_effect *e, struct case_rec *c);
+/* Does c depend on the calendar (a deadline in working days, a step limit, armed
+ * timers)? The daemon sends case.recalendar for these after the calendar changed. */
+bool core_case_recalendar_wanted(const struct case_rec *c);
+/* The deadline that basis, from and n give (cal: the view's). */
+int64_t core_deadline_of(const struct core_view *v, uint32_t basis, int64_t from, uint32_t n);
+
 /*
  * core_milestones_rearm - arm the chase of each milestone of g whose date changed (from
  * the midnight that ends the date), and disarm those whose date went; a milestone whose

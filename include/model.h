@@ -67,7 +67,7 @@ extern const struct rec_desc person_desc;
 
 /* ---- cases ---- */
 
-enum case_kind { KIND_PROBLEM, KIND_PETITION, KIND_HOUSEHOLD, KIND_VILLAGE };
+enum case_kind { KIND_PROBLEM, KIND_PETITION, KIND_HOUSEHOLD, KIND_VILLAGE, KIND__N };
 extern const char *const case_kinds[];
 enum case_area { AREA_GRASSROOTS, AREA_DEVELOPMENT, AREA_LIVELIHOOD };
 extern const char *const case_areas[];
@@ -81,7 +81,7 @@ extern const char *const case_sources[];	/* index 0: "unspecified" */
  */
 enum case_step {
 	STEP_IDENTIFIED, STEP_PLANNED, STEP_COMMITTED, STEP_RESOLVED, STEP_JOURNALED,
-	STEP_CROSSED_OFF
+	STEP_CROSSED_OFF, STEP__N
 };
 extern const char *const case_steps[];
 
@@ -110,19 +110,35 @@ struct case_rec {
 	proto_str taker;		/* petition: the case-taking leader */
 	bool promise_kept, stable;	/* petition: two of the three guarantees */
 	uint32_t repeats, skip_level_repeats;	/* petition: repeat petitions */
-	/* the deadline's armed timers (Unix ms; 0: none), by slot (enum timer_slot) */
-	int64_t timer_at[3];
+	/* the armed timers (Unix ms; 0: none), by slot (enum timer_slot) */
+	int64_t timer_at[4];
 	uint32_t chase_level;		/* what the chase timer fires: 0 overdue, then the ladder */
 	int64_t extension_until;	/* a requested extension awaiting decision (a day); 0: none */
 	uint32_t extensions;		/* extensions approved */
 	uint32_t acked;			/* bit L: level L of the chase was acknowledged */
+	/* how the handling deadline was computed, so that a new calendar can recompute it */
+	uint32_t deadline_basis;	/* enum deadline_basis */
+	int64_t deadline_from;		/* days and working days: counted from this day */
+	uint32_t deadline_n;		/* ... this many */
+	/* the time limit of the current step (working days from the day it began) */
+	int64_t step_from;		/* the day the case reached its step */
+	uint32_t step_limit;		/* working days it has to take the next; 0: no limit */
+	int64_t step_due;		/* the last day for it (a day; 0: no limit) */
 };
+
+/* How a deadline was computed: a date given, or counted from a day in calendar days or
+ * in working days (which a new calendar recomputes). */
+enum deadline_basis { BASIS_DATE, BASIS_DAYS, BASIS_WORKING_DAYS };
+extern const char *const deadline_bases[];
+/* What a case in each step does next (the step its time limit is for): "plan", "commit",
+ * "resolve", "journal", "verify", and "" for a crossed-off case. */
+extern const char *const case_next_steps[];
 
 /* ---- timers ---- */
 
-/* A case's timers: two reminders before its deadline, and the chase: overdue when the
- * deadline passes, then each level of the escalation ladder. */
-enum timer_slot { SLOT_REMIND_FAR, SLOT_REMIND_NEAR, SLOT_CHASE, SLOT__N };
+/* A case's timers: two reminders before its deadline, the chase (overdue when the
+ * deadline passes, then each level of the escalation ladder), and its step's time limit. */
+enum timer_slot { SLOT_REMIND_FAR, SLOT_REMIND_NEAR, SLOT_CHASE, SLOT_STEP, SLOT__N };
 
 /* timers: due (u64 BE, Unix ms), timer id (u64 BE) -> empty. A case's timer id is
  * case id * 4 + slot; a milestone's is TIMER_MILESTONE + milestone. */
@@ -186,5 +202,7 @@ void hist_key(uint8_t key[HIST_KEY_LEN], uint64_t case_id, uint64_t seq);
 /* meta keys */
 #define META_CAMPAIGN "campaign"
 #define META_ADMINS   "admins"	/* u64 BE: people holding the admin role */
+#define META_CALENDAR "calendar"	/* u64 BE: the fingerprint of the calendar the deadlines
+					 * and timers were computed with (cal_fingerprint()) */
 
 #endif

@@ -33,7 +33,11 @@ struct ops_query_ctx {
 	const struct core_policy *policy;	/* NULL: the default */
 };
 
-#define OPS_MAX_FIELDS 12
+#define OPS_MAX_FIELDS 16
+
+/* The first op whose schema has more than OPS_MAX_FIELDS fields (a request's arguments
+ * are held in an array of that many), or NULL: every op fits. */
+const char *ops_too_wide(void);
 
 /* The op called name, or NULL. */
 const struct op *ops_find(proto_str name);

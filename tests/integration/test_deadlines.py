@@ -298,5 +298,159 @@ def _(t):
          "and the backlog was all fired")
 
 
+def working_days_after(day, n, holidays=()):
+    """The n-th working day after day (weekends and the given dates off), as a date."""
+    import datetime
+    d = datetime.date.fromisoformat(day)
+    while n > 0:
+        d += datetime.timedelta(days=1)
+        if d.weekday() < 5 and d.isoformat() not in holidays:
+            n -= 1
+    return d.isoformat()
+
+
+def write_calendar(dirname, holidays):
+    """A calendar directory whose year files declare the given dates holidays."""
+    os.makedirs(dirname, exist_ok=True)
+    for f in os.listdir(dirname):
+        os.unlink(os.path.join(dirname, f))
+    years = sorted({int(today()[:4]) + i for i in range(3)} | {int(h[:4]) for h in holidays})
+    for y in years:
+        with open(os.path.join(dirname, "%d.cal" % y), "w") as f:
+            f.write("year %d\nsource a test calendar\n" % y)
+            for h in sorted(holidays):
+                if int(h[:4]) == y:
+                    f.write("holiday %s test\n" % h)
+
+
+@test("a deadline is a date, or days or working days from today; it keeps how it was "
+      "computed, and a petition gets its 60 days by default")
+def _(t):
+    d = t.daemon()
+    d.build_county()
+    with d.client() as c:
+        def opened(**f):
+            r = c.write("case.open", actor="wang.li", title="t", area="development",
+                        unit="xiaxi", **f)
+            t.require(r["ok"], repr(r))
+            return c.call("case.get", case=r["case"])["case"]
+        k = opened(deadline_working_days=10)
+        t.eq((k["deadline"], k["deadline_basis"], k["deadline_from"], k["deadline_n"]),
+             (working_days_after(today(), 10), "working_days", today(), 10), "working days")
+        k = opened(deadline_days=30)
+        t.eq((k["deadline"], k["deadline_basis"]), (today(30), "days"), "calendar days")
+        k = opened(deadline=today(9))
+        t.eq((k["deadline"], k.get("deadline_basis", "date")), (today(9), "date"), "a date")
+        k = opened(kind="petition", taker="wang.li")
+        t.eq((k["deadline"], k["deadline_basis"], k["deadline_n"]), (today(60), "days", 60),
+             "a petition: 60 days from its acceptance")
+        r = c.write("case.open", actor="wang.li", title="t", area="development", unit="xiaxi",
+                    deadline=today(9), deadline_days=3)
+        t.eq(r.get("error", {}).get("code"), "bad_request", "one way only: %r" % r)
+        r = c.write("case.plan", actor="wang.li", case=k["case"], measures="m", schedule="s",
+                    units=["anling"])
+        t.eq(r.get("error", {}).get("code"), "bad_request", "a plan needs a deadline")
+
+
+@test("each step has a time limit in working days; when it passes, step.overdue tells the "
+      "lead once, and the next step starts a new limit")
+def _(t):
+    d = t.daemon()
+    d.build_county()
+    [k] = open_cases(d, 1, today(60))
+    with d.client() as c:
+        cs = c.call("case.get", case=k)["case"]
+    t.eq((cs["step_from"], cs["step_limit"], cs["step_due"]),
+         (today(), 5, working_days_after(today(), 5)), "identified: 5 working days to plan")
+    shifted(t, d, 30)
+    time.sleep(0.5)
+    got = [e for e in log_of(d) if e["topic"] == "step.overdue"]
+    t.eq([(e["case"], e["step"], e["step_due"], e["notify"]) for e in got],
+         [(k, "plan", cs["step_due"], {"person": "wang.li"})], "once, naming the step")
+    with d.client() as c:
+        r = c.write("case.plan", actor="wang.li", case=k, measures="m", schedule="s",
+                    deadline_days=40, units=["anling"])
+        t.require(r["ok"], repr(r))
+        cs = c.call("case.get", case=k)["case"]
+    t.eq((cs["step_from"], cs["step_limit"]), (today(30), 5), "planned: 5 to commit")
+    t.check(cs.get("step_at", 0) > 0, "armed again: %r" % cs)
+    d.stop()
+    d.restart()
+    time.sleep(0.3)
+    t.eq(len([e for e in log_of(d) if e["topic"] == "step.overdue"]), 1, "no repeat")
+
+
+@test("step limits and handling limits per kind come from the configuration")
+def _(t):
+    d = t.daemon(start=False)
+    conf = os.path.join(d.base, "nantid.conf")
+    with open(conf, "w") as f:
+        f.write("step-limits.petition = plan:2\nstep-limits = plan:7, commit:3\n"
+                "handling-limits = problem:20w\n")
+    d.args = ["--config", conf]
+    d.start()
+    d.build_county()
+    with d.client() as c:
+        r = c.write("case.open", actor="wang.li", title="t", area="development", unit="xiaxi")
+        cs = c.call("case.get", case=r["case"])["case"]
+        t.eq((cs["step_limit"], cs["deadline"], cs["deadline_basis"]),
+             (7, working_days_after(today(), 20), "working_days"), "a problem")
+        r = c.write("case.open", actor="wang.li", title="t", area="development", unit="xiaxi",
+                    kind="petition", taker="wang.li")
+        cs = c.call("case.get", case=r["case"])["case"]
+        t.eq((cs["step_limit"], cs.get("deadline")), (2, None),
+             "a petition: its own limit, and no handling limit configured")
+    d.stop()
+    with open(conf, "a") as f:
+        f.write("step-limits = cross_off:3\n")
+    r = subprocess.run([d.binary, "--config", conf, "--state-dir", d.state_dir,
+                        "--runtime-dir", d.run_dir], capture_output=True, text=True,
+                       timeout=30)
+    t.check(r.returncode != 0 and "nantid.conf:4: invalid setting 'step-limits'" in r.stderr,
+            "refused: %d %r" % (r.returncode, r.stderr))
+
+
+@test("a new calendar recomputes the deadlines counted in working days and the steps' "
+      "limits, tells each lead once, and moves no date given as a date")
+def _(t):
+    d = t.daemon(start=False)
+    old, new = os.path.join(d.base, "cal-old"), os.path.join(d.base, "cal-new")
+    week = [today(i) for i in range(1, 8)]
+    write_calendar(old, [])
+    write_calendar(new, week)
+    d.args = ["--calendar-dir", old]
+    d.start()
+    d.build_county()
+    with d.client() as c:
+        ks = []
+        for f in ({"deadline_working_days": 10}, {"deadline": today(20)}):
+            r = c.write("case.open", actor="wang.li", title="t", area="development",
+                        unit="xiaxi", **f)
+            t.require(r["ok"], repr(r))
+            ks.append(r["case"])
+        before = [c.call("case.get", case=k)["case"] for k in ks]
+    d.stop()
+    d.args = ["--calendar-dir", new]
+    d.restart()
+    time.sleep(0.5)
+    with d.client() as c:
+        after = [c.call("case.get", case=k)["case"] for k in ks]
+    t.eq(after[0]["deadline"], working_days_after(today(), 10, week), "counted again")
+    t.eq(after[1]["deadline"], today(20), "a date stays")
+    t.eq(after[1]["step_due"], working_days_after(today(), 5, week), "its step's limit moved")
+    t.check(after[0]["chase_at"] != before[0]["chase_at"], "the chase moved with it")
+    moved = [e for e in log_of(d) if e["topic"] == "deadline.moved"]
+    t.eq(sorted((e["case"], e["old_deadline"], e["deadline"]) for e in moved),
+         [(ks[0], before[0]["deadline"], after[0]["deadline"]),
+          (ks[1], today(20), today(20))], "each lead told once")
+    t.eq(moved[0]["notify"], {"person": "wang.li"}, "the lead is told")
+    t.eq(len([e for e in log_of(d) if e["topic"] == "calendar.changed"]), 1, "recorded")
+    d.stop()
+    d.restart()
+    time.sleep(0.3)
+    t.eq(len([e for e in log_of(d) if e["topic"] in ("deadline.moved", "calendar.changed")]),
+         3, "nothing again with the same calendar")
+
+
 if __name__ == "__main__":
     run_tests()
