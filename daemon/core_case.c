@@ -852,8 +852,9 @@ static nt_err do_ack(struct step_ctx *x, uint32_t *extra)
 	if (x->c.acked & (1u << level))
 		return refuse(x, NT_ECONFLICT, "level %u of case %" PRIu64 " is already "
 			      "acknowledged", level, x->c.id);
-	/* recorded; the ladder goes on: acknowledging is not acting */
+	/* recorded; its repeats stop, the ladder goes on: acknowledging is not acting */
 	x->c.acked |= 1u << level;
+	core_chase_retime(x->v, x->e, &x->c);
 	return NT_OK;
 }
 

@@ -42,6 +42,9 @@ const struct core_policy core_default_policy = {
 		{ 10, ROLE_COUNTY },		/* escalation.4: the county leader in charge */
 	},
 	.nladder = 4,
+	.quiet_from = 22,
+	.quiet_to = 7,
+	.repeat_days = 1,
 	.max_extensions = 2,
 	.max_extension_days = 30,
 	.step_limit = { STEP_LIMITS, STEP_LIMITS, STEP_LIMITS, STEP_LIMITS },
@@ -59,13 +62,11 @@ const struct core_policy *core_policy_of(const struct core_view *v)
 
 int64_t core_chase_fired(const struct case_rec *c, size_t nladder)
 {
-	/* while the chase is armed it has fired the levels below the one it waits for; once
-	 * it has fired the top of the ladder it is no longer armed */
-	if (c->timer_at[SLOT_CHASE] != 0)
-		return (int64_t)c->chase_level - 1;
-	if (nladder > 0 && c->chase_level == nladder)
+	/* the chase has fired the levels below the one it waits for (past the top once the
+	 * top fired); a record written before repeats left it at the top, disarmed */
+	if (c->chase_level > 0 && c->timer_at[SLOT_CHASE] == 0 && c->chase_level == nladder)
 		return (int64_t)nladder;
-	return -1;
+	return (int64_t)c->chase_level - 1;
 }
 
 /* Unix ms of local midnight starting day, and of the policy's hour on it. */
@@ -151,12 +152,66 @@ static void reply_changed(struct core_effect *e, bool changed)
 	core_kvs_end(e, &e->reply);
 }
 
-/* When reminder i of c's deadline is due. */
+bool core_quiet_hour(const struct core_policy *pol, int h)
+{
+	if (pol->quiet_from == pol->quiet_to)
+		return false;
+	if (pol->quiet_from < pol->quiet_to)
+		return h >= pol->quiet_from && h < pol->quiet_to;
+	return h >= pol->quiet_from || h < pol->quiet_to;
+}
+
+/* t, or if it falls on a day off or in the quiet hours, the working morning before it. */
+static int64_t before_quiet(const struct core_view *v, int64_t t)
+{
+	int64_t day = proto_day_of(t, MODEL_UTC_OFFSET_MIN);
+	int hour = (int)((t - day_start(day)) / 3600000);
+
+	if (cal_is_working(v->cal, day) && !core_quiet_hour(core_policy_of(v), hour))
+		return t;
+	if (cal_is_working(v->cal, day) && morning(v, day) <= t)
+		return morning(v, day);
+	return morning(v, cal_add_working(v->cal, day, -1));
+}
+
+/* When reminder i of c's deadline is due: some working days before, in the morning; or
+ * some hours before the deadline ends, moved out of days off and quiet hours. */
 static int64_t remind_time(const struct core_view *v, const struct case_rec *c, unsigned i)
 {
-	uint32_t before = core_policy_of(v)->remind[i];
+	const struct core_policy *pol = core_policy_of(v);
+	uint32_t before = pol->remind[i];
 
+	if (pol->remind_in_hours[i])
+		return before_quiet(v, day_start(c->deadline + 1) - (int64_t)before * 3600000);
 	return morning(v, cal_add_working(v->cal, c->deadline, -(int64_t)before));
+}
+
+/*
+ * When c's chase fires next, and whether that is a repeat of the level last fired (level
+ * chase_level - 1, unacknowledged, every repeat_days working days after it) rather than
+ * the next level of the ladder. 0: nothing more.
+ */
+static int64_t chase_next(const struct core_view *v, const struct case_rec *c, bool *repeat)
+{
+	const struct core_policy *pol = core_policy_of(v);
+	uint32_t next = c->chase_level;
+	int64_t t = next <= pol->nladder ? chase_time(v, c->deadline, next) : 0;
+
+	*repeat = false;
+	if (pol->repeat_days > 0 && next >= 1 && next - 1 <= pol->nladder &&
+	    !(c->acked & (1u << (next - 1)))) {
+		int64_t base = next == 1 ? c->deadline
+					 : cal_add_working(v->cal, c->deadline,
+							   pol->ladder[next - 2].after);
+		int64_t r = morning(v, cal_add_working(v->cal, base, (int64_t)(c->chase_repeats + 1) *
+								  pol->repeat_days));
+
+		if (t == 0 || r < t) {
+			t = r;
+			*repeat = true;
+		}
+	}
+	return t;
 }
 
 void core_timers_rearm(const struct core_view *v, struct core_effect *e, struct case_rec *c)
@@ -166,6 +221,7 @@ void core_timers_rearm(const struct core_view *v, struct core_effect *e, struct 
 	for (unsigned slot = SLOT_REMIND_FAR; slot <= SLOT_CHASE; slot++)
 		disarm(e, c, slot);
 	c->chase_level = 0;
+	c->chase_repeats = 0;
 	if (c->deadline == 0 || c->step >= STEP_RESOLVED)
 		return;
 	for (unsigned i = 0; i < 2; i++) {
@@ -203,13 +259,21 @@ int64_t core_deadline_of(const struct core_view *v, uint32_t basis, int64_t from
 	return from + n;
 }
 
-/* Move c's armed timer in slot to at (a timer already fired stays fired). */
+/* Move c's armed timer in slot to at (a timer already fired stays fired; at 0: none). */
 static void retime(struct core_effect *e, struct case_rec *c, unsigned slot, int64_t at)
 {
 	if (c->timer_at[slot] == 0 || c->timer_at[slot] == at)
 		return;
 	disarm(e, c, slot);
-	arm(e, c, slot, at);
+	if (at != 0)
+		arm(e, c, slot, at);
+}
+
+void core_chase_retime(const struct core_view *v, struct core_effect *e, struct case_rec *c)
+{
+	bool rep;
+
+	retime(e, c, SLOT_CHASE, chase_next(v, c, &rep));
 }
 
 bool core_case_recalendar(const struct core_view *v, struct core_effect *e, struct case_rec *c)
@@ -229,10 +293,13 @@ bool core_case_recalendar(const struct core_view *v, struct core_effect *e, stru
 		}
 	}
 	if (!moved && c->deadline != 0) {
+		bool rep;
+
 		for (unsigned i = 0; i < 2; i++)
 			if (c->timer_at[SLOT_REMIND_FAR + i] != 0)
 				retime(e, c, SLOT_REMIND_FAR + i, remind_time(v, c, i));
-		retime(e, c, SLOT_CHASE, chase_time(v, c->deadline, c->chase_level));
+		if (c->timer_at[SLOT_CHASE] != 0)
+			retime(e, c, SLOT_CHASE, chase_next(v, c, &rep));
 	}
 	if (c->step_limit != 0) {
 		int64_t due = cal_add_working(v->cal, c->step_from, c->step_limit);
@@ -258,13 +325,13 @@ static const struct proto_field fire_fields[] = {
 static nt_err timer_fire(const struct core_view *v, const struct core_req *r,
 			 struct core_effect *e, char *why, size_t whylen)
 {
-	const struct core_policy *pol = core_policy_of(v);
 	const struct proto_arg *a = r->args;
 	unsigned slot = (unsigned)a[F_SLOT].u;
 	int64_t due = (int64_t)a[F_DUE].u, today = proto_day_of(v->now, MODEL_UTC_OFFSET_MIN);
 	struct case_rec c;
 	uint8_t key[HIST_KEY_LEN];
 	uint32_t n = 0, level = 0;
+	bool repeat = false;
 	nt_err rc;
 
 	if ((rc = core_get_case(v, a[F_CASE].u, &c)) == NT_ENOTFOUND) {
@@ -282,9 +349,14 @@ static nt_err timer_fire(const struct core_view *v, const struct core_req *r,
 		reply_changed(e, false);
 		return e->buf.oom ? NT_ENOMEM : NT_OK;
 	}
+	if (slot == SLOT_CHASE) {
+		/* the next level, or a repeat of the last one (due as chase_next() armed it) */
+		int64_t next = chase_next(v, &c, &repeat);
+
+		repeat = repeat && next == due;
+		level = repeat ? c.chase_level - 1 : c.chase_level;
+	}
 	disarm(e, &c, slot);
-	if (slot == SLOT_CHASE)
-		level = c.chase_level;
 
 	core_kvs_begin(e, &e->entry);
 	proto_kv_str(&e->buf, "lead", c.lead);
@@ -331,9 +403,20 @@ static nt_err timer_fire(const struct core_view *v, const struct core_req *r,
 			pack_notify(e, v, level, c.unit);
 		}
 		n += 3;
-		if (level + 1 <= pol->nladder) {
+		if (repeat) {
+			c.chase_repeats++;
+			proto_kv_u64(&e->buf, "repeat", c.chase_repeats);
+			n++;
+		} else {
 			c.chase_level = level + 1;
-			arm(e, &c, SLOT_CHASE, chase_time(v, c.deadline, level + 1));
+			c.chase_repeats = 0;
+		}
+		{
+			bool rep;
+			int64_t at = chase_next(v, &c, &rep);
+
+			if (at != 0)
+				arm(e, &c, SLOT_CHASE, at);
 		}
 	}
 	e->entry.n = n;

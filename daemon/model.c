@@ -134,6 +134,7 @@ static const struct rec_field case_fields[] = {
 	C("step_limit", RT_U32, step_limit, O),
 	C("step_due", RT_DATE, step_due, O),
 	C("step_at", RT_I64, timer_at[SLOT_STEP], O),
+	C("chase_repeats", RT_U32, chase_repeats, O),
 };
 
 const char *const deadline_bases[] = { "date", "days", "working_days", NULL };

@@ -155,7 +155,8 @@ static void usage(FILE *f)
 		"                       state-dir, runtime-dir, listen-tcp, map-size-mb,\n"
 		"                       calendar-dir, and how deadlines are chased:\n"
 		"                       deadline-reminders, deadline-ladder, reminder-hour,\n"
-		"                       extension-max, extension-days, step-limits,\n"
+		"                       extension-max, extension-days, quiet-hours,\n"
+		"                       escalation-repeat, step-limits,\n"
 		"                       step-limits.KIND, handling-limits); flags given on the\n"
 		"                       command line win\n"
 		"  --listen-tcp H:P     also serve requests on tcp://H:P and notifications on\n"
@@ -223,7 +224,20 @@ static bool parse_uint(const char *v, unsigned long max, uint32_t *out)
 	return true;
 }
 
-/* deadline-reminders = 3, 1   (working days before; at most two; empty: none) */
+static char *trim(char *s)
+{
+	char *e;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' || e[-1] == '\r'))
+		*--e = '\0';
+	return s;
+}
+
+/* deadline-reminders = 3, 1   (working days before, or Nh hours before the deadline
+ * ends; at most two; empty: none) */
 static bool set_reminders(struct core_policy *p, const char *v)
 {
 	char buf[64], *save = NULL, *tok;
@@ -233,9 +247,42 @@ static bool set_reminders(struct core_policy *p, const char *v)
 		return false;
 	strcpy(buf, v);
 	p->remind[0] = p->remind[1] = 0;
-	for (tok = strtok_r(buf, ", ", &save); tok != NULL; tok = strtok_r(NULL, ", ", &save))
-		if (n == 2 || !parse_uint(tok, 60, &p->remind[n++]) || p->remind[n - 1] == 0)
+	p->remind_in_hours[0] = p->remind_in_hours[1] = false;
+	for (tok = strtok_r(buf, ", ", &save); tok != NULL; tok = strtok_r(NULL, ", ", &save)) {
+		size_t len = strlen(tok);
+		bool hours = len > 1 && tok[len - 1] == 'h';
+
+		if (hours)
+			tok[len - 1] = '\0';
+		if (n == 2 || !parse_uint(tok, hours ? 24 * 60 : 60, &p->remind[n]) ||
+		    p->remind[n] == 0)
 			return false;
+		p->remind_in_hours[n++] = hours;
+	}
+	return true;
+}
+
+/* quiet-hours = 22-7   (local hours FROM-TO; empty: none) */
+static bool set_quiet(struct core_policy *p, const char *v)
+{
+	uint32_t from, to;
+	char buf[16], *dash;
+
+	if (*v == '\0') {
+		p->quiet_from = p->quiet_to = 0;
+		return true;
+	}
+	if (strlen(v) >= sizeof buf)
+		return false;
+	strcpy(buf, v);
+	if ((dash = strchr(buf, '-')) == NULL)
+		return false;
+	*dash = '\0';
+	if (!parse_uint(trim(buf), 23, &from) || !parse_uint(trim(dash + 1), 23, &to) ||
+	    from == to)
+		return false;
+	p->quiet_from = (int)from;
+	p->quiet_to = (int)to;
 	return true;
 }
 
@@ -356,6 +403,10 @@ static bool config_set(struct config *c, const char *key, const char *val)
 		c->policy.remind_hour = (int)u;
 		return true;
 	}
+	if (strcmp(key, "quiet-hours") == 0)
+		return set_quiet(&c->policy, val);
+	if (strcmp(key, "escalation-repeat") == 0)
+		return parse_uint(val, 1000, &c->policy.repeat_days);
 	if (strcmp(key, "extension-max") == 0)
 		return parse_uint(val, 100, &c->policy.max_extensions);
 	if (strcmp(key, "extension-days") == 0)
@@ -374,17 +425,6 @@ static bool config_set(struct config *c, const char *key, const char *val)
 	return false;
 }
 
-static char *trim(char *s)
-{
-	char *e;
-
-	while (*s == ' ' || *s == '\t')
-		s++;
-	e = s + strlen(s);
-	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' || e[-1] == '\r'))
-		*--e = '\0';
-	return s;
-}
 
 /* Read FILE into c; report every bad line with file:line. Returns false on any error. */
 static bool config_read(struct config *c, const char *path)
@@ -490,6 +530,12 @@ static int config_load(struct config *c, int argc, char **argv)
 	c->policy = core_default_policy;
 	if (config_file != NULL && !config_read(c, config_file))
 		return 2;
+	if (core_quiet_hour(&c->policy, c->policy.remind_hour)) {
+		fprintf(stderr, "nantid: %s: reminder-hour %d falls in quiet-hours %d-%d\n",
+			config_file != NULL ? config_file : "defaults", c->policy.remind_hour,
+			c->policy.quiet_from, c->policy.quiet_to);
+		return 2;
+	}
 	/* flags win over the file */
 	if (flags.state_dir[0])
 		memcpy(c->state_dir, flags.state_dir, sizeof c->state_dir);

@@ -35,8 +35,14 @@ struct core_ladder_step {
 	uint32_t role;		/* enum role bit notified */
 };
 struct core_policy {
-	uint32_t remind[2];	/* working days before the deadline; 0: none */
+	uint32_t remind[2];	/* working days (or hours) before the deadline; 0: none */
+	bool remind_in_hours[2];	/* remind[i] counts hours before the deadline ends */
 	int remind_hour;	/* local hour of reminders and escalations */
+	/* quiet hours, local, [quiet_from, quiet_to) wrapping midnight if from > to; equal:
+	 * none. A reminder due in them moves to the previous working morning. */
+	int quiet_from, quiet_to;
+	/* working days between repeats of a chase level nobody acknowledged; 0: none */
+	uint32_t repeat_days;
 	struct core_ladder_step ladder[CORE_MAX_LADDER];
 	size_t nladder;
 	uint32_t max_extensions;	/* extensions a case may have approved */
@@ -48,6 +54,8 @@ struct core_policy {
 	struct { uint32_t basis, n; } handling[KIND__N];
 };
 extern const struct core_policy core_default_policy;
+/* Is local hour h in pol's quiet hours? */
+bool core_quiet_hour(const struct core_policy *pol, int h);
 struct core_view;
 /* The view's policy, or the default. */
 const struct core_policy *core_policy_of(const struct core_view *v);
@@ -172,6 +180,8 @@ nt_err core_milestones_rearm(const struct core_view *v, struct core_effect *e,
 			     const struct campaign_rec *g);
 /* Milestone m's chase (zero if never armed). */
 nt_err core_get_milestone(const struct core_view *v, unsigned m, struct milestone_rec *ms);
+/* c's chase after an acknowledgement: the repeats of the level acknowledged stop. */
+void core_chase_retime(const struct core_view *v, struct core_effect *e, struct case_rec *c);
 /* The highest level of c's chase that has fired (0: the overdue notice), or -1 if none,
  * for a ladder of nladder levels. */
 int64_t core_chase_fired(const struct case_rec *c, size_t nladder);

@@ -124,6 +124,7 @@ struct case_rec {
 	int64_t step_from;		/* the day the case reached its step */
 	uint32_t step_limit;		/* working days it has to take the next; 0: no limit */
 	int64_t step_due;		/* the last day for it (a day; 0: no limit) */
+	uint32_t chase_repeats;		/* repeats of the level below chase_level so far */
 };
 
 /* How a deadline was computed: a date given, or counted from a day in calendar days or

@@ -29,12 +29,18 @@ DAY = 86400
 
 
 def chase_topics(entries):
-    """{case: [topics of its chase firings, in seq order]}"""
+    """{case: [topics of its chase firings, in seq order]}, repeats left out"""
     out = {}
     for e in entries:
-        if e["topic"] in LADDER:
+        if e["topic"] in LADDER and "repeat" not in e:
             out.setdefault(e["case"], []).append(e["topic"])
     return out
+
+
+def repeats_of(entries):
+    """[(case, level, repeat)] of the chase's repeats, in seq order"""
+    return [(e["case"], e["level"], e["repeat"]) for e in entries
+            if e["topic"] in LADDER and "repeat" in e]
 
 
 def open_cases(d, n, deadline):
@@ -100,9 +106,15 @@ def _(t):
     got = chase_topics(log_of(d))
     t.eq(got, {k: LADDER for k in ks}, "every level once, in order, for every case")
     roles = [e["notify"].get("role") for e in log_of(d)
-             if e["topic"].startswith("escalation.") and e["case"] == ks[0]]
+             if e["topic"].startswith("escalation.") and e["case"] == ks[0] and
+             "repeat" not in e]
     t.eq(roles, ["unit_head", "theme_office", "supervision", "county_leader"],
          "who each level tells")
+    # nobody acknowledged: each level repeated every working day until the next, and the
+    # top every working day since
+    reps = [(lvl, n) for k, lvl, n in repeats_of(log_of(d)) if k == ks[0]]
+    t.check((1, 1) in reps and (3, 4) in reps and (4, 5) in reps and (0, 1) not in reps,
+            "repeats: %r" % reps)
 
 
 @test("a case resolved before its deadline is not chased, and one sent back to work is "
@@ -161,6 +173,13 @@ def _(t):
     wrong = {k: v for k, v in got.items() if v != LADDER}
     t.eq(len(got), len(ks), "every case was chased")
     t.eq(wrong, {}, "each level exactly once, in order")
+    reps = repeats_of(log_of(d))
+    t.eq(len(reps), len(set(reps)), "no repeat twice")
+    per = {}
+    for k, lvl, n in reps:
+        per.setdefault((k, lvl), []).append(n)
+    t.eq({x: v for x, v in per.items() if v != list(range(1, len(v) + 1))}, {},
+         "the repeats of each level numbered 1, 2, ... in order")
     # due order: every overdue before any escalation.1, and so on up the ladder
     seqs = [(e["seq"], LADDER.index(e["topic"]), e["due"]) for e in log_of(d)
             if e["topic"] in LADDER]
@@ -407,6 +426,38 @@ def _(t):
                         "--runtime-dir", d.run_dir], capture_output=True, text=True,
                        timeout=30)
     t.check(r.returncode != 0 and "nantid.conf:4: invalid setting 'step-limits'" in r.stderr,
+            "refused: %d %r" % (r.returncode, r.stderr))
+
+
+@test("reminders in hours, quiet hours and repeats come from the configuration; a reminder "
+      "hour inside the quiet hours is refused")
+def _(t):
+    d = t.daemon(start=False)
+    conf = os.path.join(d.base, "nantid.conf")
+    with open(conf, "w") as f:
+        f.write("deadline-reminders = 2h\nquiet-hours = 21-8\nescalation-repeat = 0\n")
+    d.args = ["--config", conf]
+    d.start()
+    d.build_county()
+    [k] = open_cases(d, 1, today(9))
+    with d.client() as c:
+        cs = c.call("case.get", case=k)["case"]
+    # 2 hours before the deadline ends is 22:00, quiet: 09:00 that day if it is a working
+    # day, else the working morning before
+    t.check(cs.get("remind_at") is not None and
+            time.gmtime(cs["remind_at"] / 1000 + 8 * 3600).tm_hour == 9, "moved: %r" % cs)
+    t.check("remind_again_at" not in cs, "one reminder")
+    shifted(t, d, 30)
+    time.sleep(0.5)
+    t.eq(repeats_of(log_of(d)), [], "no repeats")
+    t.eq(chase_topics(log_of(d)), {k: LADDER}, "the ladder")
+    d.stop()
+    with open(conf, "a") as f:
+        f.write("reminder-hour = 22\n")
+    r = subprocess.run([d.binary, "--config", conf, "--state-dir", d.state_dir,
+                        "--runtime-dir", d.run_dir], capture_output=True, text=True,
+                       timeout=30)
+    t.check(r.returncode != 0 and "reminder-hour 22 falls in quiet-hours 21-8" in r.stderr,
             "refused: %d %r" % (r.returncode, r.stderr))
 
 

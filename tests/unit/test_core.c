@@ -40,6 +40,7 @@ struct fake {
 	uint64_t next_case, seq;
 	int64_t now;
 	const struct cal *cal;		/* NULL: weekends only */
+	const struct core_policy *policy;	/* NULL: the default */
 };
 
 static struct fake *fake_new(void)
@@ -225,7 +226,8 @@ static void apply(struct result *res, struct fake *f, const char *opname, const 
 		res->rc = proto_fields(req.body, op->fields, op->nfields, args, res->why,
 				       sizeof res->why);
 	if (res->rc == NT_OK) {
-		struct core_view v = { f, fake_get, f->next_case, f->seq, f->now, f->cal, NULL };
+		struct core_view v = { f, fake_get, f->next_case, f->seq, f->now, f->cal,
+				       f->policy };
 		struct core_req r = { req.id, req.actor, args, op };
 
 		res->rc = op->apply(&v, &r, &e, res->why, sizeof res->why);
@@ -1065,6 +1067,7 @@ static void a_deadline_arms_two_reminders_and_the_chase_that_the_timers_keep(voi
 static void the_chase_fires_overdue_then_climbs_the_ladder_once_per_level(void)
 {
 	struct fake *f = county();
+	struct core_policy no_repeats = core_default_policy;
 	struct result r = { 0 };
 	int64_t at[SLOT__N], due;
 	static const char *const topics[] = {
@@ -1073,6 +1076,9 @@ static void the_chase_fires_overdue_then_climbs_the_ladder_once_per_level(void)
 	static const char *const roles[] = {
 		NULL, "unit_head", "theme_office", "supervision", "county_leader"
 	};
+
+	no_repeats.repeat_days = 0;	/* the ladder alone (repeats: the next test) */
+	f->policy = &no_repeats;
 
 	apply(&r, f, "case.open", "li", "s:title", "t", "s:area", "livelihood", "s:unit",
 	      "dongcun", "s:deadline", "2026-06-01", NULL);
@@ -1109,6 +1115,81 @@ static void the_chase_fires_overdue_then_climbs_the_ladder_once_per_level(void)
 	CHECK(due == local("2026-06-15", 9));
 	armed(f, 1, at);
 	CHECK(at[SLOT_CHASE] == 0);	/* the top of the ladder: nothing more */
+	result_fini(&r);
+	fake_free(f);
+}
+
+static void an_unacknowledged_level_is_repeated_each_working_day_until_acknowledged(void)
+{
+	struct fake *f = county();
+	struct result r = { 0 };
+	int64_t at[SLOT__N];
+
+	/* deadline Monday 2026-06-01: overdue at Tuesday 00:00, escalation.1 at Tuesday 09:00,
+	 * escalation.2 three working days after the deadline day, Thursday 06-04 09:00 */
+	apply(&r, f, "case.open", "li", "s:title", "t", "s:area", "livelihood", "s:unit",
+	      "dongcun", "s:deadline", "2026-06-01", NULL);
+	CHECK(accepted(&r));
+	armed(f, 1, at);
+	f->now = at[SLOT_CHASE];
+	fire(&r, f, 1, SLOT_CHASE, at[SLOT_CHASE]);
+	CHECK(accepted(&r) && strcmp(r.topic, "deadline.overdue") == 0);
+	armed(f, 1, at);
+	CHECK(at[SLOT_CHASE] == local("2026-06-02", 9));	/* the ladder wins the tie */
+	f->now = at[SLOT_CHASE];
+	fire(&r, f, 1, SLOT_CHASE, at[SLOT_CHASE]);
+	CHECK(accepted(&r) && strcmp(r.topic, "escalation.1") == 0);
+	/* nobody acknowledged escalation.1: again on Wednesday morning */
+	armed(f, 1, at);
+	CHECK(at[SLOT_CHASE] == local("2026-06-03", 9));
+	f->now = at[SLOT_CHASE];
+	fire(&r, f, 1, SLOT_CHASE, at[SLOT_CHASE]);
+	CHECK(accepted(&r) && strcmp(r.topic, "escalation.1") == 0);
+	CHECK(doc_u64(&r.entry, "level", 1) && doc_u64(&r.entry, "repeat", 1));
+	armed(f, 1, at);
+	CHECK(at[SLOT_CHASE] == local("2026-06-04", 9));	/* escalation.2 */
+	f->now = at[SLOT_CHASE];
+	fire(&r, f, 1, SLOT_CHASE, at[SLOT_CHASE]);
+	CHECK(accepted(&r) && strcmp(r.topic, "escalation.2") == 0 &&
+	      proto_map_get(&r.entry.root, "repeat") == NULL);
+	armed(f, 1, at);
+	CHECK(at[SLOT_CHASE] == local("2026-06-05", 9));	/* its repeat */
+	/* the theme office acknowledges: no repeat; escalation.3 on Monday 06-08 */
+	f->now += 3600 * 1000;
+	apply(&r, f, "case.ack", "theme", "u:case", (uint64_t)1, "u:level", (uint64_t)2, NULL);
+	CHECK(accepted(&r));
+	armed(f, 1, at);
+	CHECK(at[SLOT_CHASE] == local("2026-06-08", 9));
+	result_fini(&r);
+	fake_free(f);
+}
+
+static void a_reminder_in_hours_moves_out_of_quiet_hours_and_days_off(void)
+{
+	struct fake *f = county();
+	struct core_policy p = core_default_policy;
+	struct result r = { 0 };
+	int64_t at[SLOT__N];
+
+	p.quiet_from = 19;		/* quiet from 19:00 to 07:00 */
+	p.remind[0] = 4;		/* 4 hours before: 20:00 on the deadline day, quiet */
+	p.remind_in_hours[0] = true;
+	p.remind[1] = 30;		/* 30 hours before: 18:00 the day before */
+	p.remind_in_hours[1] = true;
+	f->policy = &p;
+	/* a deadline on Wednesday 06-10: the first moves to 09:00 that morning */
+	apply(&r, f, "case.open", "li", "s:title", "t", "s:area", "livelihood", "s:unit",
+	      "dongcun", "s:deadline", "2026-06-10", NULL);
+	armed(f, 1, at);
+	CHECK(at[SLOT_REMIND_FAR] == local("2026-06-10", 9));
+	CHECK(at[SLOT_REMIND_NEAR] == local("2026-06-09", 18));
+	CHECK(at[SLOT_CHASE] == local("2026-06-11", 0));	/* a deadline never moves */
+	/* a deadline on Monday 06-15: 30 hours before is Sunday 18:00, a day off: Friday */
+	apply(&r, f, "case.open", "li", "s:title", "t", "s:area", "livelihood", "s:unit",
+	      "dongcun", "s:deadline", "2026-06-15", NULL);
+	armed(f, 2, at);
+	CHECK(at[SLOT_REMIND_NEAR] == local("2026-06-12", 9));
+	CHECK(at[SLOT_REMIND_FAR] == local("2026-06-15", 9));
 	result_fini(&r);
 	fake_free(f);
 }
@@ -1338,6 +1419,8 @@ int main(void)
 	RUN(a_deadline_arms_two_reminders_and_the_chase_that_the_timers_keep);
 	RUN(the_chase_fires_overdue_then_climbs_the_ladder_once_per_level);
 	RUN(a_firing_long_after_its_time_is_marked_late);
+	RUN(an_unacknowledged_level_is_repeated_each_working_day_until_acknowledged);
+	RUN(a_reminder_in_hours_moves_out_of_quiet_hours_and_days_off);
 	RUN(until_there_is_an_admin_anyone_may_set_up_units_and_people_then_only_admins);
 	RUN(the_unit_tree_is_county_then_townships_streets_and_organs_then_villages);
 	RUN(putting_a_unit_or_person_again_unchanged_writes_nothing);
