@@ -864,11 +864,31 @@ class Daemon:
 SHIM = r"""
 #define _GNU_SOURCE
 #include <dlfcn.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 
 /* CLOCK_REALTIME moved on by $NANTI_TEST_SHIFT_S seconds: the test's way of letting days
- * pass for the daemon. */
+ * pass for the daemon; or by the number in the file $NANTI_TEST_SHIFT_FILE, read again
+ * every 50 ms of monotonic time, to jump the clock of a running daemon. */
+static long file_shift(int (*real)(clockid_t, struct timespec *), const char *path)
+{
+	static long shift, last_ms = -1000;
+	struct timespec m;
+	long now;
+	FILE *f;
+
+	real(CLOCK_MONOTONIC, &m);
+	now = m.tv_sec * 1000 + m.tv_nsec / 1000000;
+	if (now - last_ms >= 50 && (f = fopen(path, "r")) != NULL) {
+		if (fscanf(f, "%ld", &shift) != 1)
+			shift = 0;
+		fclose(f);
+		last_ms = now;
+	}
+	return shift;
+}
+
 int clock_gettime(clockid_t id, struct timespec *ts)
 {
 	static int (*real)(clockid_t, struct timespec *);
@@ -878,7 +898,9 @@ int clock_gettime(clockid_t id, struct timespec *ts)
 	if (real == NULL)
 		real = (int (*)(clockid_t, struct timespec *))dlsym(RTLD_NEXT, "clock_gettime");
 	rc = real(id, ts);
-	if (rc == 0 && id == CLOCK_REALTIME && (s = getenv("NANTI_TEST_SHIFT_S")) != NULL)
+	if (rc == 0 && id == CLOCK_REALTIME && (s = getenv("NANTI_TEST_SHIFT_FILE")) != NULL)
+		ts->tv_sec += file_shift(real, s);
+	else if (rc == 0 && id == CLOCK_REALTIME && (s = getenv("NANTI_TEST_SHIFT_S")) != NULL)
 		ts->tv_sec += atol(s);
 	return rc;
 }

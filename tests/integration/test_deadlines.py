@@ -461,6 +461,37 @@ def _(t):
             "refused: %d %r" % (r.returncode, r.stderr))
 
 
+@test("the wall clock of a running daemon jumping forward fires what became due, once; "
+      "jumping back fires nothing again")
+def _(t):
+    d = t.daemon(start=False)
+    shift = os.path.join(d.base, "shift")
+
+    def jump(days):
+        with open(shift + ".tmp", "w") as f:
+            f.write(str(int(days * DAY)))
+        os.rename(shift + ".tmp", shift)
+        time.sleep(2.5)     # the shim reads it within 50 ms; the loop wakes within 1 s
+
+    jump(0)
+    d.env = {"LD_PRELOAD": clock_shim(t), "NANTI_TEST_SHIFT_FILE": shift}
+    d.start()
+    d.build_county()
+    [k] = open_cases(d, 1, today())
+    time.sleep(0.5)
+    t.eq(chase_topics(log_of(d)), {}, "nothing due yet")
+    jump(1)
+    t.eq(chase_topics(log_of(d)).get(k, [])[:1], ["deadline.overdue"], "a day on: overdue")
+    fired = len(log_of(d))
+    jump(0)
+    t.eq(len(log_of(d)), fired, "back a day: nothing fires again")
+    jump(1)
+    t.eq(len(log_of(d)), fired, "forward again to where it was: nothing again")
+    jump(30)
+    t.eq(chase_topics(log_of(d)), {k: LADDER}, "a month on: the ladder, each level once")
+    t.eq(d.proc.poll(), None, "the daemon ran throughout")
+
+
 @test("a new calendar recomputes the deadlines counted in working days and the steps' "
       "limits, tells each lead once, and moves no date given as a date")
 def _(t):
