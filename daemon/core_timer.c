@@ -511,6 +511,18 @@ static const struct proto_field missing_fields[] = {
 	[MS_F_CASES] = { "cases", PT_UINT, false, 0, UINT32_MAX, 0, NULL },
 };
 
+/* The keys every milestone entry begins with: milestone, by, due, late, level. */
+static uint32_t pack_milestone_head(struct core_effect *e, const struct core_view *v,
+				    unsigned m, int64_t by, int64_t due, uint32_t level)
+{
+	proto_kv_cstr(&e->buf, "milestone", milestone_names[m]);
+	pack_date(e, "by", by);
+	proto_kv_i64(&e->buf, "due", due);
+	proto_kv_bool(&e->buf, "late", v->now - due >= LATE_MS);
+	proto_kv_u64(&e->buf, "level", level);
+	return 5;
+}
+
 static bool str_after(proto_str a, proto_str b)
 {
 	uint32_t n = a.len < b.len ? a.len : b.len;
@@ -545,11 +557,7 @@ static nt_err campaign_missing(const struct core_view *v, const struct core_req 
 
 	e->topic = "campaign.missing";
 	core_kvs_begin(e, &e->entry);
-	proto_kv_cstr(&e->buf, "milestone", milestone_names[m]);
-	pack_date(e, "by", ms.by);
-	proto_kv_i64(&e->buf, "due", due);
-	proto_kv_bool(&e->buf, "late", v->now - due >= LATE_MS);
-	proto_kv_u64(&e->buf, "level", level);
+	e->entry.n = pack_milestone_head(e, v, m, ms.by, due, level);
 	proto_kv_str(&e->buf, "unit", a[MS_F_UNIT].s);
 	proto_pack_cstr(&e->buf, "missing");
 	msgpack_pack_array(&e->buf.pk, people->via.array.size);
@@ -577,7 +585,7 @@ static nt_err campaign_missing(const struct core_view *v, const struct core_req 
 	} else {
 		pack_notify(e, v, level, a[MS_F_UNIT].s);
 	}
-	e->entry.n = 10;
+	e->entry.n += 5;
 	core_kvs_end(e, &e->entry);
 	reply_changed(e, true);
 	return e->buf.oom ? NT_ENOMEM : NT_OK;
@@ -635,17 +643,13 @@ static nt_err milestone_fire(const struct core_view *v, const struct core_req *r
 
 	e->topic = "campaign.milestone";
 	core_kvs_begin(e, &e->entry);
-	proto_kv_cstr(&e->buf, "milestone", milestone_names[m]);
-	pack_date(e, "by", ms.by);
-	proto_kv_i64(&e->buf, "due", due);
-	proto_kv_bool(&e->buf, "late", v->now - due >= LATE_MS);
-	proto_kv_u64(&e->buf, "level", level);
+	e->entry.n = pack_milestone_head(e, v, m, ms.by, due, level);
 	proto_kv_u64(&e->buf, "units", units);
 	if (ms.at != 0)
 		proto_kv_i64(&e->buf, "next_at", ms.at);
 	else
 		proto_kv_nil(&e->buf, "next_at");
-	e->entry.n = 7;
+	e->entry.n += 2;
 	core_kvs_end(e, &e->entry);
 	reply_changed(e, true);
 	return e->buf.oom ? NT_ENOMEM : NT_OK;

@@ -908,9 +908,11 @@ int clock_gettime(clockid_t id, struct timespec *ts)
 
 
 def clock_shim(t):
-    """Build the LD_PRELOAD library that moves the daemon's clock; its path. Start a
-    daemon with env {"LD_PRELOAD": lib, "NANTI_TEST_SHIFT_S": seconds} to let time pass
-    for it."""
+    """Build the LD_PRELOAD library that moves the daemon's clock (once per test); its
+    path. Start a daemon with env {"LD_PRELOAD": lib, "NANTI_TEST_SHIFT_S": seconds} to let
+    time pass for it."""
+    if getattr(t, "shim", None):
+        return t.shim
     tmp = tempfile.mkdtemp(prefix="nt-shim-", dir="/tmp")
     t.defer(lambda: subprocess.run(["rm", "-rf", tmp]))
     src, lib = os.path.join(tmp, "shim.c"), os.path.join(tmp, "shim.so")
@@ -919,7 +921,15 @@ def clock_shim(t):
     r = subprocess.run([os.environ.get("CC", "cc"), "-shared", "-fPIC", "-O2", "-o", lib, src,
                         "-ldl"], capture_output=True, timeout=60)
     t.require(r.returncode == 0, "cannot build the clock shim: %s" % r.stderr.decode())
+    t.shim = lib
     return lib
+
+
+def restart_shifted(t, d, days):
+    """Restart daemon d with its clock `days` (a float) on from the real one."""
+    d.stop()
+    d.env = {"LD_PRELOAD": clock_shim(t), "NANTI_TEST_SHIFT_S": str(int(days * 86400))}
+    d.restart()
 
 
 # ---------------------------------------------------------------------------------------

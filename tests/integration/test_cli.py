@@ -41,7 +41,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import msgpack  # noqa: E402
 import zmq  # noqa: E402
 
-from pyclient import ROOT, Daemon, new_id, read_log, run_tests, test  # noqa: E402
+from pyclient import ROOT, new_id, read_log, run_tests, test  # noqa: E402
 
 NANTI = os.environ.get("NANTI", os.path.join(ROOT, "build", "nanti"))
 ACTOR = "wang.li"

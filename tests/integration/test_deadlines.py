@@ -20,7 +20,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from pyclient import (  # noqa: E402
-    ROOT, clock_shim, new_id, read_log, run_tests, test, today,
+    ROOT, clock_shim, new_id, read_log, restart_shifted, run_tests, test, today,
 )
 
 LADDER = ["deadline.overdue", "escalation.1", "escalation.2", "escalation.3",
@@ -54,12 +54,30 @@ def open_cases(d, n, deadline):
     return [r["case"] for r in replies]
 
 
-def shifted(t, d, days):
-    """Restart d with its clock `days` on."""
-    lib = clock_shim(t)
+def configured(t, text):
+    """A daemon started with a configuration file holding text, with the County; and the
+    file's path."""
+    d = t.daemon(start=False)
+    conf = os.path.join(d.base, "nantid.conf")
+    with open(conf, "w") as f:
+        f.write(text)
+    d.args = ["--config", conf]
+    d.start()
+    d.build_county()
+    return d, conf
+
+
+def refused(t, d, conf, more, message):
+    """Stop d, add the lines `more` to its configuration, and check that nantid then
+    refuses to start, saying message."""
     d.stop()
-    d.env = {"LD_PRELOAD": lib, "NANTI_TEST_SHIFT_S": str(int(days * DAY))}
-    d.restart()
+    with open(conf, "a") as f:
+        f.write(more)
+    r = subprocess.run([d.binary, "--config", conf, "--state-dir", d.state_dir,
+                        "--runtime-dir", d.run_dir], capture_output=True, text=True,
+                       timeout=30)
+    t.check(r.returncode != 0 and message in r.stderr,
+            "refused: %d %r" % (r.returncode, r.stderr))
 
 
 def log_of(d):
@@ -74,7 +92,7 @@ def _(t):
     d.build_county()
     [k] = open_cases(d, 1, today())
     t.eq(chase_topics(log_of(d)), {}, "nothing fires before the deadline")
-    shifted(t, d, 1)
+    restart_shifted(t, d, 1)
     time.sleep(0.5)
     entries = [e for e in log_of(d) if e["topic"] == "deadline.overdue"]
     t.eq(len(entries), 1, "one overdue firing")
@@ -101,7 +119,7 @@ def _(t):
     d = t.daemon()
     d.build_county()
     ks = open_cases(d, 3, today())
-    shifted(t, d, 30)
+    restart_shifted(t, d, 30)
     time.sleep(1)
     got = chase_topics(log_of(d))
     t.eq(got, {k: LADDER for k in ks}, "every level once, in order, for every case")
@@ -137,7 +155,7 @@ def _(t):
               summary="s")
             w("wang.li", "case.resolve", case=k, summary="done")
         w("theme", "case.verify", case=b, verdict="return", reason="not done")
-    shifted(t, d, 5)
+    restart_shifted(t, d, 5)
     time.sleep(0.5)
     got = chase_topics(log_of(d))
     t.check(a not in got, "the resolved case is not chased: %r" % got.get(a))
@@ -206,7 +224,7 @@ def _(t):
         t.eq(cs["chase_at"] - before, 7 * DAY * 1000, "and its chase with it")
         r = c.write("case.ack", actor="wang.li", case=k, level=0)
         t.eq(r.get("error", {}).get("code"), "invalid_transition", "nothing to acknowledge yet")
-    shifted(t, d, 10)
+    restart_shifted(t, d, 10)
     time.sleep(0.5)
     with d.client() as c:
         r = c.write("case.ack", actor="wang.li", case=k, level=0)
@@ -236,7 +254,7 @@ def _(t):
             r = c.write("case.open", actor=lead, **f)
             t.require(r["ok"], repr(r))
             ks.append(r["case"])
-    shifted(t, d, 2)
+    restart_shifted(t, d, 2)
     time.sleep(0.5)
     with d.client() as c:
         r = c.call("deadline.list")
@@ -261,21 +279,15 @@ def _(t):
 @test("the ladder, the reminders and the extension caps come from the configuration; a "
       "bad setting is refused with its file and line")
 def _(t):
-    d = t.daemon(start=False)
-    conf = os.path.join(d.base, "nantid.conf")
-    with open(conf, "w") as f:
-        f.write("# a short ladder\ndeadline-ladder = theme_office:1\n"
-                "deadline-reminders =\nextension-max = 0\n")
-    d.args = ["--config", conf]
-    d.start()
-    d.build_county()
+    d, conf = configured(t, "# a short ladder\ndeadline-ladder = theme_office:1\n"
+                            "deadline-reminders =\nextension-max = 0\n")
     [k] = open_cases(d, 1, today(5))
     with d.client() as c:
         cs = c.call("case.get", case=k)["case"]
         t.check("remind_at" not in cs and "chase_at" in cs, "no reminders: %r" % cs)
         r = c.write("case.extend", actor="wang.li", case=k, until=today(9), reason="r")
         t.eq(r.get("error", {}).get("code"), "invalid_transition", "no extension allowed")
-    shifted(t, d, 30)
+    restart_shifted(t, d, 30)
     time.sleep(0.5)
     got = chase_topics(log_of(d))
     t.eq(got, {k: ["deadline.overdue", "escalation.1"]}, "two levels, no more")
@@ -286,15 +298,8 @@ def _(t):
         items = c.call("deadline.list")["items"]
     t.eq([x["level"] for x in items], [1], "the top of the short ladder")
     # a bad setting: the daemon does not start, and says where
-    d.stop()
-    with open(conf, "a") as f:
-        f.write("deadline-ladder = mayor:1\n")
-    d.env = {}
-    r = subprocess.run([d.binary, "--config", conf, "--state-dir", d.state_dir,
-                        "--runtime-dir", d.run_dir], capture_output=True, text=True,
-                       timeout=30)
-    t.check(r.returncode != 0 and "nantid.conf:5: invalid setting 'deadline-ladder'" in
-            r.stderr, "refused: %d %r" % (r.returncode, r.stderr))
+    refused(t, d, conf, "deadline-ladder = mayor:1\n",
+            "nantid.conf:5: invalid setting 'deadline-ladder'")
 
 
 @test("requests are answered while a backlog of firings is caught up, not after it")
@@ -302,7 +307,7 @@ def _(t):
     d = t.daemon()
     d.build_county()
     ks = open_cases(d, 1500, today())
-    shifted(t, d, 30)
+    restart_shifted(t, d, 30)
     seen = []
     with d.client() as c:
         for _ in range(200):
@@ -381,7 +386,7 @@ def _(t):
         cs = c.call("case.get", case=k)["case"]
     t.eq((cs["step_from"], cs["step_limit"], cs["step_due"]),
          (today(), 5, working_days_after(today(), 5)), "identified: 5 working days to plan")
-    shifted(t, d, 30)
+    restart_shifted(t, d, 30)
     time.sleep(0.5)
     got = [e for e in log_of(d) if e["topic"] == "step.overdue"]
     t.eq([(e["case"], e["step"], e["step_due"], e["notify"]) for e in got],
@@ -401,14 +406,8 @@ def _(t):
 
 @test("step limits and handling limits per kind come from the configuration")
 def _(t):
-    d = t.daemon(start=False)
-    conf = os.path.join(d.base, "nantid.conf")
-    with open(conf, "w") as f:
-        f.write("step-limits.petition = plan:2\nstep-limits = plan:7, commit:3\n"
-                "handling-limits = problem:20w\n")
-    d.args = ["--config", conf]
-    d.start()
-    d.build_county()
+    d, conf = configured(t, "step-limits.petition = plan:2\nstep-limits = plan:7, commit:3\n"
+                            "handling-limits = problem:20w\n")
     with d.client() as c:
         r = c.write("case.open", actor="wang.li", title="t", area="development", unit="xiaxi")
         cs = c.call("case.get", case=r["case"])["case"]
@@ -419,26 +418,15 @@ def _(t):
         cs = c.call("case.get", case=r["case"])["case"]
         t.eq((cs["step_limit"], cs.get("deadline")), (2, None),
              "a petition: its own limit, and no handling limit configured")
-    d.stop()
-    with open(conf, "a") as f:
-        f.write("step-limits = cross_off:3\n")
-    r = subprocess.run([d.binary, "--config", conf, "--state-dir", d.state_dir,
-                        "--runtime-dir", d.run_dir], capture_output=True, text=True,
-                       timeout=30)
-    t.check(r.returncode != 0 and "nantid.conf:4: invalid setting 'step-limits'" in r.stderr,
-            "refused: %d %r" % (r.returncode, r.stderr))
+    refused(t, d, conf, "step-limits = cross_off:3\n",
+            "nantid.conf:4: invalid setting 'step-limits'")
 
 
 @test("reminders in hours, quiet hours and repeats come from the configuration; a reminder "
       "hour inside the quiet hours is refused")
 def _(t):
-    d = t.daemon(start=False)
-    conf = os.path.join(d.base, "nantid.conf")
-    with open(conf, "w") as f:
-        f.write("deadline-reminders = 2h\nquiet-hours = 21-8\nescalation-repeat = 0\n")
-    d.args = ["--config", conf]
-    d.start()
-    d.build_county()
+    d, conf = configured(t, "deadline-reminders = 2h\nquiet-hours = 21-8\n"
+                            "escalation-repeat = 0\n")
     [k] = open_cases(d, 1, today(9))
     with d.client() as c:
         cs = c.call("case.get", case=k)["case"]
@@ -447,18 +435,11 @@ def _(t):
     t.check(cs.get("remind_at") is not None and
             time.gmtime(cs["remind_at"] / 1000 + 8 * 3600).tm_hour == 9, "moved: %r" % cs)
     t.check("remind_again_at" not in cs, "one reminder")
-    shifted(t, d, 30)
+    restart_shifted(t, d, 30)
     time.sleep(0.5)
     t.eq(repeats_of(log_of(d)), [], "no repeats")
     t.eq(chase_topics(log_of(d)), {k: LADDER}, "the ladder")
-    d.stop()
-    with open(conf, "a") as f:
-        f.write("reminder-hour = 22\n")
-    r = subprocess.run([d.binary, "--config", conf, "--state-dir", d.state_dir,
-                        "--runtime-dir", d.run_dir], capture_output=True, text=True,
-                       timeout=30)
-    t.check(r.returncode != 0 and "reminder-hour 22 falls in quiet-hours 21-8" in r.stderr,
-            "refused: %d %r" % (r.returncode, r.stderr))
+    refused(t, d, conf, "reminder-hour = 22\n", "reminder-hour 22 falls in quiet-hours 21-8")
 
 
 @test("the wall clock of a running daemon jumping forward fires what became due, once; "

@@ -36,7 +36,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import msgpack  # noqa: E402
 import zmq  # noqa: E402
 
-from pyclient import ROOT, ReqClient, new_id, run_tests, test  # noqa: E402
+from pyclient import ROOT, ReqClient, run_tests, test  # noqa: E402
 
 NANTI = os.environ.get("NANTI", os.path.join(ROOT, "build", "nanti"))
 SUMMARY_RE = r"%s: %d rows: %d created, %d updated, %d unchanged \(\d+\.\d\d s\)\n"

@@ -20,7 +20,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from pyclient import (  # noqa: E402
-    clock_shim, new_id, read_log, run_tests, test, today,
+    clock_shim, new_id, read_log, restart_shifted, run_tests, test, today,
 )
 
 DAY = 86400
@@ -42,13 +42,6 @@ def write(t, d, actor, op, **fields):
 def campaign(t, d, **dates):
     write(t, d, "theme", "campaign.set", name="走进矛盾、破解难题", start=today(-20),
           end=today(120), **dates)
-
-
-def shifted(t, d, days, lib=None):
-    """Restart d with its clock `days` on."""
-    d.stop()
-    d.env = {"LD_PRELOAD": lib or clock_shim(t), "NANTI_TEST_SHIFT_S": str(int(days * DAY))}
-    d.restart()
 
 
 def wait_for(d, topic, n, seconds=30):
@@ -80,7 +73,7 @@ def _(t):
     campaign(t, d, identify_by=today())
     write(t, d, "wang.li", "case.open", title="a road", area="development", unit="xiaxi")
     t.eq(log_of(d, "campaign.missing"), [], "nothing before the date passes")
-    shifted(t, d, 1)
+    restart_shifted(t, d, 1)
     wait_for(d, "campaign.milestone", 1)
     got, count = notices(d)
     t.eq(got, {(0, "anling"): ["head.anling"], (0, "county"): ["county.leader"],
@@ -112,13 +105,12 @@ def _(t):
     d = t.daemon()
     d.build_county()
     campaign(t, d, identify_by=today(), consult_by=today())
-    lib = clock_shim(t)
-    shifted(t, d, 1, lib)
+    restart_shifted(t, d, 1)
     wait_for(d, "campaign.milestone", 2)
     # late is still missing for the date, but a case opened now ends the chase for its lead
     write(t, d, "chen.jie", "case.open", title="a bridge", area="development",
           unit="dongcun")
-    shifted(t, d, 30, lib)
+    restart_shifted(t, d, 30)
     wait_for(d, "campaign.milestone", 2 + 4 + 1)
     got, count = notices(d)
     t.eq(set(count.values()), {1}, "each (level, unit) once")
@@ -146,7 +138,7 @@ def _(t):
     campaign(t, d, identify_by=today(3), threshold=90)
     with d.client() as c:
         t.eq(c.call("campaign.get")["chases"], armed, "the same date: the same chase")
-    shifted(t, d, 2)
+    restart_shifted(t, d, 2)
     time.sleep(0.5)
     t.eq(log_of(d, "campaign.missing"), [], "not yet due")
     d.stop()
@@ -154,10 +146,10 @@ def _(t):
     d.restart()
     campaign(t, d, identify_by=today(1))
     campaign(t, d, identify_by=today(5))
-    shifted(t, d, 3)
+    restart_shifted(t, d, 3)
     time.sleep(0.5)
     t.eq(log_of(d, "campaign.missing"), [], "moved to a later date: nothing at the old one")
-    shifted(t, d, 6)
+    restart_shifted(t, d, 6)
     wait_for(d, "campaign.milestone", 1)
     t.eq(len([e for e in log_of(d, "campaign.missing") if e["level"] == 0]), 4,
          "fired at the new date")

@@ -12,9 +12,7 @@ seq, the case and its history are as they were).
 """
 
 import os
-import subprocess
 import sys
-import tempfile
 import time
 
 sys.dont_write_bytecode = True
