@@ -21,7 +21,7 @@ LDLIBS  += $(PKG_LIBS) -lpthread
 # Debian packages the build, the tests and the benchmark need.
 DEB_PKGS := make gcc pkg-config libzmq3-dev libmsgpack-dev liblmdb-dev libsystemd-dev \
             python3 python3-zmq python3-msgpack procps clang libclang-rt-14-dev valgrind \
-            jq curl
+            jq curl tzdata
 
 B := build
 PROTO_SRC  := proto/proto.c proto/err.c

@@ -125,7 +125,7 @@ static nt_err take_units(struct step_ctx *x, const struct proto_arg *a)
 static nt_err take_deadline(struct step_ctx *x, const struct proto_arg *a, bool required,
 			    bool *given)
 {
-	int64_t today = proto_day_of(x->v->now, MODEL_UTC_OFFSET_MIN);
+	int64_t today = core_today(x->v);
 	int n = a[0].set + a[1].set + a[2].set;
 
 	*given = n > 0;
@@ -155,7 +155,7 @@ static nt_err take_deadline(struct step_ctx *x, const struct proto_arg *a, bool 
 
 static nt_err check_not_future(struct step_ctx *x, const struct proto_arg *a)
 {
-	if ((int64_t)a->u > proto_day_of(x->v->now, MODEL_UTC_OFFSET_MIN))
+	if ((int64_t)a->u > core_today(x->v))
 		return refuse(x, NT_EBADREQ, "'%s' %.*s is in the future: record what has "
 			      "happened", "date", (int)a->s.len, a->s.ptr);
 	return NT_OK;
@@ -340,7 +340,7 @@ static nt_err case_open(const struct core_view *v, const struct core_req *r,
 	if (!given && c->kind < KIND__N && core_policy_of(v)->handling[c->kind].n != 0) {
 		/* the kind's handling time limit, from today */
 		c->deadline_basis = core_policy_of(v)->handling[c->kind].basis;
-		c->deadline_from = proto_day_of(v->now, MODEL_UTC_OFFSET_MIN);
+		c->deadline_from = core_today(v);
 		c->deadline_n = core_policy_of(v)->handling[c->kind].n;
 		c->deadline = core_deadline_of(v, c->deadline_basis, c->deadline_from,
 					       c->deadline_n);
@@ -767,7 +767,7 @@ static nt_err do_extend(struct step_ctx *x, uint32_t *extra)
 	const struct core_policy *pol = core_policy_of(x->v);
 	const struct proto_arg *a = x->r->args;
 	int64_t until = (int64_t)a[X_UNTIL].u;
-	int64_t today = proto_day_of(x->v->now, MODEL_UTC_OFFSET_MIN);
+	int64_t today = core_today(x->v);
 
 	(void)extra;
 	if (x->c.deadline == 0)

@@ -42,6 +42,7 @@ const struct core_policy core_default_policy = {
 		{ 10, ROLE_COUNTY },		/* escalation.4: the county leader in charge */
 	},
 	.nladder = 4,
+	.utc_offset_min = MODEL_UTC_OFFSET_MIN,
 	.quiet_from = 22,
 	.quiet_to = 7,
 	.repeat_days = 1,
@@ -69,15 +70,25 @@ int64_t core_chase_fired(const struct case_rec *c, size_t nladder)
 	return (int64_t)c->chase_level - 1;
 }
 
-/* Unix ms of local midnight starting day, and of the policy's hour on it. */
-static int64_t day_start(int64_t day)
+int64_t core_day_of(const struct core_view *v, int64_t t)
 {
-	return (day * 86400 - (int64_t)MODEL_UTC_OFFSET_MIN * 60) * 1000;
+	return proto_day_of(t, core_policy_of(v)->utc_offset_min);
 }
 
+int64_t core_today(const struct core_view *v)
+{
+	return core_day_of(v, v->now);
+}
+
+int64_t core_day_start(const struct core_view *v, int64_t day)
+{
+	return (day * 86400 - (int64_t)core_policy_of(v)->utc_offset_min * 60) * 1000;
+}
+
+/* Unix ms of the policy's hour on day. */
 static int64_t morning(const struct core_view *v, int64_t day)
 {
-	return day_start(day) + (int64_t)core_policy_of(v)->remind_hour * 3600 * 1000;
+	return core_day_start(v, day) + (int64_t)core_policy_of(v)->remind_hour * 3600 * 1000;
 }
 
 static const char *role_name(uint32_t role)
@@ -117,7 +128,7 @@ static int64_t chase_time(const struct core_view *v, int64_t day, uint32_t level
 	const struct core_policy *pol = core_policy_of(v);
 
 	if (level == 0)
-		return day_start(day + 1);
+		return core_day_start(v, day + 1);
 	return morning(v, cal_add_working(v->cal, day, pol->ladder[level - 1].after));
 }
 
@@ -164,8 +175,8 @@ bool core_quiet_hour(const struct core_policy *pol, int h)
 /* t, or if it falls on a day off or in the quiet hours, the working morning before it. */
 static int64_t before_quiet(const struct core_view *v, int64_t t)
 {
-	int64_t day = proto_day_of(t, MODEL_UTC_OFFSET_MIN);
-	int hour = (int)((t - day_start(day)) / 3600000);
+	int64_t day = core_day_of(v, t);
+	int hour = (int)((t - core_day_start(v, day)) / 3600000);
 
 	if (cal_is_working(v->cal, day) && !core_quiet_hour(core_policy_of(v), hour))
 		return t;
@@ -182,7 +193,7 @@ static int64_t remind_time(const struct core_view *v, const struct case_rec *c, 
 	uint32_t before = pol->remind[i];
 
 	if (pol->remind_in_hours[i])
-		return before_quiet(v, day_start(c->deadline + 1) - (int64_t)before * 3600000);
+		return before_quiet(v, core_day_start(v, c->deadline + 1) - (int64_t)before * 3600000);
 	return morning(v, cal_add_working(v->cal, c->deadline, -(int64_t)before));
 }
 
@@ -242,14 +253,14 @@ void core_step_rearm(const struct core_view *v, struct core_effect *e, struct ca
 	const struct core_policy *pol = core_policy_of(v);
 
 	disarm(e, c, SLOT_STEP);
-	c->step_from = proto_day_of(v->now, MODEL_UTC_OFFSET_MIN);
+	c->step_from = core_today(v);
 	c->step_limit = c->kind < KIND__N && c->step < STEP__N ? pol->step_limit[c->kind][c->step]
 							       : 0;
 	c->step_due = 0;
 	if (c->step_limit == 0)
 		return;
 	c->step_due = cal_add_working(v->cal, c->step_from, c->step_limit);
-	arm(e, c, SLOT_STEP, day_start(c->step_due + 1));
+	arm(e, c, SLOT_STEP, core_day_start(v, c->step_due + 1));
 }
 
 int64_t core_deadline_of(const struct core_view *v, uint32_t basis, int64_t from, uint32_t n)
@@ -306,7 +317,7 @@ bool core_case_recalendar(const struct core_view *v, struct core_effect *e, stru
 
 		if (due != c->step_due) {
 			c->step_due = due;
-			retime(e, c, SLOT_STEP, day_start(due + 1));
+			retime(e, c, SLOT_STEP, core_day_start(v, due + 1));
 			moved = true;
 		}
 	}
@@ -327,7 +338,7 @@ static nt_err timer_fire(const struct core_view *v, const struct core_req *r,
 {
 	const struct proto_arg *a = r->args;
 	unsigned slot = (unsigned)a[F_SLOT].u;
-	int64_t due = (int64_t)a[F_DUE].u, today = proto_day_of(v->now, MODEL_UTC_OFFSET_MIN);
+	int64_t due = (int64_t)a[F_DUE].u, today = core_today(v);
 	struct case_rec c;
 	uint8_t key[HIST_KEY_LEN];
 	uint32_t n = 0, level = 0;

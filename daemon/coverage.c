@@ -156,9 +156,9 @@ static nt_err add_miss(struct cov *c, int m, int32_t lead, uint64_t id)
 }
 
 /* Was a step recorded at t (Unix ms; 0: never) done by day `by` (0: no date)? */
-static bool done_by(int64_t t, int64_t by)
+static bool done_by(const struct core_view *v, int64_t t, int64_t by)
 {
-	return t != 0 && (by == 0 || proto_day_of(t, MODEL_UTC_OFFSET_MIN) <= by);
+	return t != 0 && (by == 0 || core_day_of(v, t) <= by);
 }
 
 static nt_err scan_cases(struct cov *c, struct ledger_txn *t, struct core_view *v,
@@ -180,17 +180,17 @@ static nt_err scan_cases(struct cov *c, struct ledger_txn *t, struct core_view *
 			break;
 		}
 		lead = person_find(c, cs.lead);
-		if (lead >= 0 && done_by(cs.opened_at, c->by[M_IDENTIFY]))
+		if (lead >= 0 && done_by(v, cs.opened_at, c->by[M_IDENTIFY]))
 			c->people[lead].owns = true;
 		if (unit->set && (rc = perm_within(v, cs.unit, unit->s, &in)) != NT_OK)
 			break;
 		if (!in)
 			continue;
-		done[M_CONSULT] = done_by(cs.first_consulted_at, c->by[M_CONSULT]);
-		done[M_PLAN] = done_by(cs.planned_at, c->by[M_PLAN]);
-		done[M_COMMIT] = done_by(cs.committed_at, c->by[M_COMMIT]);
+		done[M_CONSULT] = done_by(v, cs.first_consulted_at, c->by[M_CONSULT]);
+		done[M_PLAN] = done_by(v, cs.planned_at, c->by[M_PLAN]);
+		done[M_COMMIT] = done_by(v, cs.committed_at, c->by[M_COMMIT]);
 		done[M_JOURNAL] = cs.step >= STEP_JOURNALED &&
-				  done_by(cs.journaled_at, c->by[M_JOURNAL]);
+				  done_by(v, cs.journaled_at, c->by[M_JOURNAL]);
 		for (int m = M_CONSULT; m < MILESTONES && rc == NT_OK; m++) {
 			c->expected[m]++;
 			if (done[m])
@@ -296,7 +296,7 @@ static void pack_owner_missing(proto_out *out, struct cov *c)
 nt_err coverage_query(const struct ops_query_ctx *q, const struct proto_arg *a, proto_out *out,
 		      uint32_t *n, char *why, size_t whylen)
 {
-	int64_t today = proto_day_of(q->now, MODEL_UTC_OFFSET_MIN);
+	int64_t today = ops_today(q);
 	struct campaign_rec g;
 	struct core_view v;
 	struct cov c = { 0 };
@@ -466,7 +466,7 @@ static void pack_due(proto_out *o, const struct case_rec *cs, int64_t today, siz
 nt_err deadline_list_query(const struct ops_query_ctx *q, const struct proto_arg *a,
 			   proto_out *out, uint32_t *n, char *why, size_t whylen)
 {
-	int64_t today = proto_day_of(q->now, MODEL_UTC_OFFSET_MIN);
+	int64_t today = ops_today(q);
 	int64_t horizon = today + (a[DL_WITHIN].set ? (int64_t)a[DL_WITHIN].u : 14);
 	struct due_case *list = NULL;
 	size_t nlist = 0, cap = 0, shown;

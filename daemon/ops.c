@@ -58,6 +58,14 @@ void ops_view(struct core_view *v, const struct ops_query_ctx *c)
 	v->policy = c->policy;
 }
 
+int64_t ops_today(const struct ops_query_ctx *c)
+{
+	struct core_view v;
+
+	ops_view(&v, c);
+	return core_today(&v);
+}
+
 static bool str_match(const struct proto_arg *want, proto_str have)
 {
 	return !want->set ||
@@ -399,7 +407,7 @@ static nt_err q_case_list(const struct ops_query_ctx *c, const struct proto_arg 
 {
 	uint64_t after = a[L_AFTER].set ? a[L_AFTER].u : 0;
 	uint64_t limit = a[L_LIMIT].set ? a[L_LIMIT].u : 50;
-	int64_t today = proto_day_of(c->now, MODEL_UTC_OFFSET_MIN);
+	int64_t today = ops_today(c);
 	uint32_t items = 0, scanned = 0;
 	bool more = false, yes;
 	struct ledger_iter it;

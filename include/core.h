@@ -45,6 +45,7 @@ struct core_policy {
 	uint32_t repeat_days;
 	struct core_ladder_step ladder[CORE_MAX_LADDER];
 	size_t nladder;
+	int utc_offset_min;	/* the county's time zone: minutes east of UTC */
 	uint32_t max_extensions;	/* extensions a case may have approved */
 	uint32_t max_extension_days;	/* calendar days one extension may add */
 	/* working days a case of each kind may spend in each step; 0: no limit */
@@ -59,6 +60,11 @@ bool core_quiet_hour(const struct core_policy *pol, int h);
 struct core_view;
 /* The view's policy, or the default. */
 const struct core_policy *core_policy_of(const struct core_view *v);
+/* The county's calendar day of Unix ms t, and today's, in the policy's time zone. */
+int64_t core_day_of(const struct core_view *v, int64_t t);
+int64_t core_today(const struct core_view *v);
+/* Unix ms of the local midnight that starts day. */
+int64_t core_day_start(const struct core_view *v, int64_t day);
 
 struct cal;
 

@@ -190,8 +190,8 @@ extern const struct rec_desc milestone_desc;
 /* The meta key of milestone m; its length. */
 size_t milestone_key(char key[META_MILESTONE_MAX], unsigned m);
 
-/* Calendar days are counted in the county's time zone; the configurable zone comes with
- * the deadlines work. China Standard Time has no daylight saving. */
+/* Calendar days are counted in the county's time zone (configuration `time-zone`, a zone
+ * without daylight saving time); this is the default's, China Standard Time. */
 #define MODEL_UTC_OFFSET_MIN 480
 
 /* ---- keys ---- */

@@ -47,5 +47,7 @@ const struct op *ops_find(proto_str name);
 
 /* A view of the ledger for the core's helpers (core_get_*, perm_*) over c's read txn. */
 void ops_view(struct core_view *v, const struct ops_query_ctx *c);
+/* The county's day of c->now. */
+int64_t ops_today(const struct ops_query_ctx *c);
 
 #endif

@@ -442,6 +442,22 @@ def _(t):
     refused(t, d, conf, "reminder-hour = 22\n", "reminder-hour 22 falls in quiet-hours 21-8")
 
 
+@test("the county's time zone comes from the configuration: days and mornings are counted "
+      "in it; a zone with daylight saving time or unknown is refused")
+def _(t):
+    d, conf = configured(t, "time-zone = Asia/Urumqi\n")     # UTC+6 all year
+    [k] = open_cases(d, 1, today(20))
+    with d.client() as c:
+        cs = c.call("case.get", case=k)["case"]
+    t.eq(time.gmtime(cs["remind_at"] / 1000 + 6 * 3600).tm_hour, 9, "09:00 at UTC+6")
+    t.eq(time.gmtime(cs["chase_at"] / 1000 + 6 * 3600)[3:6], (0, 0, 0), "midnight at UTC+6")
+    refused(t, d, conf, "time-zone = America/New_York\n",
+            "nantid.conf:2: invalid setting 'time-zone'")
+    with open(conf, "w") as f:
+        f.write("time-zone = Nowhere/Atlantis\n")
+    refused(t, d, conf, "", "nantid.conf:1: invalid setting 'time-zone'")
+
+
 @test("the wall clock of a running daemon jumping forward fires what became due, once; "
       "jumping back fires nothing again")
 def _(t):
