@@ -23,7 +23,7 @@
 
 #include "ledger.h"
 
-#define DEFAULT_MAPSIZE ((size_t)1 << 30)
+
 
 struct ledger {
 	MDB_env *env;
@@ -100,7 +100,7 @@ nt_err ledger_open(struct ledger **out, const char *dir, size_t mapsize)
 	if ((lg = calloc(1, sizeof *lg)) == NULL)
 		return NT_ENOMEM;
 	pthread_rwlock_init(&lg->grow, NULL);
-	lg->mapsize = mapsize ? mapsize : DEFAULT_MAPSIZE;
+	lg->mapsize = mapsize ? mapsize : LEDGER_MAP_DEFAULT;
 	if ((rc = mdb_env_create(&lg->env)) != 0 ||
 	    (rc = mdb_env_set_maxdbs(lg->env, DB__N + 4)) != 0 ||
 	    (rc = mdb_env_set_maxreaders(lg->env, 126)) != 0) {

@@ -41,6 +41,7 @@
 
 #include "batch.h"
 #include "cal.h"
+#include "config.h"
 #include "coverage.h"
 #include "ops.h"
 #include "overlay.h"
@@ -51,22 +52,10 @@
 
 #define POOL		(2 * WRITER_MAX + 1)	/* requests held at once */
 #define GROUP_MSGS	(2 * WRITER_MAX)	/* replies one group may hold */
-#define MAX_TCP		8
 #define HEARTBEAT_MS	1000
 #define PUB_HWM		100000
 #define LINGER_MS	2000
 
-struct config {
-	char state_dir[PATH_MAX];
-	char runtime_dir[PATH_MAX];
-	char tcp[MAX_TCP][256];
-	int ntcp;
-	size_t map_size;
-	char calendar_dir[PATH_MAX];
-	struct core_policy policy;	/* how deadlines are chased (docs/deadlines.md) */
-	uint32_t step_kinds;		/* bit K: step-limits.KIND was set (step-limits leaves it) */
-	bool debug;
-};
 
 /* One received message: its frames (the last is the body). */
 struct msg {
@@ -107,12 +96,13 @@ struct daemon {
 	uint64_t recal_next;
 	uint64_t cal_fp;
 	struct cal *cal;
+	bool ready;			/* READY=1 was sent: missed timers are caught up */
 	int64_t next_heartbeat;
 	uint64_t watchdog_usec;
 	int64_t next_watchdog;
 };
 
-static volatile sig_atomic_t got_stop;
+static volatile sig_atomic_t got_stop, got_hup;
 static int sig_write_fd = -1;
 
 static void on_signal(int sig)
@@ -122,6 +112,8 @@ static void on_signal(int sig)
 
 	if (sig == SIGTERM || sig == SIGINT)
 		got_stop = 1;
+	if (sig == SIGHUP)
+		got_hup = 1;
 	if (sig_write_fd >= 0 && write(sig_write_fd, &c, 1) < 0) {
 		/* the pipe is full: a wake-up is already pending */
 	}
@@ -136,515 +128,45 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* ---- configuration ---- */
-
-static void usage(FILE *f)
-{
-	fprintf(f,
-		"usage: nantid [options]\n"
-		"\n"
-		"The nanti case-ledger daemon. Runs in the foreground.\n"
-		"\n"
-		"  --state-dir DIR      the ledger (LMDB) lives here\n"
-		"                       (default: $STATE_DIRECTORY, else $XDG_STATE_HOME/nanti,\n"
-		"                       else ./var/lib)\n"
-		"  --runtime-dir DIR    submit.sock and events.sock are created here\n"
-		"                       (default: $RUNTIME_DIRECTORY, else $XDG_RUNTIME_DIR/nanti,\n"
-		"                       else ./var/run, where nanti looks too)\n"
-		"  --config FILE        read settings from FILE (lines 'key = value'; keys:\n"
-		"                       state-dir, runtime-dir, listen-tcp, map-size-mb,\n"
-		"                       calendar-dir, and how deadlines are chased:\n"
-		"                       deadline-reminders, deadline-ladder, reminder-hour,\n"
-		"                       extension-max, extension-days, quiet-hours,\n"
-		"                       escalation-repeat, time-zone, step-limits,\n"
-		"                       step-limits.KIND, handling-limits); flags given on the\n"
-		"                       command line win\n"
-		"  --listen-tcp H:P     also serve requests on tcp://H:P and notifications on\n"
-		"                       tcp://H:P+1 (repeatable, at most %d)\n"
-		"  --map-size-mb N      initial LMDB map size (it grows by itself)\n"
-		"  --calendar-dir DIR   the working-day calendars, one YEAR.cal a year\n"
-		"                       (default: ./calendars, else /usr/share/nanti/calendars;\n"
-		"                       without any, only weekends are days off)\n"
-		"  --debug              log debug messages\n"
-		"  --version            print the version and exit\n"
-		"  --help               print this and exit\n"
-		"\n"
-		"Signals: SIGTERM or SIGINT stop it cleanly (everything received is committed\n"
-		"and answered). Exit status: 0 clean stop, 1 failure, 2 usage error.\n",
-		MAX_TCP);
-}
-
-static bool set_str(char *dst, size_t size, const char *v)
-{
-	size_t n = strlen(v);
-
-	if (n == 0 || n >= size)
-		return false;
-	memcpy(dst, v, n + 1);
-	return true;
-}
-
-static bool add_tcp(struct config *c, const char *v)
-{
-	const char *colon = strrchr(v, ':');
-	char *end;
-	long port;
-
-	if (c->ntcp == MAX_TCP || colon == NULL || colon == v)
-		return false;
-	port = strtol(colon + 1, &end, 10);
-	if (*end != '\0' || port < 1 || port > 65534)
-		return false;
-	return set_str(c->tcp[c->ntcp++], sizeof c->tcp[0], v);
-}
-
-static bool set_mapsize(struct config *c, const char *v)
-{
-	char *end;
-	unsigned long mb = strtoul(v, &end, 10);
-
-	if (*end != '\0' || mb < 1 || mb > (1UL << 24))
-		return false;
-	c->map_size = (size_t)mb << 20;
-	return true;
-}
-
-/* An unsigned number of at most max; false if v is not one. */
-static bool parse_uint(const char *v, unsigned long max, uint32_t *out)
-{
-	char *end;
-	unsigned long n;
-
-	if (*v < '0' || *v > '9')
-		return false;
-	n = strtoul(v, &end, 10);
-	if (*end != '\0' || n > max)
-		return false;
-	*out = (uint32_t)n;
-	return true;
-}
-
-static char *trim(char *s)
-{
-	char *e;
-
-	while (*s == ' ' || *s == '\t')
-		s++;
-	e = s + strlen(s);
-	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' || e[-1] == '\r'))
-		*--e = '\0';
-	return s;
-}
-
-/* deadline-reminders = 3, 1   (working days before, or Nh hours before the deadline
- * ends; at most two; empty: none) */
-static bool set_reminders(struct core_policy *p, const char *v)
-{
-	char buf[64], *save = NULL, *tok;
-	int n = 0;
-
-	if (strlen(v) >= sizeof buf)
-		return false;
-	strcpy(buf, v);
-	p->remind[0] = p->remind[1] = 0;
-	p->remind_in_hours[0] = p->remind_in_hours[1] = false;
-	for (tok = strtok_r(buf, ", ", &save); tok != NULL; tok = strtok_r(NULL, ", ", &save)) {
-		size_t len = strlen(tok);
-		bool hours = len > 1 && tok[len - 1] == 'h';
-
-		if (hours)
-			tok[len - 1] = '\0';
-		if (n == 2 || !parse_uint(tok, hours ? 24 * 60 : 60, &p->remind[n]) ||
-		    p->remind[n] == 0)
-			return false;
-		p->remind_in_hours[n++] = hours;
-	}
-	return true;
-}
-
-/* quiet-hours = 22-7   (local hours FROM-TO; empty: none) */
-static bool set_quiet(struct core_policy *p, const char *v)
-{
-	uint32_t from, to;
-	char buf[16], *dash;
-
-	if (*v == '\0') {
-		p->quiet_from = p->quiet_to = 0;
-		return true;
-	}
-	if (strlen(v) >= sizeof buf)
-		return false;
-	strcpy(buf, v);
-	if ((dash = strchr(buf, '-')) == NULL)
-		return false;
-	*dash = '\0';
-	if (!parse_uint(trim(buf), 23, &from) || !parse_uint(trim(dash + 1), 23, &to) ||
-	    from == to)
-		return false;
-	p->quiet_from = (int)from;
-	p->quiet_to = (int)to;
-	return true;
-}
-
-/* deadline-ladder = unit_head:1, theme_office:3, ...   (role:working days after, rising) */
-static bool set_ladder(struct core_policy *p, const char *v)
-{
-	char buf[512], *save = NULL, *tok;
-	uint32_t last = 0;
-
-	if (strlen(v) >= sizeof buf)
-		return false;
-	strcpy(buf, v);
-	p->nladder = 0;
-	for (tok = strtok_r(buf, ", ", &save); tok != NULL; tok = strtok_r(NULL, ", ", &save)) {
-		char *colon = strchr(tok, ':');
-		struct core_ladder_step *st = &p->ladder[p->nladder];
-		int bit;
-
-		if (colon == NULL || p->nladder == CORE_MAX_LADDER)
-			return false;
-		*colon = '\0';
-		bit = rec_enum_find(role_names, (proto_str){ tok, (uint32_t)strlen(tok) });
-		if (bit < 0 || !parse_uint(colon + 1, 3660, &st->after) ||
-		    (p->nladder > 0 && st->after < last))
-			return false;
-		st->role = 1u << bit;
-		last = st->after;
-		p->nladder++;
-	}
-	return true;
-}
-
-/*
- * step-limits = plan:5, commit:5, journal:10, verify:10   (working days; for every kind)
- * step-limits.KIND = plan:3, ...                          (for one kind)
- * Steps not named have no limit; empty: none at all. A kind's own setting wins over the
- * general one, whichever comes first.
- */
-static bool set_step_limits(struct config *c, int kind, const char *v)
-{
-	struct core_policy *p = &c->policy;
-	char buf[256], *save = NULL, *tok;
-	uint32_t limits[STEP__N] = { 0 };
-
-	if (strlen(v) >= sizeof buf)
-		return false;
-	strcpy(buf, v);
-	for (tok = strtok_r(buf, ", ", &save); tok != NULL; tok = strtok_r(NULL, ", ", &save)) {
-		char *colon = strchr(tok, ':');
-		int step;
-
-		if (colon == NULL)
-			return false;
-		*colon = '\0';
-		step = rec_enum_find(case_next_steps, (proto_str){ tok, (uint32_t)strlen(tok) });
-		if (step < 0 || step >= STEP_CROSSED_OFF ||
-		    !parse_uint(colon + 1, 1000, &limits[step]) || limits[step] == 0)
-			return false;
-	}
-	for (int k = 0; k < KIND__N; k++)
-		if (k == kind || (kind < 0 && !(c->step_kinds & (1u << k))))
-			memcpy(p->step_limit[k], limits, sizeof limits);
-	if (kind >= 0)
-		c->step_kinds |= 1u << kind;
-	return true;
-}
-
-/* handling-limits = petition:60d, problem:20w   (days or working days; empty: none) */
-static bool set_handling(struct core_policy *p, const char *v)
-{
-	char buf[256], *save = NULL, *tok;
-
-	if (strlen(v) >= sizeof buf)
-		return false;
-	strcpy(buf, v);
-	memset(p->handling, 0, sizeof p->handling);
-	for (tok = strtok_r(buf, ", ", &save); tok != NULL; tok = strtok_r(NULL, ", ", &save)) {
-		char *colon = strchr(tok, ':'), *unit;
-		bool days;
-		int kind;
-
-		if (colon == NULL || (unit = colon + strlen(colon) - 1) == colon)
-			return false;
-		*colon = '\0';
-		kind = rec_enum_find(case_kinds, (proto_str){ tok, (uint32_t)strlen(tok) });
-		if (kind < 0 || (*unit != 'd' && *unit != 'w'))
-			return false;
-		days = *unit == 'd';
-		*unit = '\0';
-		p->handling[kind].basis = days ? BASIS_DAYS : BASIS_WORKING_DAYS;
-		if (!parse_uint(colon + 1, days ? 3660 : 1000, &p->handling[kind].n) ||
-		    p->handling[kind].n == 0)
-			return false;
-	}
-	return true;
-}
-
-/*
- * time-zone = Asia/Shanghai: a zone of the system's time zone database whose offset from
- * UTC does not change (China's zones have had no daylight saving time since 1991): the
- * days of deadlines and calendars are counted in it. A zone with daylight saving time, or
- * one the database does not have, is refused.
- */
-static bool set_timezone(struct config *c, const char *v)
-{
-	const char *prev = getenv("TZ");
-	char saved[256] = "", path[PATH_MAX];
-	time_t now = time(NULL);
-	long off = 0;
-	bool ok = true;
-
-	if (strcmp(v, "UTC") == 0) {
-		c->policy.utc_offset_min = 0;
-		return true;
-	}
-	if (strstr(v, "..") != NULL || v[0] == '/' || strlen(v) > 64 ||
-	    snprintf(path, sizeof path, "/usr/share/zoneinfo/%s", v) >= (int)sizeof path ||
-	    access(path, R_OK) != 0)
-		return false;
-	if (prev != NULL)
-		snprintf(saved, sizeof saved, "%s", prev);
-	setenv("TZ", v, 1);
-	tzset();
-	/* the same offset from 1992 to 40 years on, sampled every week */
-	for (time_t t = 694224000; t < now + 40L * 366 * 86400 && ok; t += 7 * 86400) {
-		struct tm tm;
-
-		if (localtime_r(&t, &tm) == NULL)
-			ok = false;
-		else if (t == 694224000)
-			off = tm.tm_gmtoff;
-		else
-			ok = tm.tm_gmtoff == off;
-	}
-	if (prev != NULL)
-		setenv("TZ", saved, 1);
-	else
-		unsetenv("TZ");
-	tzset();
-	if (ok)
-		c->policy.utc_offset_min = (int)(off / 60);
-	return ok;
-}
-
-/* Apply one setting; false if the value is invalid. */
-static bool config_set(struct config *c, const char *key, const char *val)
-{
-	uint32_t u;
-
-	if (strcmp(key, "deadline-reminders") == 0)
-		return set_reminders(&c->policy, val);
-	if (strcmp(key, "deadline-ladder") == 0)
-		return set_ladder(&c->policy, val);
-	if (strcmp(key, "step-limits") == 0)
-		return set_step_limits(c, -1, val);
-	if (strncmp(key, "step-limits.", 12) == 0) {
-		int kind = rec_enum_find(case_kinds, (proto_str){ key + 12,
-								  (uint32_t)strlen(key + 12) });
-
-		return kind >= 0 && set_step_limits(c, kind, val);
-	}
-	if (strcmp(key, "handling-limits") == 0)
-		return set_handling(&c->policy, val);
-	if (strcmp(key, "reminder-hour") == 0 && parse_uint(val, 23, &u)) {
-		c->policy.remind_hour = (int)u;
-		return true;
-	}
-	if (strcmp(key, "time-zone") == 0)
-		return set_timezone(c, val);
-	if (strcmp(key, "quiet-hours") == 0)
-		return set_quiet(&c->policy, val);
-	if (strcmp(key, "escalation-repeat") == 0)
-		return parse_uint(val, 1000, &c->policy.repeat_days);
-	if (strcmp(key, "extension-max") == 0)
-		return parse_uint(val, 100, &c->policy.max_extensions);
-	if (strcmp(key, "extension-days") == 0)
-		return parse_uint(val, 3660, &c->policy.max_extension_days) &&
-		       c->policy.max_extension_days > 0;
-	if (strcmp(key, "state-dir") == 0)
-		return set_str(c->state_dir, sizeof c->state_dir, val);
-	if (strcmp(key, "runtime-dir") == 0)
-		return set_str(c->runtime_dir, sizeof c->runtime_dir, val);
-	if (strcmp(key, "listen-tcp") == 0)
-		return add_tcp(c, val);
-	if (strcmp(key, "map-size-mb") == 0)
-		return set_mapsize(c, val);
-	if (strcmp(key, "calendar-dir") == 0)
-		return set_str(c->calendar_dir, sizeof c->calendar_dir, val);
-	return false;
-}
-
-
-/* Read FILE into c; report every bad line with file:line. Returns false on any error. */
-static bool config_read(struct config *c, const char *path)
-{
-	char line[1024];
-	FILE *f = fopen(path, "r");
-	int lineno = 0;
-	bool ok = true;
-
-	if (f == NULL) {
-		fprintf(stderr, "nantid: %s: %s\n", path, strerror(errno));
-		return false;
-	}
-	while (fgets(line, sizeof line, f) != NULL) {
-		char *s = trim(line), *eq, *key, *val;
-
-		lineno++;
-		if (*s == '\0' || *s == '#')
-			continue;
-		if ((eq = strchr(s, '=')) == NULL) {
-			fprintf(stderr, "nantid: %s:%d: expected 'key = value'\n", path, lineno);
-			ok = false;
-			continue;
-		}
-		*eq = '\0';
-		key = trim(s);
-		val = trim(eq + 1);
-		if (!config_set(c, key, val)) {
-			fprintf(stderr, "nantid: %s:%d: invalid setting '%s'\n", path, lineno, key);
-			ok = false;
-		}
-	}
-	fclose(f);
-	return ok;
-}
-
-/* systemd's variable (it may list several directories: the first), else XDG's + /nanti,
- * else the source tree's ./var/ as `make run` uses it. */
-static void default_dir(char *dst, size_t size, const char *sysd_env, const char *xdg_env,
-			const char *last)
-{
-	const char *v = getenv(sysd_env);
-
-	if (v != NULL && *v) {
-		snprintf(dst, size, "%.*s", (int)strcspn(v, ":"), v);
-		return;
-	}
-	if ((v = getenv(xdg_env)) != NULL && *v) {
-		snprintf(dst, size, "%s/nanti", v);
-		return;
-	}
-	snprintf(dst, size, "%s", last);
-}
-
-/* Returns 0 to run, or an exit status + 1. */
-static int config_load(struct config *c, int argc, char **argv)
-{
-	enum { O_STATE = 256, O_RUNTIME, O_CONFIG, O_TCP, O_MAP, O_CAL, O_DEBUG, O_VERSION,
-	       O_HELP };
-	static const struct option opts[] = {
-		{ "state-dir", required_argument, NULL, O_STATE },
-		{ "runtime-dir", required_argument, NULL, O_RUNTIME },
-		{ "config", required_argument, NULL, O_CONFIG },
-		{ "listen-tcp", required_argument, NULL, O_TCP },
-		{ "map-size-mb", required_argument, NULL, O_MAP },
-		{ "calendar-dir", required_argument, NULL, O_CAL },
-		{ "debug", no_argument, NULL, O_DEBUG },
-		{ "version", no_argument, NULL, O_VERSION },
-		{ "help", no_argument, NULL, O_HELP },
-		{ NULL, 0, NULL, 0 },
-	};
-	struct config flags = { 0 };
-	const char *config_file = NULL;
-	int o;
-
-	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		bool ok = true;
-
-		switch (o) {
-		case O_STATE: ok = set_str(flags.state_dir, sizeof flags.state_dir, optarg); break;
-		case O_RUNTIME: ok = set_str(flags.runtime_dir, sizeof flags.runtime_dir, optarg); break;
-		case O_CONFIG: config_file = optarg; break;
-		case O_TCP: ok = add_tcp(&flags, optarg); break;
-		case O_MAP: ok = set_mapsize(&flags, optarg); break;
-		case O_CAL: ok = set_str(flags.calendar_dir, sizeof flags.calendar_dir, optarg); break;
-		case O_DEBUG: flags.debug = true; break;
-		case O_VERSION: printf("nantid %s\n", PROTO_VERSION); return 1;
-		case O_HELP: usage(stdout); return 1;
-		default: usage(stderr); return 3;
-		}
-		if (!ok) {
-			fprintf(stderr, "nantid: invalid value for --%s: '%s'\n",
-				opts[o - O_STATE].name, optarg);
-			return 3;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "nantid: unexpected argument '%s'\n", argv[optind]);
-		usage(stderr);
-		return 3;
-	}
-	memset(c, 0, sizeof *c);
-	c->policy = core_default_policy;
-	if (config_file != NULL && !config_read(c, config_file))
-		return 2;
-	if (core_quiet_hour(&c->policy, c->policy.remind_hour)) {
-		fprintf(stderr, "nantid: %s: reminder-hour %d falls in quiet-hours %d-%d\n",
-			config_file != NULL ? config_file : "defaults", c->policy.remind_hour,
-			c->policy.quiet_from, c->policy.quiet_to);
-		return 2;
-	}
-	/* flags win over the file */
-	if (flags.state_dir[0])
-		memcpy(c->state_dir, flags.state_dir, sizeof c->state_dir);
-	if (flags.runtime_dir[0])
-		memcpy(c->runtime_dir, flags.runtime_dir, sizeof c->runtime_dir);
-	if (flags.ntcp > 0) {
-		memcpy(c->tcp, flags.tcp, sizeof c->tcp);
-		c->ntcp = flags.ntcp;
-	}
-	if (flags.map_size)
-		c->map_size = flags.map_size;
-	if (flags.calendar_dir[0])
-		memcpy(c->calendar_dir, flags.calendar_dir, sizeof c->calendar_dir);
-	c->debug = flags.debug;
-	if (!c->state_dir[0])
-		default_dir(c->state_dir, sizeof c->state_dir, "STATE_DIRECTORY", "XDG_STATE_HOME",
-			    "./var/lib");
-	if (!c->runtime_dir[0])
-		default_dir(c->runtime_dir, sizeof c->runtime_dir, "RUNTIME_DIRECTORY",
-			    "XDG_RUNTIME_DIR", "./var/run");
-	return 0;
-}
-
 /* ---- start-up ---- */
 
 /*
  * The working-day calendar: --calendar-dir, else ./calendars, else the installed one.
  * A directory named explicitly must load; the defaults may be absent (weekends only). A
  * missing year around today is worth a warning: deadlines then count weekends only.
+ * NULL (logged) if it cannot be loaded.
  */
-static bool calendar_load(struct daemon *d)
+static struct cal *calendar_load(const struct config *cfg)
 {
 	static const char *const defaults[] = { "calendars", "/usr/share/nanti/calendars" };
 	char why[512] = "";
-	const char *dir = d->cfg.calendar_dir[0] ? d->cfg.calendar_dir : NULL;
+	const char *dir = cfg->calendar_dir[0] ? cfg->calendar_dir : NULL;
+	struct cal *cal = NULL;
 	char today[11];
 	int year;
-	nt_err err;
 
-	proto_date_format(proto_day_of(now_ms(), d->cfg.policy.utc_offset_min), today);
+	proto_date_format(proto_day_of(now_ms(), cfg->policy.utc_offset_min), today);
 	year = atoi(today);
 
-	if (cal_new(&d->cal) != NT_OK)
-		return false;
+	if (cal_new(&cal) != NT_OK)
+		return NULL;
 	for (size_t i = 0; dir == NULL && i < sizeof defaults / sizeof defaults[0]; i++)
 		if (access(defaults[i], R_OK | X_OK) == 0)
 			dir = defaults[i];
 	if (dir == NULL) {
 		log_warnx("no calendar directory: only weekends count as days off");
-		return true;
+		return cal;
 	}
-	if ((err = cal_load_dir(d->cal, dir, why, sizeof why)) != NT_OK) {
+	if (cal_load_dir(cal, dir, why, sizeof why) != NT_OK) {
 		log_err("cannot load the calendar: %s", why);
-		return false;
+		cal_free(&cal);
+		return NULL;
 	}
 	for (int y = year; y <= year + 1; y++)
-		if (!cal_covers(d->cal, y))
+		if (!cal_covers(cal, y))
 			log_warnx("the calendar in %s has no file for %d: only its weekends count as "
 				 "days off", dir, y);
-	return true;
+	return cal;
 }
 
 static int mkdir_p(const char *path, mode_t mode)
@@ -685,10 +207,11 @@ static bool lock_state(struct daemon *d)
 
 		n = pread(d->lock_fd, pid, sizeof pid - 1, 0);
 		pid[n > 0 ? n : 0] = '\0';
+		pid[strcspn(pid, " \t\r\n")] = '\0';
 		if (saved == EWOULDBLOCK)
 			log_err("state directory %s is in use by another nantid (pid %s); "
 				"not starting a second one", d->cfg.state_dir,
-				pid[0] ? trim(pid) : "unknown");
+				pid[0] ? pid : "unknown");
 		else
 			log_err("cannot lock %s: %s", path, strerror(saved));
 		return false;
@@ -872,6 +395,24 @@ static void publish(struct daemon *d, const char *topic, const proto_out *body)
 	zmq_send(d->pub, body->sb.data, body->sb.size, ZMQ_DONTWAIT);
 }
 
+/* STATUS= for systemctl status: what a person wants to see at a glance. */
+static void status(struct daemon *d)
+{
+	struct ledger_txn t;
+	uint64_t cases = 0, timers = 0;
+
+	if (ledger_begin(d->lg, &t, false) == NT_OK) {
+		cases = ledger_count(&t, DB_CASES);
+		timers = ledger_count(&t, DB_TIMERS);
+		ledger_abort(&t);
+	}
+	sys_notify("STATUS=%s; %" PRIu64 " cases, last seq %" PRIu64 ", %" PRIu64 " timers "
+		   "armed, %" PRIu64 " events in %" PRIu64 " commits since start, last commit %"
+		   PRIu64 " us", !d->healthy ? "unhealthy" : d->ready ? "serving" :
+		   "serving, catching up missed timers", cases, d->st.last_seq, timers,
+		   d->stats.events, d->stats.commits, d->stats.last_commit_us);
+}
+
 static void heartbeat(struct daemon *d, int64_t now)
 {
 	proto_out out;
@@ -884,9 +425,7 @@ static void heartbeat(struct daemon *d, int64_t now)
 	if (!out.oom)
 		publish(d, "heartbeat", &out);
 	proto_out_fini(&out);
-	sys_notify("STATUS=serving; last seq %" PRIu64 ", %" PRIu64 " events in %" PRIu64
-		   " commits since start, last commit %" PRIu64 " us",
-		   d->st.last_seq, d->stats.events, d->stats.commits, d->stats.last_commit_us);
+	status(d);
 }
 
 static void answer_now(struct daemon *d, struct msg *m)
@@ -1373,6 +912,68 @@ static void recalendar_step(struct daemon *d)
 	}
 }
 
+/*
+ * READY=1 once the timers missed while the daemon was down are fired and committed (and a
+ * new calendar's pass is done): requests are served from the start, but a service that
+ * waits for nantid starts when its deadlines are up to date.
+ */
+static void maybe_ready(struct daemon *d, int64_t now)
+{
+	if (d->ready || d->firing > 0 || d->timers_dirty || d->recal_next != 0 ||
+	    (d->next_due != 0 && d->next_due <= now))
+		return;
+	d->ready = true;
+	log_info("ready: ledger %s at seq %" PRIu64 ", next case %" PRIu64 ", missed timers "
+		 "caught up", d->cfg.state_dir, d->st.last_seq, d->st.next_case);
+	sys_notify("READY=1");
+	status(d);
+}
+
+/*
+ * SIGHUP: build the configuration again from the same file and flags, and load the
+ * calendars again. Anything wrong in either keeps the old ones (with a log line). What
+ * only a restart can change (the directories, the endpoints, the map size) is kept, and
+ * said. The connections stay; a changed calendar starts its pass.
+ */
+static void reload(struct daemon *d)
+{
+	struct config *nc = malloc(sizeof *nc);
+	struct cal *cal = NULL;
+	const char *key;
+
+	sys_notify("RELOADING=1\nMONOTONIC_USEC=%" PRIu64, sys_monotonic_usec());
+	log_info("reloading the configuration%s%s and the calendars",
+		 d->cfg.file[0] ? " from " : "", d->cfg.file);
+	if (nc == NULL || !config_build(nc, &d->cfg.args) || (cal = calendar_load(nc)) == NULL) {
+		log_err("the new configuration was refused: the old one stays");
+		goto out;
+	}
+	if ((key = config_restart_needed(&d->cfg, nc)) != NULL) {
+		log_warnx("%s changed: it takes effect at the next restart", key);
+		memcpy(nc->state_dir, d->cfg.state_dir, sizeof nc->state_dir);
+		memcpy(nc->runtime_dir, d->cfg.runtime_dir, sizeof nc->runtime_dir);
+		memcpy(nc->tcp, d->cfg.tcp, sizeof nc->tcp);
+		nc->ntcp = d->cfg.ntcp;
+		nc->map_size = d->cfg.map_size;
+	}
+	/* the loop's thread is the only one that applies requests, and nothing applied keeps
+	 * the calendar or the policy: both can change between two requests */
+	d->cfg = *nc;
+	log_init("nantid", d->cfg.debug);
+	cal_free(&d->cal);
+	d->cal = cal;
+	d->spec.cal = cal;
+	cal = NULL;
+	recalendar_check(d);
+	d->timers_dirty = true;
+	log_info("reloaded");
+out:
+	cal_free(&cal);
+	free(nc);
+	sys_notify("READY=1");
+	status(d);
+}
+
 static void loop(struct daemon *d)
 {
 	zmq_pollitem_t items[3] = {
@@ -1395,6 +996,7 @@ static void loop(struct daemon *d)
 		}
 		fire_due(d, now);
 		recalendar_step(d);
+		maybe_ready(d, now);
 		nitems = room(d) ? 3 : 2;
 		wait = d->next_heartbeat - now;
 		if (d->watchdog_usec && d->next_watchdog - now < wait)
@@ -1414,6 +1016,10 @@ static void loop(struct daemon *d)
 		}
 		if (items[0].revents & ZMQ_POLLIN)
 			drain_signals(d);
+		if (got_hup) {
+			got_hup = 0;
+			reload(d);
+		}
 		if (items[1].revents & ZMQ_POLLIN)
 			complete(d);
 		if (nitems == 3 && (items[2].revents & ZMQ_POLLIN))
@@ -1456,6 +1062,14 @@ int main(int argc, char **argv)
 	if ((rc = config_load(&d.cfg, argc, argv)) != 0)
 		return rc - 1;
 	log_init("nantid", d.cfg.debug);
+	if (d.cfg.args.check) {
+		/* --check-config: the calendars are configuration too */
+		if ((d.cal = calendar_load(&d.cfg)) == NULL)
+			return 1;
+		cal_free(&d.cal);
+		config_print(stdout, &d.cfg);
+		return 0;
+	}
 	if (mkdir_p(d.cfg.state_dir, 0700) != 0) {
 		log_err("cannot create state directory %s: %s", d.cfg.state_dir, strerror(errno));
 		goto out;
@@ -1481,7 +1095,7 @@ int main(int argc, char **argv)
 			ops_too_wide());
 		goto out;
 	}
-	if (!calendar_load(&d))
+	if ((d.cal = calendar_load(&d.cfg)) == NULL)
 		goto out;
 	recalendar_check(&d);
 	d.pool = calloc(POOL, sizeof *d.pool);
@@ -1511,9 +1125,8 @@ int main(int argc, char **argv)
 	d.stats.started_ms = now_ms();
 	d.healthy = true;
 	d.watchdog_usec = sys_watchdog_usec();
-	log_info("ready: ledger %s at seq %" PRIu64 ", next case %" PRIu64, d.cfg.state_dir,
+	log_info("serving: ledger %s at seq %" PRIu64 ", next case %" PRIu64, d.cfg.state_dir,
 		 d.st.last_seq, d.st.next_case);
-	sys_notify("READY=1\nSTATUS=serving; last seq %" PRIu64, d.st.last_seq);
 	loop(&d);
 	shutdown_cleanly(&d);
 	status = 0;

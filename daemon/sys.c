@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-journal.h>
 
@@ -88,6 +89,14 @@ void sys_notify(const char *fmt, ...)
 	vsnprintf(state, sizeof state, fmt, ap);
 	va_end(ap);
 	sd_notify(0, state);
+}
+
+uint64_t sys_monotonic_usec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 }
 
 uint64_t sys_watchdog_usec(void)

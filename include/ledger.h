@@ -66,6 +66,7 @@ struct ledger_txn {
  * Returns NT_OK, NT_EIO, NT_ECORRUPT (unknown format), NT_ENOMEM.
  */
 nt_err ledger_open(struct ledger **out, const char *dir, size_t mapsize);
+#define LEDGER_MAP_DEFAULT ((size_t)1 << 30)	/* 1 GiB of address space to start */
 void ledger_close(struct ledger **lg);
 
 /* The environment's LMDB flags (mdb_env_get_flags), for checks. */

@@ -26,6 +26,8 @@ void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* sd_notify(3) with a formatted state ("READY=1", "STATUS=...", ...). */
 void sys_notify(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* CLOCK_MONOTONIC in microseconds (for RELOADING=1's MONOTONIC_USEC). */
+uint64_t sys_monotonic_usec(void);
 /* The watchdog interval systemd asked for, in microseconds, or 0. */
 uint64_t sys_watchdog_usec(void);
 

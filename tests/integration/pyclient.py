@@ -925,6 +925,51 @@ def clock_shim(t):
     return lib
 
 
+class Notify:
+    """A NOTIFY_SOCKET of the test's own, as systemd would bind it for a Type=notify unit:
+    give daemon d its path (d.env), then wait_for() the states it sends."""
+
+    def __init__(self, t, d):
+        import socket
+        self.path = os.path.join(d.base, "notify")
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        t.defer(self.sock.close)
+        self.sock.bind(self.path)
+        self.sock.settimeout(0.2)
+        self.d = d
+        self.msgs = []      # every datagram, in order, as text
+
+    def env(self):
+        return {"NOTIFY_SOCKET": self.path}
+
+    def drain(self):
+        import socket
+        while True:
+            try:
+                self.msgs.append(self.sock.recv(4096).decode(errors="replace"))
+            except socket.timeout:
+                return
+
+    def wait_for(self, line, timeout=15.0, start=0):
+        """True once a datagram from msgs[start] on holds the line `line` (or starts with
+        it, for "STATUS=")."""
+        import socket
+        deadline = time.monotonic() + timeout
+        seen = start
+        while True:
+            for m in self.msgs[seen:]:
+                if any(x == line or (line.endswith("=") and x.startswith(line))
+                       for x in m.split("\n")):
+                    return True
+            seen = len(self.msgs)
+            if time.monotonic() >= deadline:
+                return False
+            try:
+                self.msgs.append(self.sock.recv(4096).decode(errors="replace"))
+            except socket.timeout:
+                pass
+
+
 def restart_shifted(t, d, days):
     """Restart daemon d with its clock `days` (a float) on from the real one."""
     d.stop()
