@@ -232,12 +232,19 @@ static void *socket_new(struct daemon *d, int type)
 	return s;
 }
 
+/*
+ * Bind ep. A unix socket file is made readable and writable by the daemon's group
+ * (0660, whatever the umask): under the unit that is the `nanti` group, whose members may
+ * submit (docs/operations.md); the runtime directory's mode decides who reaches it.
+ */
 static bool bind_endpoint(void *s, const char *ep)
 {
 	if (zmq_bind(s, ep) != 0) {
 		log_err("cannot bind %s: %s", ep, zmq_strerror(zmq_errno()));
 		return false;
 	}
+	if (strncmp(ep, "ipc://", 6) == 0 && chmod(ep + 6, 0660) != 0)
+		log_warn("cannot make %s group-writable", ep + 6);
 	log_info("listening on %s", ep);
 	return true;
 }

@@ -82,6 +82,15 @@ def _(t):
     t.check(3 <= pings <= 12, "WATCHDOG=1 %d times in 2 s at a 400 ms interval" % pings)
 
 
+@test("the ipc socket files are readable and writable by the daemon's group, whatever the "
+      "umask")
+def _(t):
+    d = t.daemon()
+    for name in ("submit.sock", "events.sock"):
+        mode = os.stat(os.path.join(d.run_dir, name)).st_mode & 0o777
+        t.eq(oct(mode), oct(0o660), name)
+
+
 @test("SIGHUP reloads the configuration (RELOADING=1, then READY=1) without dropping a "
       "connection; a bad new configuration is refused and the old one stays")
 def _(t):
