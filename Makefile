@@ -2,7 +2,7 @@
 #
 #   make run     install missing Debian packages, build, start nantid on ./var/
 #   make test    install missing Debian packages, build, run every test
-#   make bench   the throughput and latency benchmark (docs/bench.md)
+#   make bench   the throughput and latency benchmark, then the timer engine's (docs/bench.md)
 #   make demo    a demo county loaded through a fresh nantid, then its coverage (docs/demo.md)
 #   make memcheck  the C unit tests under valgrind
 #
@@ -37,7 +37,8 @@ UNIT_TESTS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(wildcard tests/unit/test_
 VAR      ?= $(CURDIR)/var
 
 .PHONY: all deps run test bench memcheck fuzz clean demo
-all: $(B)/nantid $(B)/nanti $(B)/nanti-demo $(UNIT_TESTS) $(B)/bench/nanti-bench
+all: $(B)/nantid $(B)/nanti $(B)/nanti-demo $(UNIT_TESTS) $(B)/bench/nanti-bench \
+     $(B)/bench/nanti-bench-timers
 
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do \
@@ -67,7 +68,16 @@ $(B)/tests/%: $(B)/tests/unit/%.o $(DAEMON_OBJ) $(PROTO_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
-$(B)/bench/nanti-bench: $(B)/tests/bench/bench.o $(DAEMON_OBJ) $(PROTO_OBJ)
+# the benchmarks (docs/bench.md): throughput and latency; the deadline timer engine
+BENCH_LIB := $(B)/tests/bench/benchlib.o
+$(B)/tests/bench/bench.o $(B)/tests/bench/bench_timers.o $(BENCH_LIB): tests/bench/benchlib.h
+
+$(B)/bench/nanti-bench: $(B)/tests/bench/bench.o $(BENCH_LIB) $(DAEMON_OBJ) $(PROTO_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/bench/nanti-bench-timers: $(B)/tests/bench/bench_timers.o $(BENCH_LIB) $(DAEMON_OBJ) \
+			       $(PROTO_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -83,6 +93,8 @@ test: deps
 bench: deps
 	$(MAKE) all
 	$(B)/bench/nanti-bench --nantid $(B)/nantid
+	@echo
+	$(B)/bench/nanti-bench-timers --nantid $(B)/nantid
 
 memcheck: deps
 	$(MAKE) $(UNIT_TESTS)
