@@ -61,6 +61,56 @@ nt_err batch_load(struct ledger *lg, struct batch_state *st)
 	return rc;
 }
 
+nt_err batch_upgrade(struct ledger *lg)
+{
+	struct ledger_txn t;
+	struct ledger_iter it;
+	MDB_val k, v;
+	uint64_t cases = 0;
+	nt_err rc;
+
+	if (ledger_format(lg) == LEDGER_FORMAT)
+		return NT_OK;
+	/* format 2 kept a key for each armed timer of a case; 3 keeps one, for the first */
+	for (int attempt = 0; attempt <= MAX_GROW; attempt++) {
+		if ((rc = ledger_begin(lg, &t, true)) != NT_OK)
+			return rc;
+		ledger_iter_init(&it, &t, DB_TIMERS, NULL, 0);
+		while (ledger_iter_next(&it, &k, &v))
+			if (k.mv_size == TIMER_KEY_LEN && ledger_u64((uint8_t *)k.mv_data + 8) <
+							   TIMER_MILESTONE) {
+				uint8_t key[TIMER_KEY_LEN];
+
+				memcpy(key, k.mv_data, sizeof key);
+				ledger_iter_close(&it);
+				ledger_del(&t, DB_TIMERS, key, sizeof key);
+				ledger_iter_init(&it, &t, DB_TIMERS, key, sizeof key);
+			}
+		ledger_iter_close(&it);
+		ledger_iter_init(&it, &t, DB_CASES, NULL, 0);
+		while (ledger_iter_next(&it, &k, &v)) {
+			struct case_rec c;
+			uint8_t key[TIMER_KEY_LEN];
+
+			if (rec_decode(v.mv_data, v.mv_size, &case_desc, &c) != NT_OK) {
+				ledger_iter_close(&it);
+				ledger_abort(&t);
+				return NT_ECORRUPT;
+			}
+			if (case_timer_key(key, c.id, c.timer_at)) {
+				ledger_put(&t, DB_TIMERS, key, sizeof key, "", 0, false);
+				cases++;
+			}
+		}
+		ledger_iter_close(&it);
+		ledger_set_format(&t);
+		if ((rc = ledger_commit(&t)) != NT_EMAPFULL)
+			break;
+		ledger_grow(lg);
+	}
+	return rc;
+}
+
 void batch_item_init(struct batch_item *it, const void *body, size_t len)
 {
 	memset(it, 0, sizeof *it);

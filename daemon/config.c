@@ -45,7 +45,7 @@ static void usage(FILE *f)
 		"                       tcp://H:P+1 (repeatable, at most %d)\n"
 		"  --map-size-mb N      initial LMDB map size (it grows by itself)\n"
 		"  --calendar-dir DIR   the working-day calendars, one YEAR.cal a year\n"
-		"                       (default: ./calendars, else /usr/share/nanti/calendars;\n"
+		"                       (default: ./calendars, else %s;\n"
 		"                       without any, only weekends are days off)\n"
 		"  --check-config       print the effective configuration (or its errors, with\n"
 		"                       file and line) and exit: 0 if it is valid\n"
@@ -56,7 +56,7 @@ static void usage(FILE *f)
 		"Signals: SIGTERM or SIGINT stop it cleanly (everything received is committed\n"
 		"and answered); SIGHUP reloads the configuration file and the calendars.\n"
 		"Exit status: 0 clean stop, 1 failure, 2 usage error.\n",
-		CONFIG_DEFAULT_FILE, CONFIG_MAX_TCP);
+		CONFIG_DEFAULT_FILE, CONFIG_MAX_TCP, CONFIG_CALENDAR_DIR);
 }
 
 static bool set_str(char *dst, size_t size, const char *v)
@@ -538,7 +538,7 @@ void config_print(FILE *f, const struct config *c)
 	if (c->calendar_dir[0])
 		fprintf(f, "calendar-dir = %s\n", c->calendar_dir);
 	else
-		fprintf(f, "# calendar-dir: ./calendars, else /usr/share/nanti/calendars\n");
+		fprintf(f, "# calendar-dir: ./calendars, else %s\n", CONFIG_CALENDAR_DIR);
 	fprintf(f, "time-zone = %s\n", c->time_zone);
 	fprintf(f, "deadline-reminders =");
 	for (int i = 0; i < 2; i++)

@@ -175,7 +175,7 @@ static nt_err case_step(const struct step_op *op, const struct core_view *v,
 	struct step_ctx x = { .v = v, .r = r, .e = e, .topic = op->topic, .why = why,
 			      .whylen = whylen };
 	uint64_t id = r->args[0].u;
-	int64_t deadline;
+	int64_t deadline, was[SLOT__N];
 	bool live;
 	uint32_t extra = 0, step;
 	uint8_t key[HIST_KEY_LEN];
@@ -205,6 +205,7 @@ static nt_err case_step(const struct step_op *op, const struct core_view *v,
 	deadline = x.c.deadline;
 	live = x.c.step < STEP_RESOLVED;
 	step = x.c.step;
+	memcpy(was, x.c.timer_at, sizeof was);
 
 	/* the entry: the evidence as sent (but the case id, a common key), what the op adds,
 	 * then the step the case is now at */
@@ -219,15 +220,14 @@ static nt_err case_step(const struct step_op *op, const struct core_view *v,
 
 	/* a new deadline, or a case resolved or sent back to work: its timers follow */
 	if (x.c.deadline != deadline || (x.c.step < STEP_RESOLVED) != live)
-		core_timers_rearm(v, e, &x.c);
+		core_timers_rearm(v, &x.c);
 	/* a new step: its time limit starts today */
 	if (x.c.step != step)
-		core_step_rearm(v, e, &x.c);
+		core_step_rearm(v, &x.c);
 	x.c.updated_at = v->now;
 	x.c.updated_seq = v->seq;
 	x.c.events++;
-	ledger_key_u64(key, id);
-	core_put_rec(e, DB_CASES, key, 8, false, &case_desc, &x.c);
+	core_put_case(e, was, &x.c, false);
 	hist_key(key, id, v->seq);
 	p = core_put_begin(e, DB_HIST, key, HIST_KEY_LEN, false);
 	core_put_end(e, p);
@@ -356,11 +356,9 @@ static nt_err case_open(const struct core_view *v, const struct core_req *r,
 	c->opened_at = c->updated_at = v->now;
 	c->opened_seq = c->updated_seq = v->seq;
 	c->events = 1;
-	core_timers_rearm(v, e, c);
-	core_step_rearm(v, e, c);
-
-	ledger_key_u64(key, c->id);
-	core_put_rec(e, DB_CASES, key, 8, true, &case_desc, c);
+	core_timers_rearm(v, c);
+	core_step_rearm(v, c);
+	core_put_case(e, NULL, c, true);
 	hist_key(key, c->id, v->seq);
 	p = core_put_begin(e, DB_HIST, key, HIST_KEY_LEN, true);
 	core_put_end(e, p);
@@ -854,7 +852,7 @@ static nt_err do_ack(struct step_ctx *x, uint32_t *extra)
 			      "acknowledged", level, x->c.id);
 	/* recorded; its repeats stop, the ladder goes on: acknowledging is not acting */
 	x->c.acked |= 1u << level;
-	core_chase_retime(x->v, x->e, &x->c);
+	core_chase_retime(x->v, &x->c);
 	return NT_OK;
 }
 

@@ -4,9 +4,12 @@
  * A case with a handling deadline that is not yet resolved has up to three timers, one
  * per slot: two reminders before the deadline, and the chase, which fires
  * `deadline.overdue` when the deadline passes and then, one level at a time, the
- * escalation ladder (`escalation.1`, `escalation.2`, ...). A timer is a key in the
- * `timers` database, (due, case * 4 + slot), so the next one due is the first key; the
- * case record keeps each slot's due time, so re-arming deletes exactly the keys it put.
+ * escalation ladder (`escalation.1`, `escalation.2`, ...); a fourth slot is the time limit
+ * of its step. The case record keeps every slot's due time; the `timers` database holds
+ * one key per case, (due, case * 4 + slot) for the first of them, so that the next timer
+ * due in the county is the first key, and arming a case's timers is one B-tree insert at a
+ * random place, not three or four (each costs a 4 KiB page written at commit: docs/
+ * bench.md). core_put_case() moves the key whenever the record is stored.
  *
  * Exactly once: a firing is an internal write (`timer.fire`, sent by the daemon's loop
  * for a committed timer that is due). Like every write it is applied in the pure core and
@@ -99,26 +102,31 @@ static const char *role_name(uint32_t role)
 	return "?";
 }
 
-static void arm(struct core_effect *e, struct case_rec *c, unsigned slot, int64_t at)
+/* A case's timers are its record's timer_at[]; the timers database holds one key per case
+ * for the first of them, put right when the record is stored (core_put_case()). */
+static void arm(struct case_rec *c, unsigned slot, int64_t at)
 {
-	uint8_t key[TIMER_KEY_LEN];
-	struct core_put *p;
-
-	timer_key(key, at, c->id, slot);
-	p = core_put_begin(e, DB_TIMERS, key, sizeof key, false);
-	core_put_end(e, p);
 	c->timer_at[slot] = at;
 }
 
-static void disarm(struct core_effect *e, struct case_rec *c, unsigned slot)
+static void disarm(struct case_rec *c, unsigned slot)
 {
-	uint8_t key[TIMER_KEY_LEN];
-
-	if (c->timer_at[slot] == 0)
-		return;
-	timer_key(key, c->timer_at[slot], c->id, slot);
-	core_del(e, DB_TIMERS, key, sizeof key);
 	c->timer_at[slot] = 0;
+}
+
+void core_put_case(struct core_effect *e, const int64_t was[SLOT__N], const struct case_rec *c,
+		   bool append)
+{
+	uint8_t old[TIMER_KEY_LEN], now[TIMER_KEY_LEN], key[8];
+	bool had = was != NULL && case_timer_key(old, c->id, was);
+	bool has = case_timer_key(now, c->id, c->timer_at);
+
+	if (had && (!has || memcmp(old, now, sizeof old) != 0))
+		core_del(e, DB_TIMERS, old, sizeof old);
+	if (has && (!had || memcmp(old, now, sizeof old) != 0))
+		core_put_end(e, core_put_begin(e, DB_TIMERS, now, sizeof now, false));
+	ledger_key_u64(key, c->id);
+	core_put_rec(e, DB_CASES, key, 8, append, &case_desc, c);
 }
 
 /* The time a chase of a date fires at level (0: the midnight that ends the day; then the
@@ -225,12 +233,12 @@ static int64_t chase_next(const struct core_view *v, const struct case_rec *c, b
 	return t;
 }
 
-void core_timers_rearm(const struct core_view *v, struct core_effect *e, struct case_rec *c)
+void core_timers_rearm(const struct core_view *v, struct case_rec *c)
 {
 	const struct core_policy *pol = core_policy_of(v);
 
 	for (unsigned slot = SLOT_REMIND_FAR; slot <= SLOT_CHASE; slot++)
-		disarm(e, c, slot);
+		disarm(c, slot);
 	c->chase_level = 0;
 	c->chase_repeats = 0;
 	if (c->deadline == 0 || c->step >= STEP_RESOLVED)
@@ -242,17 +250,17 @@ void core_timers_rearm(const struct core_view *v, struct core_effect *e, struct 
 			continue;
 		at = remind_time(v, c, i);
 		if (at > v->now)	/* a reminder after the fact reminds no one */
-			arm(e, c, SLOT_REMIND_FAR + i, at);
+			arm(c, SLOT_REMIND_FAR + i, at);
 	}
 	/* the chase, even if the deadline is already past: it then fires at once */
-	arm(e, c, SLOT_CHASE, chase_time(v, c->deadline, 0));
+	arm(c, SLOT_CHASE, chase_time(v, c->deadline, 0));
 }
 
-void core_step_rearm(const struct core_view *v, struct core_effect *e, struct case_rec *c)
+void core_step_rearm(const struct core_view *v, struct case_rec *c)
 {
 	const struct core_policy *pol = core_policy_of(v);
 
-	disarm(e, c, SLOT_STEP);
+	disarm(c, SLOT_STEP);
 	c->step_from = core_today(v);
 	c->step_limit = c->kind < KIND__N && c->step < STEP__N ? pol->step_limit[c->kind][c->step]
 							       : 0;
@@ -260,7 +268,7 @@ void core_step_rearm(const struct core_view *v, struct core_effect *e, struct ca
 	if (c->step_limit == 0)
 		return;
 	c->step_due = cal_add_working(v->cal, c->step_from, c->step_limit);
-	arm(e, c, SLOT_STEP, core_day_start(v, c->step_due + 1));
+	arm(c, SLOT_STEP, core_day_start(v, c->step_due + 1));
 }
 
 int64_t core_deadline_of(const struct core_view *v, uint32_t basis, int64_t from, uint32_t n)
@@ -271,23 +279,23 @@ int64_t core_deadline_of(const struct core_view *v, uint32_t basis, int64_t from
 }
 
 /* Move c's armed timer in slot to at (a timer already fired stays fired; at 0: none). */
-static void retime(struct core_effect *e, struct case_rec *c, unsigned slot, int64_t at)
+static void retime(struct case_rec *c, unsigned slot, int64_t at)
 {
 	if (c->timer_at[slot] == 0 || c->timer_at[slot] == at)
 		return;
-	disarm(e, c, slot);
+	disarm(c, slot);
 	if (at != 0)
-		arm(e, c, slot, at);
+		arm(c, slot, at);
 }
 
-void core_chase_retime(const struct core_view *v, struct core_effect *e, struct case_rec *c)
+void core_chase_retime(const struct core_view *v, struct case_rec *c)
 {
 	bool rep;
 
-	retime(e, c, SLOT_CHASE, chase_next(v, c, &rep));
+	retime(c, SLOT_CHASE, chase_next(v, c, &rep));
 }
 
-bool core_case_recalendar(const struct core_view *v, struct core_effect *e, struct case_rec *c)
+bool core_case_recalendar(const struct core_view *v, struct case_rec *c)
 {
 	bool moved = false;
 
@@ -299,7 +307,7 @@ bool core_case_recalendar(const struct core_view *v, struct core_effect *e, stru
 		if (d != c->deadline) {
 			/* a new deadline: chased afresh, as after a new plan */
 			c->deadline = d;
-			core_timers_rearm(v, e, c);
+			core_timers_rearm(v, c);
 			moved = true;
 		}
 	}
@@ -308,16 +316,16 @@ bool core_case_recalendar(const struct core_view *v, struct core_effect *e, stru
 
 		for (unsigned i = 0; i < 2; i++)
 			if (c->timer_at[SLOT_REMIND_FAR + i] != 0)
-				retime(e, c, SLOT_REMIND_FAR + i, remind_time(v, c, i));
+				retime(c, SLOT_REMIND_FAR + i, remind_time(v, c, i));
 		if (c->timer_at[SLOT_CHASE] != 0)
-			retime(e, c, SLOT_CHASE, chase_next(v, c, &rep));
+			retime(c, SLOT_CHASE, chase_next(v, c, &rep));
 	}
 	if (c->step_limit != 0) {
 		int64_t due = cal_add_working(v->cal, c->step_from, c->step_limit);
 
 		if (due != c->step_due) {
 			c->step_due = due;
-			retime(e, c, SLOT_STEP, core_day_start(v, due + 1));
+			retime(c, SLOT_STEP, core_day_start(v, due + 1));
 			moved = true;
 		}
 	}
@@ -342,6 +350,7 @@ static nt_err timer_fire(const struct core_view *v, const struct core_req *r,
 	struct case_rec c;
 	uint8_t key[HIST_KEY_LEN];
 	uint32_t n = 0, level = 0;
+	int64_t was[SLOT__N];
 	bool repeat = false;
 	nt_err rc;
 
@@ -351,6 +360,7 @@ static nt_err timer_fire(const struct core_view *v, const struct core_req *r,
 	}
 	if (rc != NT_OK)
 		return rc;
+	memcpy(was, c.timer_at, sizeof was);
 	if (c.timer_at[slot] != due) {
 		/* re-armed or disarmed by a write the loop had not seen committed: nothing to
 		 * fire; the key, if it is still there, is no case's (deleting it again is
@@ -367,7 +377,7 @@ static nt_err timer_fire(const struct core_view *v, const struct core_req *r,
 		repeat = repeat && next == due;
 		level = repeat ? c.chase_level - 1 : c.chase_level;
 	}
-	disarm(e, &c, slot);
+	disarm(&c, slot);
 
 	core_kvs_begin(e, &e->entry);
 	proto_kv_str(&e->buf, "lead", c.lead);
@@ -427,18 +437,17 @@ static nt_err timer_fire(const struct core_view *v, const struct core_req *r,
 			int64_t at = chase_next(v, &c, &rep);
 
 			if (at != 0)
-				arm(e, &c, SLOT_CHASE, at);
+				arm(&c, SLOT_CHASE, at);
 		}
 	}
 	e->entry.n = n;
 	core_kvs_end(e, &e->entry);
 
 	/* the case keeps its armed times and its story */
-	ledger_key_u64(key, c.id);
 	c.updated_at = v->now;
 	c.updated_seq = v->seq;
 	c.events++;
-	core_put_rec(e, DB_CASES, key, 8, false, &case_desc, &c);
+	core_put_case(e, was, &c, false);
 	hist_key(key, c.id, v->seq);
 	core_put_end(e, core_put_begin(e, DB_HIST, key, HIST_KEY_LEN, false));
 	e->case_id = c.id;
@@ -692,9 +701,8 @@ static nt_err case_recalendar(const struct core_view *v, const struct core_req *
 			      struct core_effect *e, char *why, size_t whylen)
 {
 	struct case_rec c;
-	int64_t deadline, step_due;
+	int64_t deadline, step_due, was[SLOT__N];
 	uint8_t key[HIST_KEY_LEN];
-	unsigned nputs = e->nputs;
 	bool moved;
 	nt_err rc;
 
@@ -706,18 +714,19 @@ static nt_err case_recalendar(const struct core_view *v, const struct core_req *
 		return rc;
 	deadline = c.deadline;
 	step_due = c.step_due;
-	moved = core_case_recalendar(v, e, &c);
-	reply_changed(e, e->nputs != nputs);
-	if (e->nputs == nputs)
-		return e->buf.oom ? NT_ENOMEM : NT_OK;	/* the same under the new calendar */
-	ledger_key_u64(key, c.id);
+	memcpy(was, c.timer_at, sizeof was);
+	moved = core_case_recalendar(v, &c);
+	if (!moved && memcmp(was, c.timer_at, sizeof was) == 0) {
+		reply_changed(e, false);	/* the same under the new calendar */
+		return e->buf.oom ? NT_ENOMEM : NT_OK;
+	}
+	reply_changed(e, true);
 	if (moved) {
 		c.updated_at = v->now;
 		c.updated_seq = v->seq;
 		c.events++;
 		hist_key(key, c.id, v->seq);
 		core_put_end(e, core_put_begin(e, DB_HIST, key, HIST_KEY_LEN, false));
-		ledger_key_u64(key, c.id);
 		e->topic = "deadline.moved";
 		e->case_id = c.id;
 		core_kvs_begin(e, &e->entry);
@@ -735,7 +744,7 @@ static nt_err case_recalendar(const struct core_view *v, const struct core_req *
 		e->entry.n = 9;
 		core_kvs_end(e, &e->entry);
 	}
-	core_put_rec(e, DB_CASES, key, 8, false, &case_desc, &c);
+	core_put_case(e, was, &c, false);
 	return e->buf.oom ? NT_ENOMEM : NT_OK;
 }
 

@@ -29,6 +29,7 @@ struct ledger {
 	MDB_env *env;
 	MDB_dbi dbi[DB__N];
 	size_t mapsize;
+	unsigned format;
 	/*
 	 * mdb_env_set_mapsize() may only run while no transaction of this process is open,
 	 * and reads run on the loop's thread while the commit thread grows the map: read
@@ -139,11 +140,13 @@ nt_err ledger_open(struct ledger **out, const char *dir, size_t mapsize)
 			ledger_key_u64(v, LEDGER_FORMAT);
 			ledger_put(&t, DB_META, "format", 6, v, 8, false);
 		} else if (err == NT_OK &&
-			   (ver.mv_size != 8 || ledger_u64(ver.mv_data) != LEDGER_FORMAT)) {
+			   (ver.mv_size != 8 || ledger_u64(ver.mv_data) > LEDGER_FORMAT ||
+			    ledger_u64(ver.mv_data) < LEDGER_FORMAT_UPGRADABLE)) {
 			ledger_abort(&t);
 			err = ver.mv_size == 8 ? NT_EFORMAT : NT_ECORRUPT;
 			goto out;
 		}
+		lg->format = err == NT_OK ? (unsigned)ledger_u64(ver.mv_data) : LEDGER_FORMAT;
 	}
 	if ((err = ledger_commit(&t)) != NT_OK)
 		goto out;
@@ -413,4 +416,19 @@ void ledger_iter_close(struct ledger_iter *it)
 		mdb_cursor_close(it->cur);
 		it->cur = NULL;
 	}
+}
+
+unsigned ledger_format(const struct ledger *lg)
+{
+	return lg->format;
+}
+
+void ledger_set_format(struct ledger_txn *t)
+{
+	uint8_t v[8];
+
+	ledger_key_u64(v, LEDGER_FORMAT);
+	ledger_put(t, DB_META, "format", 6, v, 8, false);
+	if (t->err == NT_OK)
+		t->lg->format = LEDGER_FORMAT;
 }

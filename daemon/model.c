@@ -218,6 +218,19 @@ void timer_key(uint8_t key[TIMER_KEY_LEN], int64_t due, uint64_t case_id, unsign
 	ledger_key_u64(key + 8, case_id * 4 + slot);
 }
 
+bool case_timer_key(uint8_t key[TIMER_KEY_LEN], uint64_t id, const int64_t at[4])
+{
+	unsigned first = SLOT__N;
+
+	for (unsigned s = 0; s < SLOT__N; s++)
+		if (at[s] != 0 && (first == SLOT__N || at[s] < at[first]))
+			first = s;
+	if (first == SLOT__N)
+		return false;
+	timer_key(key, at[first], id, first);
+	return true;
+}
+
 void hist_key(uint8_t key[HIST_KEY_LEN], uint64_t case_id, uint64_t seq)
 {
 	ledger_key_u64(key, case_id);

@@ -138,7 +138,7 @@ static int64_t now_ms(void)
  */
 static struct cal *calendar_load(const struct config *cfg)
 {
-	static const char *const defaults[] = { "calendars", "/usr/share/nanti/calendars" };
+	static const char *const defaults[] = { "calendars", CONFIG_CALENDAR_DIR };
 	char why[512] = "";
 	const char *dir = cfg->calendar_dir[0] ? cfg->calendar_dir : NULL;
 	struct cal *cal = NULL;
@@ -1092,6 +1092,14 @@ int main(int argc, char **argv)
 		log_err("cannot open the ledger in %s: %s%s%s", d.cfg.state_dir, nt_strerror(err),
 			err == NT_EIO ? ": " : "", err == NT_EIO ? strerror(errno) : "");
 		goto out;
+	}
+	if (ledger_format(d.lg) != LEDGER_FORMAT) {
+		log_notice("upgrading the ledger in %s from format %u to %d", d.cfg.state_dir,
+			   ledger_format(d.lg), LEDGER_FORMAT);
+		if ((err = batch_upgrade(d.lg)) != NT_OK) {
+			log_err("cannot upgrade the ledger: %s", nt_strerror(err));
+			goto out;
+		}
 	}
 	if ((err = batch_load(d.lg, &d.st)) != NT_OK) {
 		log_err("cannot read the end of the ledger: %s", nt_strerror(err));

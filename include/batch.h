@@ -56,6 +56,10 @@ struct batch_item {
 	uint64_t seq;
 };
 
+/* Bring a ledger of an older format (ledger_format()) up to LEDGER_FORMAT, in one
+ * transaction; nothing to do for a current one. */
+nt_err batch_upgrade(struct ledger *lg);
+
 void batch_item_init(struct batch_item *it, const void *body, size_t len);
 /* Use an initialised item again for another body, keeping its buffers (those that grew
  * past BATCH_KEEP bytes are freed, so that one large reply does not stay resident). */

@@ -2,7 +2,7 @@
  * config.h - nantid's configuration (daemon/config.c; docs/operations.md lists every key).
  *
  * The effective configuration is built from the defaults, then the file (--config, else
- * /etc/nanti/nantid.conf if it exists), then the command line, which wins. SIGHUP builds
+ * CONFIG_DEFAULT_FILE, /etc/nanti/nantid.conf, if it exists), then the command line, which wins. SIGHUP builds
  * it again from the same file and flags; the daemon keeps the old one if the new one has
  * errors, and applies what can change while it runs (config_restart_needed()).
  */
@@ -16,8 +16,18 @@
 
 #include "core.h"
 
+/* Where `make install` puts things: the Makefile passes both (PREFIX/share/nanti and
+ * SYSCONFDIR); these are the defaults of a build without them (the fuzzer's). */
+#ifndef NANTI_DATADIR
+#define NANTI_DATADIR "/usr/share/nanti"
+#endif
+#ifndef NANTI_SYSCONFDIR
+#define NANTI_SYSCONFDIR "/etc"
+#endif
+
 #define CONFIG_MAX_TCP 8
-#define CONFIG_DEFAULT_FILE "/etc/nanti/nantid.conf"
+#define CONFIG_DEFAULT_FILE NANTI_SYSCONFDIR "/nanti/nantid.conf"
+#define CONFIG_CALENDAR_DIR NANTI_DATADIR "/calendars"	/* the installed calendars */
 #define CONFIG_DEFAULT_ZONE "Asia/Shanghai"
 
 /* What the command line said. */

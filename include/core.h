@@ -158,19 +158,19 @@ extern const size_t core_timer_nops;
  * deadline and is not yet resolved; otherwise its reminders and its chase (overdue, then
  * the ladder). Deletes the timers it had and puts the new ones; c's timer fields change.
  */
-void core_timers_rearm(const struct core_view *v, struct core_effect *e, struct case_rec *c);
+void core_timers_rearm(const struct core_view *v, struct case_rec *c);
 /*
  * core_step_rearm - c has just reached its step: start the step's time limit from today
  * (the policy's working days for its kind and step) and arm its timer, or disarm it.
  */
-void core_step_rearm(const struct core_view *v, struct core_effect *e, struct case_rec *c);
+void core_step_rearm(const struct core_view *v, struct case_rec *c);
 /*
  * core_case_recalendar - recompute what of c depends on the working-day calendar after
  * the calendar changed: a deadline counted in working days, the step's last day, and the
  * times of its armed reminders and escalations (a hard deadline's own midnight never
  * moves). Returns true if the deadline or the step's last day moved.
  */
-bool core_case_recalendar(const struct core_view *v, struct core_effect *e, struct case_rec *c);
+bool core_case_recalendar(const struct core_view *v, struct case_rec *c);
 /* Does c depend on the calendar (a deadline in working days, a step limit, armed
  * timers)? The daemon sends case.recalendar for these after the calendar changed. */
 bool core_case_recalendar_wanted(const struct case_rec *c);
@@ -187,7 +187,14 @@ nt_err core_milestones_rearm(const struct core_view *v, struct core_effect *e,
 /* Milestone m's chase (zero if never armed). */
 nt_err core_get_milestone(const struct core_view *v, unsigned m, struct milestone_rec *ms);
 /* c's chase after an acknowledgement: the repeats of the level acknowledged stop. */
-void core_chase_retime(const struct core_view *v, struct core_effect *e, struct case_rec *c);
+void core_chase_retime(const struct core_view *v, struct case_rec *c);
+/*
+ * core_put_case - store case c, whose armed timers were was[] when read (NULL: a new
+ * case): the record, and its one key in the timers database moved to the first of its
+ * timers now (deleted if none is armed). Every write of a case goes through here.
+ */
+void core_put_case(struct core_effect *e, const int64_t was[SLOT__N], const struct case_rec *c,
+		   bool append);
 /* The highest level of c's chase that has fired (0: the overdue notice), or -1 if none,
  * for a ladder of nladder levels. */
 int64_t core_chase_fired(const struct case_rec *c, size_t nladder);

@@ -10,7 +10,8 @@
  *   history u64 case, u64 seq -> (empty)   which log entries belong to each case
  *   units  unit id -> record
  *   people person id -> record
- *   timers u64 due (Unix ms), u64 timer id -> (empty)   armed timers, by due time
+ *   timers u64 due (Unix ms), u64 timer id -> (empty)   each case's first armed timer,
+ *                                                      each milestone's; by due time
  *   reqs   request id -> u64 seq, u64 hash, reply extras   (idempotency index)
  *
  * The wrapper (struct ledger_txn) records the first LMDB error of a transaction and turns
@@ -45,7 +46,9 @@ enum ledger_db {
 	DB__N
 };
 
-#define LEDGER_FORMAT 2	/* 1: the development versions before units and people */
+#define LEDGER_FORMAT 3	/* 1: the development versions before units and people; 2: a
+			 * case had a key in timers for each armed timer (batch_upgrade()) */
+#define LEDGER_FORMAT_UPGRADABLE 2	/* the oldest format batch_upgrade() brings up */
 #define LEDGER_MAX_KEY 80
 
 struct ledger;
@@ -67,6 +70,11 @@ struct ledger_txn {
  */
 nt_err ledger_open(struct ledger **out, const char *dir, size_t mapsize);
 #define LEDGER_MAP_DEFAULT ((size_t)1 << 30)	/* 1 GiB of address space to start */
+/* The format the ledger was written in: LEDGER_FORMAT, or an older one that ledger_open()
+ * accepted because batch_upgrade() brings it up. */
+unsigned ledger_format(const struct ledger *lg);
+/* Record that the ledger is now in LEDGER_FORMAT (in t, which does the upgrade). */
+void ledger_set_format(struct ledger_txn *t);
 void ledger_close(struct ledger **lg);
 
 /* The environment's LMDB flags (mdb_env_get_flags), for checks. */

@@ -141,11 +141,15 @@ extern const char *const case_next_steps[];
  * deadline passes, then each level of the escalation ladder), and its step's time limit. */
 enum timer_slot { SLOT_REMIND_FAR, SLOT_REMIND_NEAR, SLOT_CHASE, SLOT_STEP, SLOT__N };
 
-/* timers: due (u64 BE, Unix ms), timer id (u64 BE) -> empty. A case's timer id is
- * case id * 4 + slot; a milestone's is TIMER_MILESTONE + milestone. */
+/* timers: due (u64 BE, Unix ms), timer id (u64 BE) -> empty. A case has one key, for
+ * the next of its timers due (the case record keeps them all): its timer id is case id *
+ * 4 + that slot. A milestone's is TIMER_MILESTONE + milestone. */
 #define TIMER_KEY_LEN 16
 #define TIMER_MILESTONE (UINT64_C(1) << 63)
 void timer_key(uint8_t key[TIMER_KEY_LEN], int64_t due, uint64_t case_id, unsigned slot);
+/* The key of case id whose armed timers are at[] (0: not armed): its first due, the
+ * lowest slot on a tie. False if none is armed. */
+bool case_timer_key(uint8_t key[TIMER_KEY_LEN], uint64_t id, const int64_t at[4]);
 void milestone_timer_key(uint8_t key[TIMER_KEY_LEN], int64_t due, unsigned m);
 extern const struct rec_desc case_desc;
 

@@ -168,8 +168,9 @@ struct move {
 
 /*
  * With the daemon stopped, give the chase timers of n cases spread over the ledger the
- * due times of m[0..n), in one transaction, exactly as the daemon arms them: the old key
- * deleted, the new key put, and the case record's timer_at[chase] set to the new due.
+ * due times of m[0..n), in one transaction, exactly as the daemon arms them: the case
+ * record's timer_at[chase] set to the new due, and the case's one key in timers (for its
+ * first timer) moved accordingly.
  * Only cases whose chase waits for its first level (deadline.overdue) are taken. Sets
  * m[i].done for each moved; returns how many.
  */
@@ -225,14 +226,15 @@ static size_t move_chases(struct move *m, size_t n)
 			if (!found)
 				continue;
 			next = id + 1;
-			/* encode first: the decoded strings point into the map */
-			timer_key(key, c.timer_at[SLOT_CHASE], id, SLOT_CHASE);
+			/* encode first: the decoded strings point into the map; the case's one
+			 * key in timers moves from its first timer to the new first, the chase */
+			if (case_timer_key(key, id, c.timer_at))
+				ledger_del(&t, DB_TIMERS, key, sizeof key);
 			c.timer_at[SLOT_CHASE] = m[i].due;
 			proto_out_reset(&rec);
 			rec_encode(&rec, &case_desc, &c);
-			ledger_del(&t, DB_TIMERS, key, sizeof key);
-			timer_key(key, m[i].due, id, SLOT_CHASE);
-			ledger_put(&t, DB_TIMERS, key, sizeof key, "", 0, false);
+			if (case_timer_key(key, id, c.timer_at))
+				ledger_put(&t, DB_TIMERS, key, sizeof key, "", 0, false);
 			ledger_put(&t, DB_CASES, ckey, 8, rec.sb.data, rec.sb.size, false);
 			m[i].done = true;
 			moved++;

@@ -1156,8 +1156,64 @@ static void prepare_refuses_unknown_ops_writes_without_id_or_actor_and_unknown_k
 	env_close(&e);
 }
 
+/* A ledger of format 2, with a key in timers for each armed timer of a case, comes up to
+ * the current format with one key per case, for its first timer; milestones keep theirs. */
+static void a_ledger_of_format_2_is_upgraded_to_one_timer_key_per_case(void)
+{
+	struct env e;
+	struct ledger_txn t;
+	struct ledger_iter it;
+	struct case_rec c = { .id = 7, .title = { "t", 1 }, .unit = { "u", 1 },
+			      .lead = { "l", 1 }, .deadline = 20000, .timer_at = { 300, 200, 500, 0 } };
+	uint8_t key[TIMER_KEY_LEN], ckey[8], v[8], want[TIMER_KEY_LEN];
+	proto_out rec;
+	MDB_val k, val;
+	size_t n = 0;
+
+	if (!env_open(&e, 0))
+		return;
+	proto_out_init(&rec);
+	rec_encode(&rec, &case_desc, &c);
+	CHECK(ledger_begin(e.lg, &t, true) == NT_OK);
+	ledger_key_u64(ckey, 7);
+	ledger_put(&t, DB_CASES, ckey, 8, rec.sb.data, rec.sb.size, false);
+	for (unsigned s = 0; s < 3; s++) {
+		timer_key(key, c.timer_at[s], 7, s);
+		ledger_put(&t, DB_TIMERS, key, sizeof key, "", 0, false);
+	}
+	milestone_timer_key(key, 100, MS_PLAN);
+	ledger_put(&t, DB_TIMERS, key, sizeof key, "", 0, false);
+	ledger_key_u64(v, 2);
+	ledger_put(&t, DB_META, "format", 6, v, 8, false);
+	CHECK(ledger_commit(&t) == NT_OK);
+	CHECK(env_reopen(&e, 0));
+	CHECK(ledger_format(e.lg) == 2);
+	CHECK(batch_upgrade(e.lg) == NT_OK);
+	CHECK(ledger_format(e.lg) == LEDGER_FORMAT);
+	CHECK(env_reopen(&e, 0));
+	CHECK(ledger_format(e.lg) == LEDGER_FORMAT);
+	CHECK(ledger_begin(e.lg, &t, false) == NT_OK);
+	ledger_iter_init(&it, &t, DB_TIMERS, NULL, 0);
+	CHECK(case_timer_key(want, 7, c.timer_at));
+	while (ledger_iter_next(&it, &k, &val)) {
+		uint64_t id = ledger_u64((const uint8_t *)k.mv_data + 8);
+
+		n++;
+		if (n == 1)
+			CHECK(id == TIMER_MILESTONE + MS_PLAN);	/* due 100: first */
+		else
+			CHECK(memcmp(k.mv_data, want, sizeof want) == 0 && id == 7 * 4 + 1);
+	}
+	ledger_iter_close(&it);
+	ledger_abort(&t);
+	CHECK(n == 2);
+	proto_out_fini(&rec);
+	env_close(&e);
+}
+
 int main(void)
 {
+	RUN(a_ledger_of_format_2_is_upgraded_to_one_timer_key_per_case);
 	RUN(a_group_commit_gives_gap_free_seqs_to_every_accepted_request_in_order);
 	RUN(a_refused_request_in_a_batch_writes_nothing_and_the_others_commit_gap_free);
 	RUN(a_request_sees_the_requests_before_it_in_its_batch);

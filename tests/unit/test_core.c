@@ -991,22 +991,26 @@ static void a_repeat_petition_counts_against_the_case_and_reopens_it(void)
 
 /* ---- deadlines and their timers ---- */
 
-/* The due times of the armed timers of case id, in the timers database, by slot. */
+/* The due times of the armed timers of case id, by slot, from its record; and a check
+ * that the timers database holds exactly its one key, for the first of them. */
 static void armed(struct fake *f, uint64_t id, int64_t at[SLOT__N])
 {
-	memset(at, 0, SLOT__N * sizeof at[0]);
+	struct case_rec c = case_of(f, id);
+	uint8_t want[TIMER_KEY_LEN];
+	bool any = case_timer_key(want, id, c.timer_at);
+	size_t keys = 0;
+
+	memcpy(at, c.timer_at, SLOT__N * sizeof at[0]);
 	for (size_t i = 0; i < f->n; i++) {
 		const struct kv *kv = &f->kv[i];
 
 		if (kv->db == DB_TIMERS && kv->klen == TIMER_KEY_LEN &&
-		    ledger_u64(kv->key + 8) / 4 == id) {
-			unsigned slot = (unsigned)(ledger_u64(kv->key + 8) % 4);
-
-			CHECK(slot < SLOT__N && at[slot] == 0);
-			if (slot < SLOT__N)
-				at[slot] = (int64_t)ledger_u64(kv->key);
+		    ledger_u64(kv->key + 8) < TIMER_MILESTONE && ledger_u64(kv->key + 8) / 4 == id) {
+			keys++;
+			CHECK(any && memcmp(kv->key, want, TIMER_KEY_LEN) == 0);
 		}
 	}
+	CHECK(keys == (any ? 1u : 0u));
 }
 
 /* Unix ms of a local (UTC+8) date and hour. */
