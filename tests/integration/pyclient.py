@@ -970,6 +970,18 @@ class Notify:
                 pass
 
 
+def kill_at_random(d, times, seed, longest):
+    """Start daemon d and SIGKILL it at a random moment within `longest` seconds, `times`
+    times over (the moments from a random.Random(seed)), then start it once more."""
+    import random
+    rng = random.Random(seed)
+    for _ in range(times):
+        d.start()
+        time.sleep(rng.uniform(0.0, longest))
+        d.kill9()
+    d.start()
+
+
 def restart_shifted(t, d, days):
     """Restart daemon d with its clock `days` (a float) on from the real one."""
     d.stop()

@@ -12,7 +12,6 @@ ends the deadline day, then escalation.1 to .4 one, three, five and ten working 
 Run with /usr/bin/python3 (Debian's python3-zmq and python3-msgpack).
 """
 import os
-import random
 import subprocess
 import sys
 import time
@@ -20,7 +19,8 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from pyclient import (  # noqa: E402
-    ROOT, clock_shim, new_id, read_log, restart_shifted, run_tests, test, today,
+    ROOT, clock_shim, kill_at_random, new_id, read_log, restart_shifted, run_tests, test,
+    today,
 )
 
 LADDER = ["deadline.overdue", "escalation.1", "escalation.2", "escalation.3",
@@ -169,17 +169,10 @@ def _(t):
     d = t.daemon()
     d.build_county()
     ks = open_cases(d, 600, today())
-    lib = clock_shim(t)
     d.stop()
-    d.env = {"LD_PRELOAD": lib, "NANTI_TEST_SHIFT_S": str(30 * DAY)}
-    rng = random.Random(7)
-    kills = 0
-    for _ in range(25):
-        d.start()
-        time.sleep(rng.uniform(0.0, 0.15))
-        d.kill9()
-        kills += 1
-    d.start()
+    d.env = {"LD_PRELOAD": clock_shim(t), "NANTI_TEST_SHIFT_S": str(30 * DAY)}
+    kills = 25
+    kill_at_random(d, kills, 7, 0.15)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         got = chase_topics(log_of(d))

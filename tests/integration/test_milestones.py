@@ -13,14 +13,13 @@ and chen.jie (tianshi), zhao.hua (water). Days pass for the daemon through the c
 Run with /usr/bin/python3 (Debian's python3-zmq and python3-msgpack).
 """
 import os
-import random
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from pyclient import (  # noqa: E402
-    clock_shim, new_id, read_log, restart_shifted, run_tests, test, today,
+    clock_shim, kill_at_random, new_id, read_log, restart_shifted, run_tests, test, today,
 )
 
 DAY = 86400
@@ -172,17 +171,10 @@ def _(t):
         replies = p.run(reqs, timeout=60)
     t.require(all(r["ok"] for r in replies), repr([r for r in replies if not r["ok"]][:1]))
     campaign(t, d, identify_by=today())
-    lib = clock_shim(t)
     d.stop()
-    d.env = {"LD_PRELOAD": lib, "NANTI_TEST_SHIFT_S": str(30 * DAY)}
-    rng = random.Random(11)
-    kills = 0
-    for _ in range(20):
-        d.start()
-        time.sleep(rng.uniform(0.0, 0.2))
-        d.kill9()
-        kills += 1
-    d.start()
+    d.env = {"LD_PRELOAD": clock_shim(t), "NANTI_TEST_SHIFT_S": str(30 * DAY)}
+    kills = 20
+    kill_at_random(d, kills, 11, 0.2)
     units = 300 + 4
     wait_for(d, "campaign.milestone", 5, seconds=60)
     got, count = notices(d)
