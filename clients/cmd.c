@@ -471,6 +471,16 @@ static void cmd_show_stats(const struct run *r, const struct conn_reply *rep)
 	printf("commit thread     busy %.1f%% of the time since start\n",
 	       up > 0 ? (double)busy / 10.0 / (double)up : 0.0);
 	printf("uptime            %" PRIu64 " s\n", up / 1000);
+	printf("armed timers      %" PRIu64 " (cases and milestones with a timer)\n",
+	       cmd_u64(rep->root, "armed_timers"));
+	printf("ledger            %.1f MB used of a %.1f MB map (%.0f%%), data.mdb %.1f MB\n",
+	       (double)cmd_u64(rep->root, "map_used") / 1048576.0,
+	       (double)cmd_u64(rep->root, "map_size") / 1048576.0,
+	       cmd_u64(rep->root, "map_size") > 0 ? 100.0 * (double)cmd_u64(rep->root, "map_used") /
+						    (double)cmd_u64(rep->root, "map_size") : 0.0,
+	       (double)cmd_u64(rep->root, "file_size") / 1048576.0);
+	printf("readers           %" PRIu64 " of %" PRIu64 " slots\n", cmd_u64(rep->root, "readers"),
+	       cmd_u64(rep->root, "max_readers"));
 }
 
 /* unit put, person put: the row's data is the reply key that names the record. */

@@ -16,10 +16,12 @@
  *   allows mdb_env_set_mapsize() only while none of the process's transactions is open.
  */
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "ledger.h"
 
@@ -431,4 +433,35 @@ void ledger_set_format(struct ledger_txn *t)
 	ledger_put(t, DB_META, "format", 6, v, 8, false);
 	if (t->err == NT_OK)
 		t->lg->format = LEDGER_FORMAT;
+}
+
+static int count_reader(const char *msg, void *ctx)
+{
+	(void)msg;
+	(*(unsigned *)ctx)++;
+	return 0;
+}
+
+void ledger_info(struct ledger *lg, struct ledger_info *out)
+{
+	MDB_envinfo ei;
+	MDB_stat st;
+	const char *path = NULL;
+	char file[PATH_MAX];
+	struct stat fst;
+
+	memset(out, 0, sizeof *out);
+	if (mdb_env_info(lg->env, &ei) != 0 || mdb_env_stat(lg->env, &st) != 0)
+		return;
+	out->map_size = ei.me_mapsize;
+	out->used = (ei.me_last_pgno + 1) * (size_t)st.ms_psize;
+	out->max_readers = ei.me_maxreaders;
+	/* mdb_reader_list prints a header line, then one line per reader slot in use */
+	mdb_reader_list(lg->env, count_reader, &out->readers);
+	if (out->readers > 0)
+		out->readers--;
+	if (mdb_env_get_path(lg->env, &path) == 0 && path != NULL &&
+	    snprintf(file, sizeof file, "%s/data.mdb", path) < (int)sizeof file &&
+	    stat(file, &fst) == 0)
+		out->file_size = (size_t)fst.st_size;
 }

@@ -38,7 +38,18 @@ static nt_err q_stats(const struct ops_query_ctx *c, const struct proto_arg *a, 
 	proto_kv_u64(out, "last_commit_us", c->stats->last_commit_us);
 	proto_kv_u64(out, "commit_us", c->stats->commit_us);
 	proto_kv_i64(out, "uptime_ms", c->now - c->stats->started_ms);
-	*n = 6;
+	proto_kv_u64(out, "armed_timers", ledger_count(c->t, DB_TIMERS));
+	{
+		struct ledger_info li;
+
+		ledger_info(c->t->lg, &li);
+		proto_kv_u64(out, "map_size", li.map_size);
+		proto_kv_u64(out, "map_used", li.used);
+		proto_kv_u64(out, "file_size", li.file_size);
+		proto_kv_u64(out, "readers", li.readers);
+		proto_kv_u64(out, "max_readers", li.max_readers);
+	}
+	*n = 12;
 	return NT_OK;
 }
 

@@ -70,6 +70,16 @@ struct ledger_txn {
  */
 nt_err ledger_open(struct ledger **out, const char *dir, size_t mapsize);
 #define LEDGER_MAP_DEFAULT ((size_t)1 << 30)	/* 1 GiB of address space to start */
+/* What an operator wants to know of the environment (nanti stats). */
+struct ledger_info {
+	size_t map_size;	/* the map, bytes */
+	size_t used;		/* bytes up to the last page in use */
+	size_t file_size;	/* data.mdb on disk */
+	unsigned readers;	/* reader slots in use (this process's and others') */
+	unsigned max_readers;
+};
+void ledger_info(struct ledger *lg, struct ledger_info *out);
+
 /* The format the ledger was written in: LEDGER_FORMAT, or an older one that ledger_open()
  * accepted because batch_upgrade() brings it up. */
 unsigned ledger_format(const struct ledger *lg);

@@ -879,6 +879,11 @@ def _(t):
             # (+ 1: a fresh ledger records its calendar's fingerprint at start)
             and 1 <= r.get("commits", 0) <= base + 4 and r.get("commit_us", 0) > 0,
             "stats --json: %r" % r)
+    t.check(r.get("armed_timers") == 3 and 0 < r.get("map_used", 0) <= r.get("map_size", 0)
+            and r.get("file_size", 0) > 0 and 1 <= r.get("readers", 0) <= r.get("max_readers"),
+            "the ledger's figures: %r" % r)
+    t.check("armed timers      3" in out and "MB map" in out and "readers" in out,
+            "stats output: %r" % out)
 
 
 @test("open prints the new case, its step and its seq, and --json prints the reply")
