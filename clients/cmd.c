@@ -32,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "admin.h"
 #include "cmd.h"
 #include "coverage.h"
 #include "import.h"
@@ -1151,10 +1152,23 @@ const struct cmd cmd_table[] = {
 	  .needs = { { "version", CMD_T(STR) }, { "now", CMD_T(POSITIVE_INTEGER) }, { NULL, 0 } } },
 	{ .name = "stats", .op = "stats", .summary = "show the daemon's counters",
 	  .about = "Show the number of cases, events and commits since start, the last commit's\n"
-		   "duration and how busy the commit thread has been.",
+		   "duration, how busy the commit thread has been, the armed timers, and the\n"
+		   "ledger's size, map and reader slots.",
 	  .run = cmd_single, .show = cmd_show_stats,
 	  .needs = { { "cases", CMD_T(POSITIVE_INTEGER) }, { "commits", CMD_T(POSITIVE_INTEGER) },
 		     { NULL, 0 } } },
+	{ .name = "admin backup", .summary = "a hot, compacting copy of the ledger",
+	  .about = "Copy the ledger in the state directory to FILE while the daemon serves:\n"
+		   "LMDB's compacting copy, in one read transaction, so requests are not held\n"
+		   "up. FILE is written whole or not at all. Run it as a user who can read the\n"
+		   "state directory (root, under the unit). Prints the last seq the copy holds.",
+	  .spec = admin_backup_spec, .nspec = ADMIN_NSPEC, .run = admin_backup_run,
+	  .section = "administration" },
+	{ .name = "admin restore", .summary = "put a backup in place as a ledger",
+	  .about = "Copy FILE (made by nanti admin backup) to STATE/data.mdb, in a state\n"
+		   "directory that holds no ledger; then start nantid on it\n"
+		   "(docs/operations.md).",
+	  .spec = admin_restore_spec, .nspec = ADMIN_NSPEC, .run = admin_restore_run },
 };
 const size_t cmd_count = N(cmd_table);
 

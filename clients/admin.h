@@ -1,0 +1,24 @@
+/*
+ * admin.h - `nanti admin backup FILE` and `nanti admin restore FILE`: a hot, compacting
+ * copy of the ledger while the daemon serves, and putting one back (docs/operations.md).
+ * They work on the state directory itself, as the operator who runs them can read it: no
+ * request goes to the daemon.
+ */
+#ifndef ADMIN_H
+#define ADMIN_H
+
+#include "cmd.h"
+
+#define ADMIN_NSPEC 2	/* FILE, --state-dir DIR */
+extern const struct args_spec admin_backup_spec[ADMIN_NSPEC];
+extern const struct args_spec admin_restore_spec[ADMIN_NSPEC];
+
+/* Copy the ledger in --state-dir to FILE (written as FILE.tmp, synced, renamed): LMDB's
+ * compacting copy, in one read transaction, so the daemon goes on writing meanwhile.
+ * Prints what it wrote and the last seq the copy holds. */
+int admin_backup_run(struct run *r);
+/* Put the copy FILE in place as the ledger of --state-dir, which must have none (and no
+ * daemon on it). */
+int admin_restore_run(struct run *r);
+
+#endif
