@@ -382,8 +382,9 @@ static void msg_send_reply(struct daemon *d, struct msg *m)
 
 			proto_obj_str(proto_map_get(proto_map_get(&doc.root, "error"), "message"),
 				      &msg);
-			log_warnx("the daemon's own write was not applied: %.*s", (int)msg.len,
-				  msg.ptr);
+			log_entry(LOG_P_WARNING, 0, 0, "nantid", 6, "the daemon's own write %.*s "
+				  "was not applied: %.*s", (int)m->item.req.id.len, m->item.req.id.ptr,
+				  (int)msg.len, msg.ptr);
 		}
 		proto_doc_fini(&doc);
 		return;
@@ -526,6 +527,8 @@ static void group_finish(struct daemon *d, struct group *g, bool committed)
 		if (it->has_entry) {
 			publish(d, it->topic, &it->entry);
 			events++;
+			log_entry(LOG_P_DEBUG, it->seq, it->eff.case_id, it->req.actor.ptr,
+				  it->req.actor.len, "%s", it->topic);
 		}
 	}
 	/* a group of duplicates and refusals wrote nothing: not a commit worth counting (one

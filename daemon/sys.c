@@ -13,8 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <systemd/sd-daemon.h>
+#define SD_JOURNAL_SUPPRESS_LOCATION
 #include <systemd/sd-journal.h>
 
 #include "sys.h"
@@ -58,6 +60,57 @@ static void log_v(enum log_prio prio, const char *suffix, const char *fmt, va_li
 		return;
 	}
 	fprintf(stderr, "%s: %s: %s%s\n", log_ident, words[prio & 7], msg, suffix ? suffix : "");
+}
+
+void log_entry(enum log_prio prio, uint64_t seq, uint64_t case_id, const char *actor,
+	       size_t actor_len, const char *fmt, ...)
+{
+	static const char *const words[8] = {
+		"emergency", "alert", "critical", "error", "warning", "notice", "info", "debug"
+	};
+	char msg[1024], who[160] = "", f_seq[32], f_case[32], f_actor[96];
+	int n = 0;
+	va_list ap;
+
+	if (prio == LOG_P_DEBUG && !log_debug_on)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	if (actor_len > 64)
+		actor_len = 64;
+	if (log_journal) {
+		char f_msg[1040], f_prio[16], f_ident[64];
+		struct iovec iov[6];
+		int k = 0;
+
+#define FIELD(buf, ...) do { \
+		int len_ = snprintf(buf, sizeof buf, __VA_ARGS__); \
+		iov[k].iov_base = buf; \
+		iov[k++].iov_len = (size_t)len_ < sizeof buf ? (size_t)len_ : sizeof buf - 1; \
+	} while (0)
+		FIELD(f_msg, "MESSAGE=%s", msg);
+		FIELD(f_prio, "PRIORITY=%d", (int)prio);
+		FIELD(f_ident, "SYSLOG_IDENTIFIER=%s", log_ident);
+		if (seq != 0)
+			FIELD(f_seq, "SEQ=%" PRIu64, seq);
+		if (case_id != 0)
+			FIELD(f_case, "CASE=%" PRIu64, case_id);
+		if (actor != NULL)
+			FIELD(f_actor, "ACTOR=%.*s", (int)actor_len, actor);
+#undef FIELD
+		sd_journal_sendv(iov, k);
+		return;
+	}
+	if (seq != 0)
+		n += snprintf(who + n, sizeof who - (size_t)n, "seq %" PRIu64 ", ", seq);
+	if (case_id != 0)
+		n += snprintf(who + n, sizeof who - (size_t)n, "case %" PRIu64 ", ", case_id);
+	if (actor != NULL)
+		n += snprintf(who + n, sizeof who - (size_t)n, "actor %.*s, ", (int)actor_len, actor);
+	if (n >= 2)
+		who[n - 2] = '\0';
+	fprintf(stderr, "%s: %s: %s%s%s\n", log_ident, words[prio & 7], who, n ? ": " : "", msg);
 }
 
 void log_msg(enum log_prio prio, const char *fmt, ...)

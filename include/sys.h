@@ -24,6 +24,15 @@ void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 #define log_err(...)	log_msg(LOG_P_ERR, __VA_ARGS__)
 #define log_debug(...)	log_msg(LOG_P_DEBUG, __VA_ARGS__)
 
+/*
+ * log_entry - a message about one log entry or request: under journald with the fields
+ * SEQ=, CASE= and ACTOR= (each only when known: seq and case 0, actor NULL are not), so
+ * that `journalctl SEQ=1042` or `journalctl ACTOR=wang.li` finds it; on stderr as
+ * "nantid: PRIORITY: seq N, case N, actor A: message".
+ */
+void log_entry(enum log_prio prio, uint64_t seq, uint64_t case_id, const char *actor,
+	       size_t actor_len, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+
 /* sd_notify(3) with a formatted state ("READY=1", "STATUS=...", ...). */
 void sys_notify(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* CLOCK_MONOTONIC in microseconds (for RELOADING=1's MONOTONIC_USEC). */

@@ -91,6 +91,23 @@ def _(t):
         t.eq(oct(mode), oct(0o660), name)
 
 
+@test("log lines about an entry carry its seq, case and actor (with --debug, one per "
+      "entry committed)")
+def _(t):
+    d = t.daemon(start=False)
+    d.args = ["--debug"]
+    d.start()
+    d.build_county()
+    with d.client() as c:
+        r = c.write("case.open", actor="wang.li", title="t", area="development", unit="xiaxi")
+    d.stop()
+    with open(d.log_path, errors="replace") as f:
+        log = f.read()
+    t.check("nantid: debug: seq %d, case %d, actor wang.li: case.opened" % (r["seq"], r["case"])
+            in log, "the line: %r" % log[-600:])
+    t.check("nantid: debug: seq 1, actor admin: unit.created" in log, "a unit's entry")
+
+
 @test("SIGHUP reloads the configuration (RELOADING=1, then READY=1) without dropping a "
       "connection; a bad new configuration is refused and the old one stays")
 def _(t):
