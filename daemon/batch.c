@@ -474,7 +474,11 @@ nt_err batch_store(struct ledger *lg, struct batch_item **items, size_t n, char 
 	}
 	if (rc == NT_OK)
 		return NT_OK;
-	snprintf(why, whylen, "the ledger could not commit: %s", nt_strerror(rc));
+	if (rc == NT_EMAPFULL)
+		snprintf(why, whylen, "the ledger is full: its map reached the cap of %zu MB "
+			 "(map-size-max-mb)", ledger_mapsize(lg) >> 20);
+	else
+		snprintf(why, whylen, "the ledger could not commit: %s", ledger_txn_strerror(&t));
 	for (size_t i = 0; i < n; i++)
 		batch_item_fail(items[i], NT_EUNAVAIL, why);
 	return rc;

@@ -355,6 +355,9 @@ static bool config_set(struct config *c, const char *key, const char *val)
 		return add_tcp(c->tcp, &c->ntcp, val);
 	if (strcmp(key, "map-size-mb") == 0)
 		return set_mapsize(&c->map_size, val);
+	if (strcmp(key, "map-size-max-mb") == 0)
+		return strcmp(val, "0") == 0 ? (c->map_size_max = 0, true)
+					     : set_mapsize(&c->map_size_max, val);
 	if (strcmp(key, "calendar-dir") == 0)
 		return set_str(c->calendar_dir, sizeof c->calendar_dir, val);
 	return false;
@@ -535,6 +538,7 @@ void config_print(FILE *f, const struct config *c)
 	for (int i = 0; i < c->ntcp; i++)
 		fprintf(f, "listen-tcp = %s\n", c->tcp[i]);
 	fprintf(f, "map-size-mb = %zu\n", (c->map_size ? c->map_size : LEDGER_MAP_DEFAULT) >> 20);
+	fprintf(f, "map-size-max-mb = %zu\n", c->map_size_max >> 20);
 	if (c->calendar_dir[0])
 		fprintf(f, "calendar-dir = %s\n", c->calendar_dir);
 	else
@@ -590,5 +594,7 @@ const char *config_restart_needed(const struct config *old, const struct config 
 		return "listen-tcp";
 	if (old->map_size != new->map_size)
 		return "map-size-mb";
+	if (old->map_size_max != new->map_size_max)
+		return "map-size-max-mb";
 	return NULL;
 }

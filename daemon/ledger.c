@@ -31,6 +31,7 @@ struct ledger {
 	MDB_env *env;
 	MDB_dbi dbi[DB__N];
 	size_t mapsize;
+	size_t max_mapsize;	/* 0: no cap */
 	unsigned format;
 	/*
 	 * mdb_env_set_mapsize() may only run while no transaction of this process is open,
@@ -187,11 +188,21 @@ size_t ledger_mapsize(const struct ledger *lg)
 	return lg->mapsize;
 }
 
+void ledger_set_max_mapsize(struct ledger *lg, size_t max)
+{
+	lg->max_mapsize = max;
+}
+
 nt_err ledger_grow(struct ledger *lg)
 {
 	size_t want = lg->mapsize * 2;
 	int rc;
 
+	if (lg->max_mapsize != 0 && want > lg->max_mapsize) {
+		if (lg->mapsize >= lg->max_mapsize)
+			return NT_EMAPFULL;	/* at the cap */
+		want = lg->max_mapsize;
+	}
 	pthread_rwlock_wrlock(&lg->grow);
 	rc = mdb_env_set_mapsize(lg->env, want);
 	if (rc == 0)

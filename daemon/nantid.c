@@ -309,6 +309,9 @@ static bool signals_setup(struct daemon *d)
 	sigaction(SIGHUP, &sa, NULL);
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
+	/* a file size limit makes writes fail (EFBIG, refused as unavailable), not the
+	 * daemon die */
+	sigaction(SIGXFSZ, &sa, NULL);
 	return true;
 }
 
@@ -965,6 +968,7 @@ static void reload(struct daemon *d)
 		memcpy(nc->tcp, d->cfg.tcp, sizeof nc->tcp);
 		nc->ntcp = d->cfg.ntcp;
 		nc->map_size = d->cfg.map_size;
+		nc->map_size_max = d->cfg.map_size_max;
 	}
 	/* the loop's thread is the only one that applies requests, and nothing applied keeps
 	 * the calendar or the policy: both can change between two requests */
@@ -1096,6 +1100,7 @@ int main(int argc, char **argv)
 			err == NT_EIO ? ": " : "", err == NT_EIO ? strerror(errno) : "");
 		goto out;
 	}
+	ledger_set_max_mapsize(d.lg, d.cfg.map_size_max);
 	if (ledger_format(d.lg) != LEDGER_FORMAT) {
 		log_notice("upgrading the ledger in %s from format %u to %d", d.cfg.state_dir,
 			   ledger_format(d.lg), LEDGER_FORMAT);

@@ -49,6 +49,7 @@ struct config {
 	char tcp[CONFIG_MAX_TCP][256];
 	int ntcp;
 	size_t map_size;		/* 0: LEDGER_MAP_DEFAULT */
+	size_t map_size_max;		/* the cap it grows to; 0: none */
 	char calendar_dir[PATH_MAX];	/* "": ./calendars, else the installed ones */
 	char time_zone[72];
 	struct core_policy policy;	/* how deadlines are chased (docs/deadlines.md) */

@@ -80,6 +80,10 @@ struct ledger_info {
 };
 void ledger_info(struct ledger *lg, struct ledger_info *out);
 
+/* Cap the map: ledger_grow() then stops at max bytes (0: no cap) and returns
+ * NT_EMAPFULL once there. */
+void ledger_set_max_mapsize(struct ledger *lg, size_t max);
+
 /* The format the ledger was written in: LEDGER_FORMAT, or an older one that ledger_open()
  * accepted because batch_upgrade() brings it up. */
 unsigned ledger_format(const struct ledger *lg);
