@@ -5,6 +5,10 @@
 #   make bench   the throughput and latency benchmark, then the timer engine's (docs/bench.md)
 #   make demo    a demo county loaded through a fresh nantid, then its coverage (docs/demo.md)
 #   make memcheck  the C unit tests under valgrind
+#   make install   binaries, the systemd unit, sysusers.d and tmpfiles.d snippets, the
+#                  calendars, an example configuration, docs and man pages, under
+#                  DESTDIR + PREFIX (default /usr/local) and SYSCONFDIR (default /etc);
+#                  make uninstall removes them (docs/operations.md, "Installing")
 #
 # Everything builds into build/. No downloads at build or test time.
 
@@ -21,7 +25,7 @@ LDLIBS  += $(PKG_LIBS) -lpthread
 # Debian packages the build, the tests and the benchmark need.
 DEB_PKGS := make gcc pkg-config libzmq3-dev libmsgpack-dev liblmdb-dev libsystemd-dev \
             python3 python3-zmq python3-msgpack procps clang libclang-rt-14-dev valgrind \
-            jq curl tzdata
+            jq curl tzdata systemd man-db groff-base python3-seccomp
 
 B := build
 PROTO_SRC  := proto/proto.c proto/err.c
@@ -36,7 +40,24 @@ UNIT_TESTS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(wildcard tests/unit/test_
 
 VAR      ?= $(CURDIR)/var
 
-.PHONY: all deps run test bench memcheck fuzz clean demo
+# Where `make install` puts things. nantid is built knowing two of them: the calendars
+# (NANTI_DATADIR/calendars, after ./calendars) and its configuration file
+# (SYSCONFDIR/nanti/nantid.conf); $(B)/paths changes, and the two objects that use them are
+# built again, whenever PREFIX or SYSCONFDIR do.
+PREFIX      ?= /usr/local
+SYSCONFDIR  ?= /etc
+BINDIR       = $(PREFIX)/bin
+SBINDIR      = $(PREFIX)/sbin
+DATADIR      = $(PREFIX)/share
+NANTI_DATADIR = $(DATADIR)/nanti
+DOCDIR       = $(DATADIR)/doc/nanti
+MANDIR       = $(DATADIR)/man
+UNITDIR      = $(PREFIX)/lib/systemd/system
+SYSUSERSDIR  = $(PREFIX)/lib/sysusers.d
+TMPFILESDIR  = $(PREFIX)/lib/tmpfiles.d
+PATH_DEFS    = -DNANTI_DATADIR='"$(NANTI_DATADIR)"' -DNANTI_SYSCONFDIR='"$(SYSCONFDIR)"'
+
+.PHONY: all deps run test bench memcheck fuzz clean demo install uninstall FORCE
 all: $(B)/nantid $(B)/nanti $(B)/nanti-demo $(UNIT_TESTS) $(B)/bench/nanti-bench \
      $(B)/bench/nanti-bench-timers
 
@@ -52,7 +73,14 @@ deps:
 
 $(B)/%.o: %.c $(wildcard include/*.h clients/*.h) Makefile
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
+	$(CC) $(CFLAGS) $(PATH_DEFS) $(PKG_CFLAGS) -c -o $@ $<
+
+# rewritten only when the paths change (make compares its time stamp after the recipe)
+$(B)/paths: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(PATH_DEFS)' | cmp -s - $@ || echo '$(PATH_DEFS)' >$@
+FORCE:
+$(B)/daemon/nantid.o $(B)/daemon/config.o: $(B)/paths
 
 $(B)/nantid: $(B)/daemon/nantid.o $(DAEMON_OBJ) $(PROTO_OBJ)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
@@ -137,7 +165,7 @@ FUZZ_SRC     := tests/fuzz/fuzz_request.c $(DAEMON_SRC) $(PROTO_SRC)
 
 $(B)/fuzz/fuzz_request: $(FUZZ_SRC) $(wildcard include/*.h) Makefile
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_FLAGS) $(PKG_CFLAGS) -o $@ $(FUZZ_SRC) $(PKG_LIBS) -lpthread
+	$(FUZZ_CC) $(FUZZ_FLAGS) $(PATH_DEFS) $(PKG_CFLAGS) -o $@ $(FUZZ_SRC) $(PKG_LIBS) -lpthread
 
 fuzz: deps
 	$(MAKE) $(B)/fuzz/fuzz_request
@@ -151,6 +179,63 @@ $(B)/tests/test_fuzz_request: $(B)/fuzz/fuzz_request tests/fuzz/short.sh
 	@mkdir -p $(dir $@)
 	printf '#!/bin/sh\nexec tests/fuzz/short.sh $(B)/fuzz/fuzz_request $(FUZZ_SHORT)\n' >$@
 	chmod +x $@
+
+# ---- installing (docs/operations.md, "Installing") ----
+#
+# The files in systemd/, the man pages and the example configuration are written for a
+# distribution's layout (PREFIX=/usr, SYSCONFDIR=/etc); they are installed with the paths
+# of this PREFIX and SYSCONFDIR, from copies in $(B)/inst/. Docs are installed as they are.
+MAN_PAGES := docs/man/nanti.1 docs/man/nantid.conf.5 docs/man/nantid.8
+DOCS      := README.md $(wildcard docs/*.md)
+INST      := $(addprefix $(B)/inst/,systemd/nantid.service systemd/nanti.sysusers \
+	       systemd/nanti.tmpfiles docs/nantid.conf.example $(MAN_PAGES))
+SUBST      = sed -e 's|/usr/sbin/nantid|$(SBINDIR)/nantid|g' \
+		 -e 's|/usr/bin/nanti|$(BINDIR)/nanti|g' \
+		 -e 's|/usr/share/doc/nanti|$(DOCDIR)|g' \
+		 -e 's|/usr/lib/systemd/system|$(UNITDIR)|g' \
+		 -e 's|/usr/lib/sysusers.d|$(SYSUSERSDIR)|g' \
+		 -e 's|/usr/lib/tmpfiles.d|$(TMPFILESDIR)|g' \
+		 -e 's|/usr/share/nanti|$(NANTI_DATADIR)|g' \
+		 -e 's|/etc/nanti|$(SYSCONFDIR)/nanti|g'
+
+$(B)/install-paths: FORCE
+	@mkdir -p $(dir $@)
+	@echo "$(SUBST)" | cmp -s - $@ || echo "$(SUBST)" >$@
+
+$(B)/inst/%: % $(B)/install-paths
+	@mkdir -p $(dir $@)
+	$(SUBST) $< >$@
+
+install: $(B)/nantid $(B)/nanti $(B)/nanti-demo $(INST)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(UNITDIR) \
+		$(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR) \
+		$(DESTDIR)$(NANTI_DATADIR)/calendars $(DESTDIR)$(DOCDIR) \
+		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
+		$(DESTDIR)$(SYSCONFDIR)/nanti
+	install -m 0755 $(B)/nantid $(DESTDIR)$(SBINDIR)/nantid
+	install -m 0755 $(B)/nanti $(B)/nanti-demo $(DESTDIR)$(BINDIR)/
+	install -m 0644 $(B)/inst/systemd/nantid.service $(DESTDIR)$(UNITDIR)/nantid.service
+	install -m 0644 $(B)/inst/systemd/nanti.sysusers $(DESTDIR)$(SYSUSERSDIR)/nanti.conf
+	install -m 0644 $(B)/inst/systemd/nanti.tmpfiles $(DESTDIR)$(TMPFILESDIR)/nanti.conf
+	install -m 0644 calendars/*.cal $(DESTDIR)$(NANTI_DATADIR)/calendars/
+	install -m 0644 $(B)/inst/docs/nantid.conf.example $(DESTDIR)$(SYSCONFDIR)/nanti/
+	install -m 0644 $(DOCS) $(DESTDIR)$(DOCDIR)/
+	install -m 0644 $(B)/inst/docs/man/nanti.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 $(B)/inst/docs/man/nantid.conf.5 $(DESTDIR)$(MANDIR)/man5/
+	install -m 0644 $(B)/inst/docs/man/nantid.8 $(DESTDIR)$(MANDIR)/man8/
+
+# Removes what install put there; never a nantid.conf, the ledger or the nanti group.
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/nantid $(DESTDIR)$(BINDIR)/nanti \
+		$(DESTDIR)$(BINDIR)/nanti-demo $(DESTDIR)$(UNITDIR)/nantid.service \
+		$(DESTDIR)$(SYSUSERSDIR)/nanti.conf $(DESTDIR)$(TMPFILESDIR)/nanti.conf \
+		$(DESTDIR)$(SYSCONFDIR)/nanti/nantid.conf.example \
+		$(DESTDIR)$(MANDIR)/man1/nanti.1 $(DESTDIR)$(MANDIR)/man5/nantid.conf.5 \
+		$(DESTDIR)$(MANDIR)/man8/nantid.8 \
+		$(patsubst %,$(DESTDIR)$(NANTI_DATADIR)/%,$(wildcard calendars/*.cal)) \
+		$(patsubst %,$(DESTDIR)$(DOCDIR)/%,$(notdir $(DOCS)))
+	rmdir $(DESTDIR)$(NANTI_DATADIR)/calendars $(DESTDIR)$(NANTI_DATADIR) \
+		$(DESTDIR)$(DOCDIR) $(DESTDIR)$(SYSCONFDIR)/nanti 2>/dev/null || true
 
 clean:
 	rm -rf $(B)

@@ -2076,6 +2076,7 @@ static void usage(FILE *f)
 	      "  --window N           requests in flight (default 512)\n"
 	      "  --wait S             how long the daemon may take to answer ping (default 10)\n"
 	      "  --quiet              print only the summary\n"
+	      "  --version            print the version and exit\n"
 	      "\n"
 	      "Exit status: 0 loaded, 1 the daemon refused a request or could not be reached\n"
 	      "(a refusal is a bug in the generator: it is printed with the request), 2 usage.\n"
@@ -2094,6 +2095,7 @@ static void options_parse(struct options *o, int argc, char **argv)
 		{ "wait", required_argument, NULL, 'W' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int ch;
@@ -2131,6 +2133,7 @@ static void options_parse(struct options *o, int argc, char **argv)
 			o->wait_s = atoi(optarg);
 			break;
 		case 'h': usage(stdout); exit(0);
+		case 'V': printf("nanti-demo %s\n", PROTO_VERSION); exit(0);
 		default: usage(stderr); exit(2);
 		}
 	}
