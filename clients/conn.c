@@ -131,8 +131,10 @@ int conn_resolve(struct conn *c, const struct cli_conf *conf, bool need_events)
 			snprintf(xdgdir, sizeof xdgdir, "%s/nanti", xdg);
 			dir = xdgdir;
 		}
+		/* the source tree's (make run), else the service's (the unit's RuntimeDirectory) */
 		if (dir == NULL)
-			dir = "./var/run";
+			dir = access("./var/run/submit.sock", F_OK) != 0 &&
+			      access("/run/nanti/submit.sock", F_OK) == 0 ? "/run/nanti" : "./var/run";
 		for (len = strlen(dir); len > 1 && dir[len - 1] == '/'; len--)
 			;
 		if (len + 32 >= CONN_ENDPOINT_MAX) {

@@ -82,7 +82,8 @@ static void nanti_help(FILE *f)
 	fputs("\noptions (before or after the command):\n", f);
 	args_describe(f, nanti_global_spec, G__N, args_width(nanti_global_spec, G__N));
 	fputs("\nThe daemon is found at --endpoint, else in --runtime-dir DIR, else in\n"
-	      "$NANTI_RUNTIME_DIR, else in $XDG_RUNTIME_DIR/nanti, else in ./var/run.\n"
+	      "$NANTI_RUNTIME_DIR, else in $XDG_RUNTIME_DIR/nanti, else in ./var/run (or, if\n"
+	      "there is no daemon there, in /run/nanti, the service's).\n"
 	      "Output is for people unless --json: then one JSON object, the reply (log and\n"
 	      "watch: one entry per line).\n\n"
 	      "exit status:\n"
