@@ -1157,13 +1157,20 @@ const struct cmd cmd_table[] = {
 	  .run = cmd_single, .show = cmd_show_stats,
 	  .needs = { { "cases", CMD_T(POSITIVE_INTEGER) }, { "commits", CMD_T(POSITIVE_INTEGER) },
 		     { NULL, 0 } } },
+	{ .name = "admin stats", .op = "stats", .summary = "the ledger's size, map, readers, "
+	  "timers and counters",
+	  .about = "The same as nanti stats, for the administrator: the ledger's file size, the\n"
+		   "map and how much of it is used, reader slots, armed timers, the last seq,\n"
+		   "and the counters since start.",
+	  .run = cmd_single, .show = cmd_show_stats,
+	  .needs = { { "cases", CMD_T(POSITIVE_INTEGER) }, { "commits", CMD_T(POSITIVE_INTEGER) },
+		     { NULL, 0 } }, .section = "administration" },
 	{ .name = "admin backup", .summary = "a hot, compacting copy of the ledger",
 	  .about = "Copy the ledger in the state directory to FILE while the daemon serves:\n"
 		   "LMDB's compacting copy, in one read transaction, so requests are not held\n"
 		   "up. FILE is written whole or not at all. Run it as a user who can read the\n"
 		   "state directory (root, under the unit). Prints the last seq the copy holds.",
-	  .spec = admin_backup_spec, .nspec = ADMIN_NSPEC, .run = admin_backup_run,
-	  .section = "administration" },
+	  .spec = admin_backup_spec, .nspec = ADMIN_NSPEC, .run = admin_backup_run },
 	{ .name = "admin restore", .summary = "put a backup in place as a ledger",
 	  .about = "Copy FILE (made by nanti admin backup) to STATE/data.mdb, in a state\n"
 		   "directory that holds no ledger; then start nantid on it\n"
