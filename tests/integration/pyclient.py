@@ -725,6 +725,16 @@ class Daemon:
         if len(self.submit) >= 100:
             raise DaemonError("ipc path too long: %s" % self.submit)
 
+    def configure(self, text):
+        """Write text as the daemon's configuration file (base/nantid.conf) and start it
+        with --config on that file from now on; the file's path."""
+        path = os.path.join(self.base, "nantid.conf")
+        with open(path, "w") as f:
+            f.write(text)
+        if "--config" not in self.args:
+            self.args = list(self.args) + ["--config", path]
+        return path
+
     @property
     def pid(self):
         return self.proc.pid if self.proc else None

@@ -58,10 +58,7 @@ def configured(t, text):
     """A daemon started with a configuration file holding text, with the County; and the
     file's path."""
     d = t.daemon(start=False)
-    conf = os.path.join(d.base, "nantid.conf")
-    with open(conf, "w") as f:
-        f.write(text)
-    d.args = ["--config", conf]
+    conf = d.configure(text)
     d.start()
     d.build_county()
     return d, conf

@@ -66,10 +66,7 @@ def _(t):
       "and a larger cap lets them go on")
 def _(t):
     d = t.daemon(start=False)
-    conf = os.path.join(d.base, "nantid.conf")
-    with open(conf, "w") as f:
-        f.write("map-size-mb = 1\nmap-size-max-mb = 2\n")
-    d.args = ["--config", conf]
+    conf = d.configure("map-size-mb = 1\nmap-size-max-mb = 2\n")
     d.start()
     d.build_county()
     with d.client() as c:

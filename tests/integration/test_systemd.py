@@ -112,11 +112,8 @@ def _(t):
       "connection; a bad new configuration is refused and the old one stays")
 def _(t):
     d = t.daemon(start=False)
-    conf = os.path.join(d.base, "nantid.conf")
-    with open(conf, "w") as f:
-        f.write("extension-max = 0\n")
+    conf = d.configure("extension-max = 0\n")
     n = Notify(t, d)
-    d.args = ["--config", conf]
     d.env = n.env()
     d.start()
     t.require(n.wait_for("READY=1"), "READY=1 at start")
