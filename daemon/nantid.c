@@ -32,6 +32,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <netdb.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -225,11 +228,43 @@ static bool lock_state(struct daemon *d)
 static void *socket_new(struct daemon *d, int type)
 {
 	void *s = zmq_socket(d->zctx, type);
-	int linger = LINGER_MS;
+	int linger = LINGER_MS, ipv6 = 1;
 
-	if (s != NULL)
+	if (s != NULL) {
 		zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger);
+		/* tcp endpoints may be IPv6 ("[::1]:PORT"); "*" is then both families */
+		zmq_setsockopt(s, ZMQ_IPV6, &ipv6, sizeof ipv6);
+	}
 	return s;
+}
+
+/*
+ * The host part of a listen-tcp HOST:PORT as ZeroMQ binds it: "*", an IPv4 address, an
+ * IPv6 address in brackets and an interface name ("lo") as they are; a host name
+ * ("localhost") resolved to its first address.
+ */
+static void tcp_host(const char *host, size_t len, char *out, size_t size)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_ADDRCONFIG };
+	struct addrinfo *res = NULL;
+	char name[256], addr[INET6_ADDRSTRLEN];
+
+	snprintf(out, size, "%.*s", (int)len, host);
+	if (len == 0 || len >= sizeof name || host[0] == '[' || (len == 1 && host[0] == '*'))
+		return;
+	memcpy(name, host, len);
+	name[len] = '\0';
+	if (if_nametoindex(name) != 0 || getaddrinfo(name, NULL, &hints, &res) != 0)
+		return;	/* an interface, or a name ZeroMQ will explain */
+	if (res->ai_family == AF_INET &&
+	    inet_ntop(AF_INET, &((struct sockaddr_in *)(void *)res->ai_addr)->sin_addr, addr,
+		      sizeof addr) != NULL)
+		snprintf(out, size, "%s", addr);
+	else if (res->ai_family == AF_INET6 &&
+		 inet_ntop(AF_INET6, &((struct sockaddr_in6 *)(void *)res->ai_addr)->sin6_addr,
+			   addr, sizeof addr) != NULL)
+		snprintf(out, size, "[%s]", addr);
+	freeaddrinfo(res);
 }
 
 /*
@@ -281,11 +316,13 @@ static bool sockets_open(struct daemon *d)
 	for (int i = 0; i < d->cfg.ntcp; i++) {
 		const char *hp = d->cfg.tcp[i], *colon = strrchr(hp, ':');
 		long port = strtol(colon + 1, NULL, 10);
+		char host[300];
 
-		snprintf(ep, sizeof ep, "tcp://%s", hp);
+		tcp_host(hp, (size_t)(colon - hp), host, sizeof host);
+		snprintf(ep, sizeof ep, "tcp://%s:%ld", host, port);
 		if (!bind_endpoint(d->router, ep))
 			return false;
-		snprintf(ep, sizeof ep, "tcp://%.*s:%ld", (int)(colon - hp), hp, port + 1);
+		snprintf(ep, sizeof ep, "tcp://%s:%ld", host, port + 1);
 		if (!bind_endpoint(d->pub, ep))
 			return false;
 	}

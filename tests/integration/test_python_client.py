@@ -1500,6 +1500,37 @@ def _(t):
         t.eq(c.call("ping").get("seq"), base + 1, "seq over ipc")
 
 
+@test("--listen-tcp takes a host name (resolved) and an IPv6 address in brackets")
+def _(t):
+    import socket
+    port, port6 = free_port_pair(), free_port_pair()
+    try:    # a machine without IPv6 on its loopback cannot bind [::1]
+        with socket.socket(socket.AF_INET6) as s6:
+            s6.bind(("::1", 0))
+        v6 = True
+    except OSError:
+        v6 = False
+        t.diag("no IPv6 loopback here: the host name only")
+    args = ["--listen-tcp", "localhost:%d" % port]
+    if v6:
+        args += ["--listen-tcp", "[::1]:%d" % port6]
+    d = t.daemon(args=args)
+    for ep in ["tcp://127.0.0.1:%d" % port] + (["tcp://[::1]:%d" % port6] if v6 else []):
+        s = context().socket(zmq.REQ)
+        s.setsockopt(zmq.LINGER, 0)
+        s.setsockopt(zmq.IPV6, 1)
+        s.connect(ep)
+        s.send(encode({"op": "ping"}))
+        r = decode(s.recv()) if s.poll(5000) else {}
+        s.close()
+        t.check(r.get("ok"), "ping at %s: %r" % (ep, r))
+    with open(d.log_path, errors="replace") as f:
+        log = f.read()
+    t.check("listening on tcp://127.0.0.1:%d" % port in log and
+            (not v6 or "listening on tcp://[::1]:%d" % (port6 + 1) in log),
+            "the log: %r" % log[-400:])
+
+
 # ---------------------------------------------------------------------------------------
 # notifications
 
