@@ -162,11 +162,6 @@ nt_err core_get_campaign(const struct core_view *v, struct campaign_rec *c)
 	return rc;
 }
 
-static bool str_eq(proto_str a, proto_str b)
-{
-	return a.len == b.len && (a.len == 0 || memcmp(a.ptr, b.ptr, a.len) == 0);
-}
-
 /* Reply {<key>: id, changed: bool}; the entry is the record's summary. */
 static void finish_put(struct core_effect *e, const char *key, proto_str id, bool changed,
 		       const struct rec_desc *d, const void *rec)
@@ -240,7 +235,7 @@ static nt_err unit_put(const struct core_view *v, const struct core_req *r,
 		rc = v->get(v->ctx, DB_META, "county", 6, &val);
 		if (rc != NT_OK && rc != NT_ENOTFOUND)
 			return rc;
-		if (rc == NT_OK && !str_eq((proto_str){ val.mv_data, (uint32_t)val.mv_size }, u.id)) {
+		if (rc == NT_OK && !proto_str_same((proto_str){ val.mv_data, (uint32_t)val.mv_size }, u.id)) {
 			snprintf(why, whylen, "the ledger already has a county, '%.*s'",
 				 (int)val.mv_size, (const char *)val.mv_data);
 			return NT_ECONFLICT;
@@ -267,7 +262,7 @@ static nt_err unit_put(const struct core_view *v, const struct core_req *r,
 			return NT_EBADREQ;
 		}
 	}
-	if (exists && str_eq(old.name, u.name) && str_eq(old.parent, u.parent)) {
+	if (exists && proto_str_same(old.name, u.name) && proto_str_same(old.parent, u.parent)) {
 		finish_put(e, "unit", u.id, false, NULL, NULL);
 		return e->buf.oom ? NT_ENOMEM : NT_OK;
 	}
@@ -384,8 +379,8 @@ static nt_err person_put(const struct core_view *v, const struct core_req *r,
 			 (int)p.id.len, p.id.ptr);
 		return NT_ECONFLICT;
 	}
-	if (exists && str_eq(old.name, p.name) && str_eq(old.unit, p.unit) &&
-	    old.roles == p.roles && str_eq(old.village, p.village)) {
+	if (exists && proto_str_same(old.name, p.name) && proto_str_same(old.unit, p.unit) &&
+	    old.roles == p.roles && proto_str_same(old.village, p.village)) {
 		finish_put(e, "person", p.id, false, NULL, NULL);
 		return e->buf.oom ? NT_ENOMEM : NT_OK;
 	}

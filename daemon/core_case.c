@@ -31,11 +31,6 @@
 		  BIT(STEP_RESOLVED) | BIT(STEP_JOURNALED))
 #define ANY_STEP (ANY_OPEN | BIT(STEP_CROSSED_OFF))
 
-static bool str_eq(proto_str a, proto_str b)
-{
-	return a.len == b.len && (a.len == 0 || memcmp(a.ptr, b.ptr, a.len) == 0);
-}
-
 /* What the case needs next, for refusals. */
 static const char *next_hint(uint32_t step)
 {
@@ -398,7 +393,7 @@ static nt_err do_plan(struct step_ctx *x, uint32_t *extra)
 	nt_err rc;
 
 	(void)extra;
-	if (a[PL_LEAD].set && !str_eq(a[PL_LEAD].s, x->c.lead))
+	if (a[PL_LEAD].set && !proto_str_same(a[PL_LEAD].s, x->c.lead))
 		return refuse(x, NT_ECONFLICT, "the plan confirms the lead, and case %" PRIu64
 			      " is led by '%.*s'; a new lead is assigned with case.reassign",
 			      x->c.id, (int)x->c.lead.len, x->c.lead.ptr);
@@ -653,7 +648,7 @@ static nt_err do_reassign(struct step_ctx *x, uint32_t *extra)
 	bool within;
 	nt_err rc;
 
-	if (str_eq(to, x->c.lead))
+	if (proto_str_same(to, x->c.lead))
 		return refuse(x, NT_EBADREQ, "'%.*s' already leads case %" PRIu64, (int)to.len,
 			      to.ptr, x->c.id);
 	if ((rc = core_get_person(x->v, to, &lead)) == NT_ENOTFOUND)

@@ -140,6 +140,14 @@ static int64_t chase_time(const struct core_view *v, int64_t day, uint32_t level
 	return morning(v, cal_add_working(v->cal, day, pol->ladder[level - 1].after));
 }
 
+/* A notification to one person: `notify: {"person": P}`. */
+static void pack_notify_person(struct core_effect *e, proto_str person)
+{
+	proto_pack_cstr(&e->buf, "notify");
+	msgpack_pack_map(&e->buf.pk, 1);
+	proto_kv_str(&e->buf, "person", person);
+}
+
 /* Whom level (1..) of a chase notifies: a role of the unit or of the county. */
 static void pack_notify(struct core_effect *e, const struct core_view *v, uint32_t level,
 			proto_str unit)
@@ -395,9 +403,7 @@ static nt_err timer_fire(const struct core_view *v, const struct core_req *r,
 		pack_date(e, "step_due", c.step_due);
 		proto_kv_u64(&e->buf, "working_days_late",
 			     (uint64_t)cal_working_between(v->cal, c.step_due + 1, today + 1));
-		proto_pack_cstr(&e->buf, "notify");
-		msgpack_pack_map(&e->buf.pk, 1);
-		proto_kv_str(&e->buf, "person", c.lead);
+		pack_notify_person(e, c.lead);
 		n += 6;
 	} else if (slot != SLOT_CHASE) {
 		e->topic = "deadline.reminder";
@@ -416,13 +422,10 @@ static nt_err timer_fire(const struct core_view *v, const struct core_req *r,
 		proto_kv_u64(&e->buf, "working_days_late",
 			     (uint64_t)cal_working_between(v->cal, c.deadline + 1, today + 1));
 		/* who is told now: the lead, then a role of the case's unit or of the county */
-		if (level == 0) {
-			proto_pack_cstr(&e->buf, "notify");
-			msgpack_pack_map(&e->buf.pk, 1);
-			proto_kv_str(&e->buf, "person", c.lead);
-		} else {
+		if (level == 0)
+			pack_notify_person(e, c.lead);
+		else
 			pack_notify(e, v, level, c.unit);
-		}
 		n += 3;
 		if (repeat) {
 			c.chase_repeats++;
@@ -518,7 +521,6 @@ nt_err core_milestones_rearm(const struct core_view *v, struct core_effect *e,
  * loop sends again only the units after it, and a notice for a unit at or before it
  * changes nothing.
  */
-#define MISSING_MAX_PEOPLE 200	/* people named in one notice; the rest are counted */
 
 enum { MS_F_MILESTONE, MS_F_DUE, MS_F_LEVEL, MS_F_UNIT, MS_F_PEOPLE, MS_F_MORE, MS_F_CASES };
 static const struct proto_field missing_fields[] = {
@@ -526,7 +528,7 @@ static const struct proto_field missing_fields[] = {
 	[MS_F_DUE] = { "due", PT_UINT, true, 1, INT64_MAX, 0, NULL },
 	[MS_F_LEVEL] = { "level", PT_UINT, true, 0, CORE_MAX_LADDER, 0, NULL },
 	[MS_F_UNIT] = { "unit", PT_ID, true, 0, 0, 0, NULL },
-	[MS_F_PEOPLE] = { "people", PT_IDS, true, 1, MISSING_MAX_PEOPLE, 0, NULL },
+	[MS_F_PEOPLE] = { "people", PT_IDS, true, 1, CORE_MISSING_MAX_PEOPLE, 0, NULL },
 	[MS_F_MORE] = { "more", PT_UINT, false, 0, UINT32_MAX, 0, NULL },
 	[MS_F_CASES] = { "cases", PT_UINT, false, 0, UINT32_MAX, 0, NULL },
 };
@@ -541,14 +543,6 @@ static uint32_t pack_milestone_head(struct core_effect *e, const struct core_vie
 	proto_kv_bool(&e->buf, "late", v->now - due >= LATE_MS);
 	proto_kv_u64(&e->buf, "level", level);
 	return 5;
-}
-
-static bool str_after(proto_str a, proto_str b)
-{
-	uint32_t n = a.len < b.len ? a.len : b.len;
-	int d = n > 0 ? memcmp(a.ptr, b.ptr, n) : 0;
-
-	return d > 0 || (d == 0 && a.len > b.len);
 }
 
 static nt_err campaign_missing(const struct core_view *v, const struct core_req *r,
@@ -567,7 +561,7 @@ static nt_err campaign_missing(const struct core_view *v, const struct core_req 
 	if ((rc = core_get_milestone(v, m, &ms)) != NT_OK)
 		return rc;
 	if (ms.at != due || ms.level != level ||
-	    (ms.cursor.len > 0 && !str_after(a[MS_F_UNIT].s, ms.cursor))) {
+	    (ms.cursor.len > 0 && proto_str_cmp(a[MS_F_UNIT].s, ms.cursor) <= 0)) {
 		reply_changed(e, false);	/* told already, or the milestone moved */
 		return e->buf.oom ? NT_ENOMEM : NT_OK;
 	}
@@ -738,9 +732,7 @@ static nt_err case_recalendar(const struct core_view *v, const struct core_req *
 		pack_date(e, "step_due", c.step_due);
 		pack_date(e, "old_step_due", step_due);
 		proto_kv_cstr(&e->buf, "reason", "the working-day calendar changed");
-		proto_pack_cstr(&e->buf, "notify");
-		msgpack_pack_map(&e->buf.pk, 1);
-		proto_kv_str(&e->buf, "person", c.lead);
+		pack_notify_person(e, c.lead);
 		e->entry.n = 9;
 		core_kvs_end(e, &e->entry);
 	}

@@ -74,11 +74,6 @@ static uint64_t str_hash(proto_str s)
 	return proto_hash(s.ptr, s.len, PROTO_HASH_SEED);
 }
 
-static bool str_eq(proto_str a, proto_str b)
-{
-	return a.len == b.len && memcmp(a.ptr, b.ptr, a.len) == 0;
-}
-
 static int32_t person_find(const struct cov *c, proto_str id)
 {
 	size_t i = str_hash(id) & (c->nslots - 1);
@@ -86,7 +81,7 @@ static int32_t person_find(const struct cov *c, proto_str id)
 	for (;; i = (i + 1) & (c->nslots - 1)) {
 		int32_t p = c->slots[i];
 
-		if (p < 0 || str_eq(c->people[p].id, id))
+		if (p < 0 || proto_str_same(c->people[p].id, id))
 			return p;
 	}
 }
@@ -211,11 +206,8 @@ static int miss_cmp(const void *pa, const void *pb)
 	const struct miss *a = pa, *b = pb;
 	proto_str ua = a->lead >= 0 ? sort_ctx->people[a->lead].unit : PROTO_STR_NULL;
 	proto_str ub = b->lead >= 0 ? sort_ctx->people[b->lead].unit : PROTO_STR_NULL;
-	uint32_t n = ua.len < ub.len ? ua.len : ub.len;
-	int d = n > 0 ? memcmp(ua.ptr, ub.ptr, n) : 0;
+	int d = proto_str_cmp(ua, ub);
 
-	if (d == 0 && ua.len != ub.len)
-		d = ua.len < ub.len ? -1 : 1;
 	if (d == 0 && a->lead != b->lead)
 		d = a->lead < b->lead ? -1 : 1;
 	if (d == 0 && a->id != b->id)
@@ -399,7 +391,7 @@ nt_err coverage_missing(struct ledger_txn *t, const struct core_view *v, unsigne
 			continue;
 		}
 		for (j = i, n = 0; j < c.nmiss[m] && x[j].lead >= 0 &&
-				   str_eq(c.people[x[j].lead].unit, c.people[x[i].lead].unit); j++) {
+				   proto_str_same(c.people[x[j].lead].unit, c.people[x[i].lead].unit); j++) {
 			if (j == i || x[j].lead != x[j - 1].lead)
 				people[n++] = c.people[x[j].lead].id;
 			cases += m != M_IDENTIFY;

@@ -741,7 +741,6 @@ static void fire_one(struct daemon *d, struct msg *m, const uint8_t *key)
 
 /* ---- a milestone's timer: campaign.missing per unit, then milestone.fire ---- */
 
-#define MISSING_MAX_PEOPLE 200	/* as daemon/core_timer.c accepts */
 
 struct missing_run {
 	struct daemon *d;
@@ -752,24 +751,16 @@ struct missing_run {
 	bool full;	/* no room for every notice: the rest after these commit */
 };
 
-static bool unit_after(proto_str a, proto_str b)
-{
-	uint32_t n = a.len < b.len ? a.len : b.len;
-	int c = n > 0 ? memcmp(a.ptr, b.ptr, n) : 0;
-
-	return c > 0 || (c == 0 && a.len > b.len);
-}
-
 static nt_err send_missing(void *arg, proto_str unit, const proto_str *people, size_t n,
 			   uint64_t cases)
 {
 	struct missing_run *r = arg;
-	size_t shown = n < MISSING_MAX_PEOPLE ? n : MISSING_MAX_PEOPLE;
+	size_t shown = n < CORE_MISSING_MAX_PEOPLE ? n : CORE_MISSING_MAX_PEOPLE;
 	char rid[64];
 	proto_out body;
 
 	r->any = true;
-	if (r->full || (r->ms->cursor.len > 0 && !unit_after(unit, r->ms->cursor)))
+	if (r->full || (r->ms->cursor.len > 0 && proto_str_cmp(unit, r->ms->cursor) <= 0))
 		return NT_OK;	/* no room left, or told already at this level */
 	if (!room(r->d)) {
 		r->full = true;

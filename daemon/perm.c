@@ -11,11 +11,6 @@
 
 #include "perm.h"
 
-static bool str_eq(proto_str a, proto_str b)
-{
-	return a.len == b.len && (a.len == 0 || memcmp(a.ptr, b.ptr, a.len) == 0);
-}
-
 nt_err perm_within(const struct core_view *v, proto_str unit, proto_str above, bool *yes)
 {
 	proto_str cur = unit;
@@ -25,7 +20,7 @@ nt_err perm_within(const struct core_view *v, proto_str unit, proto_str above, b
 	for (int depth = 0; depth < UNIT_MAX_DEPTH && cur.len > 0; depth++) {
 		struct unit_rec u;
 
-		if (str_eq(cur, above)) {
+		if (proto_str_same(cur, above)) {
 			*yes = true;
 			return NT_OK;
 		}
@@ -60,9 +55,9 @@ nt_err perm_relations(const struct core_view *v, const struct person_rec *actor,
 	nt_err rc;
 
 	*rels = 0;
-	if (str_eq(actor->id, lead))
+	if (proto_str_same(actor->id, lead))
 		*rels |= REL_LEAD;
-	if (taker.len > 0 && str_eq(actor->id, taker))
+	if (taker.len > 0 && proto_str_same(actor->id, taker))
 		*rels |= REL_TAKER;
 	if (actor->roles & ROLE_THEME)
 		*rels |= REL_THEME;

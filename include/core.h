@@ -184,6 +184,8 @@ int64_t core_deadline_of(const struct core_view *v, uint32_t basis, int64_t from
  */
 nt_err core_milestones_rearm(const struct core_view *v, struct core_effect *e,
 			     const struct campaign_rec *g);
+/* People one campaign.missing names; the rest of a unit's are counted (`more`). */
+#define CORE_MISSING_MAX_PEOPLE 200
 /* Milestone m's chase (zero if never armed). */
 nt_err core_get_milestone(const struct core_view *v, unsigned m, struct milestone_rec *ms);
 /* c's chase after an acknowledgement: the repeats of the level acknowledged stop. */

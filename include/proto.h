@@ -46,6 +46,10 @@ bool proto_utf8_valid(const char *s, size_t n);
 
 /* Does s hold exactly the C string c? */
 bool proto_str_eq(proto_str s, const char *c);
+/* Do a and b hold the same bytes? */
+bool proto_str_same(proto_str a, proto_str b);
+/* Bytewise order (a prefix first): < 0, 0, > 0, as memcmp. The order of LMDB's keys. */
+int proto_str_cmp(proto_str a, proto_str b);
 
 /*
  * proto_check - validate the raw MessagePack in buf[0..len).

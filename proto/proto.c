@@ -48,6 +48,21 @@ bool proto_str_eq(proto_str s, const char *c)
 	return s.len == n && (n == 0 || memcmp(s.ptr, c, n) == 0);
 }
 
+bool proto_str_same(proto_str a, proto_str b)
+{
+	return a.len == b.len && (a.len == 0 || memcmp(a.ptr, b.ptr, a.len) == 0);
+}
+
+int proto_str_cmp(proto_str a, proto_str b)
+{
+	uint32_t n = a.len < b.len ? a.len : b.len;
+	int d = n > 0 ? memcmp(a.ptr, b.ptr, n) : 0;
+
+	if (d != 0)
+		return d;
+	return a.len < b.len ? -1 : a.len > b.len;
+}
+
 /* ---- pass 1: the raw walk ---- */
 
 struct walk {
