@@ -25,10 +25,10 @@ LDLIBS  += $(PKG_LIBS) -lpthread
 # Debian packages the build, the tests and the benchmark need.
 DEB_PKGS := make gcc pkg-config libzmq3-dev libmsgpack-dev liblmdb-dev libsystemd-dev \
             python3 python3-zmq python3-msgpack procps clang libclang-rt-14-dev valgrind \
-            jq curl tzdata systemd man-db groff-base python3-seccomp
+            jq curl tzdata systemd man-db groff-base python3-seccomp lmdb-utils
 
 B := build
-PROTO_SRC  := proto/proto.c proto/err.c
+PROTO_SRC  := proto/proto.c proto/err.c proto/json.c
 DAEMON_SRC := $(filter-out daemon/nantid.c,$(wildcard daemon/*.c))
 CLIENT_SRC := $(filter-out clients/nanti.c clients/demo.c,$(wildcard clients/*.c))
 
@@ -85,7 +85,10 @@ $(B)/daemon/nantid.o $(B)/daemon/config.o: $(B)/paths
 $(B)/nantid: $(B)/daemon/nantid.o $(DAEMON_OBJ) $(PROTO_OBJ)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
-$(B)/nanti: $(B)/clients/nanti.o $(CLIENT_OBJ) $(PROTO_OBJ)
+# nanti links the daemon's own storage modules for the admin commands that read or write
+# a ledger directly (export, import)
+NANTI_DAEMON_OBJ := $(addprefix $(B)/daemon/,dump.o ledger.o rec.o model.o)
+$(B)/nanti: $(B)/clients/nanti.o $(CLIENT_OBJ) $(NANTI_DAEMON_OBJ) $(PROTO_OBJ)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 # the demo county generator (docs/demo.md)

@@ -21,10 +21,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "admin.h"
 #include "cli.h"
+#include "dump.h"
 #include "ledger.h"
 
 #define STATE_HELP "the daemon's state directory (default: $STATE_DIRECTORY, else " \
@@ -39,6 +41,20 @@ const struct args_spec admin_restore_spec[ADMIN_NSPEC] = {
 	{ "FILE", ARGS_STR, NULL, "a copy made by nanti admin backup", { .key = NULL } },
 	{ "--state-dir", ARGS_STR, "DIR", STATE_HELP " (it must hold no ledger)",
 	  { .key = NULL } },
+};
+
+const struct args_spec admin_export_spec[ADMIN_NSPEC] = {
+	{ "FILE", ARGS_STR, NULL, "where to write the export (it must not exist), or - for "
+	  "standard output", { .key = NULL } },
+	{ "--state-dir", ARGS_STR, "DIR", STATE_HELP, { .key = NULL } },
+};
+const struct args_spec admin_import_spec[ADMIN_IMPORT_NSPEC] = {
+	{ "FILE", ARGS_STR, NULL, "an export made by nanti admin export, or - for standard "
+	  "input", { .key = NULL } },
+	{ "--state-dir", ARGS_STR, "DIR", STATE_HELP " (it must hold no ledger)",
+	  { .key = NULL } },
+	{ "--map-size", ARGS_UINT, "MB", "the new ledger's map to begin with, doubled as the "
+	  "import needs (default: the file's size, at least 1024)", { .key = NULL } },
 };
 
 /* The state directory: --state-dir, else where nantid looks by default. */
@@ -224,4 +240,192 @@ int admin_restore_run(struct run *r)
 		printf("restored %s into %s: the ledger up to seq %" PRIu64 "; start nantid on it\n",
 		       file, dir, seq);
 	return CLI_OK;
+}
+
+static void print_counts(const struct run *r, const char *verb, const char *what,
+			 const struct dump_counts *n)
+{
+	if (r->conf->json)
+		printf("{\"ok\": true, \"lines\": %" PRIu64 ", \"entries\": %" PRIu64
+		       ", \"units\": %" PRIu64 ", \"people\": %" PRIu64 ", \"cases\": %" PRIu64
+		       ", \"requests\": %" PRIu64 ", \"seq\": %" PRIu64 "}\n", n->lines,
+		       n->entries, n->units, n->people, n->cases, n->requests, n->last_seq);
+	else
+		printf("%s %s: %" PRIu64 " log entries (up to seq %" PRIu64 "), %" PRIu64
+		       " units, %" PRIu64 " people, %" PRIu64 " cases, %" PRIu64
+		       " request ids\n", verb, what, n->entries, n->last_seq, n->units,
+		       n->people, n->cases, n->requests);
+}
+
+int admin_export_run(struct run *r)
+{
+	const char *file = args_find(r->t, "FILE")->s;
+	bool out_stdout = strcmp(file, "-") == 0;
+	char dir[PATH_MAX], tmp[PATH_MAX + 8], why[PROTO_WHY] = "";
+	struct ledger *lg = NULL;
+	struct dump_counts n;
+	struct timespec ts;
+	struct stat st;
+	FILE *f = stdout;
+	int fd = -1;
+	nt_err rc;
+
+	state_dir(r, dir, sizeof dir);
+	if (!out_stdout && stat(file, &st) == 0) {
+		cli_warn("admin export: %s exists: give a new file", file);
+		return CLI_USAGE;
+	}
+	if ((rc = ledger_open_readonly(&lg, dir)) != NT_OK) {
+		cli_warn("admin export: cannot open the ledger in %s: %s", dir,
+			 rc == NT_EIO ? strerror(errno) : nt_strerror(rc));
+		return CLI_LOCAL;
+	}
+	snprintf(tmp, sizeof tmp, "%s.tmp", file);
+	/* 0600: the ledger holds petitioners' and households' personal data */
+	if (!out_stdout && ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0 ||
+			    (f = fdopen(fd, "w")) == NULL)) {
+		cli_warn("admin export: %s: %s", tmp, strerror(errno));
+		if (fd >= 0) {
+			close(fd);
+			unlink(tmp);
+		}
+		ledger_close(&lg);
+		return CLI_LOCAL;
+	}
+	clock_gettime(CLOCK_REALTIME, &ts);
+	rc = dump_export(lg, f, (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, &n, why,
+			 sizeof why);
+	ledger_close(&lg);
+	if (!out_stdout) {
+		if (rc == NT_OK && (fflush(f) != 0 || fsync(fileno(f)) != 0)) {
+			snprintf(why, sizeof why, "%s", strerror(errno));
+			rc = NT_EIO;
+		}
+		if (fclose(f) != 0 && rc == NT_OK) {
+			snprintf(why, sizeof why, "%s", strerror(errno));
+			rc = NT_EIO;
+		}
+		if (rc == NT_OK && rename(tmp, file) != 0) {
+			snprintf(why, sizeof why, "%s: %s", file, strerror(errno));
+			rc = NT_EIO;
+		}
+		if (rc != NT_OK)
+			unlink(tmp);
+		else
+			sync_dir_of(file);
+	}
+	if (rc != NT_OK) {
+		cli_warn("admin export: %s", why[0] ? why : nt_strerror(rc));
+		return CLI_LOCAL;
+	}
+	if (!out_stdout)
+		print_counts(r, "exported", file, &n);
+	return CLI_OK;
+}
+
+/* A seekable stream of the export at path ("-": standard input). One that cannot seek (a
+ * pipe, a FIFO) is first copied into an unnamed file in dir, so that the import can read
+ * it again after growing the map. NULL with errno set. */
+static FILE *open_input(const char *path, const char *dir)
+{
+	char buf[1 << 16];
+	ssize_t n = 0;
+	int in, fd;
+	FILE *f;
+
+	in = strcmp(path, "-") == 0 ? dup(STDIN_FILENO) : open(path, O_RDONLY | O_CLOEXEC);
+	if (in < 0)
+		return NULL;
+	if (lseek(in, 0, SEEK_CUR) >= 0) {
+		if ((f = fdopen(in, "r")) == NULL)
+			close(in);
+		return f;
+	}
+	if ((fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600)) >= 0) {
+		while ((n = read(in, buf, sizeof buf)) > 0)
+			if (write(fd, buf, (size_t)n) != n) {
+				n = -1;
+				break;
+			}
+	}
+	close(in);
+	if (fd < 0 || n < 0 || lseek(fd, 0, SEEK_SET) != 0 || (f = fdopen(fd, "r")) == NULL) {
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	return f;
+}
+
+int admin_import_run(struct run *r)
+{
+	const char *file = args_find(r->t, "FILE")->s;
+	char dir[PATH_MAX], data[PATH_MAX + 16], lock[PATH_MAX + 16], why[PROTO_WHY] = "";
+	struct ledger *lg = NULL;
+	struct dump_counts n;
+	struct stat st;
+	long holder;
+	int lockfd = -1, ret = CLI_LOCAL;
+	const struct args_val *map_mb = args_find(r->t, "--map-size");
+	size_t map = LEDGER_MAP_DEFAULT;
+	bool created;
+	FILE *f = NULL;
+	nt_err rc;
+
+	state_dir(r, dir, sizeof dir);
+	snprintf(data, sizeof data, "%s/data.mdb", dir);
+	snprintf(lock, sizeof lock, "%s/lock.mdb", dir);
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+		cli_warn("admin import: %s: %s", dir, strerror(errno));
+		return CLI_LOCAL;
+	}
+	if ((rc = ledger_lock_dir(dir, &lockfd, &holder)) != NT_OK) {
+		if (rc == NT_ELOCKED)
+			cli_warn("admin import: %s is in use (a nantid%s is running on it)", dir,
+				 holder > 0 ? "" : " or another import");
+		else
+			cli_warn("admin import: cannot lock %s: %s", dir, strerror(errno));
+		return CLI_USAGE;
+	}
+	/* an empty ledger (an import killed before its commit leaves one) is filled; one that
+	 * holds anything is refused by dump_import() */
+	created = stat(data, &st) != 0;
+	if ((f = open_input(file, dir)) == NULL) {
+		cli_warn("admin import: %s: %s", file, strerror(errno));
+		ret = CLI_USAGE;
+		goto out;
+	}
+	/* JSON is larger than what it describes: a map of the file's size is a good start */
+	if (map_mb->set)
+		map = map_mb->u > SIZE_MAX >> 21 ? SIZE_MAX >> 1 : (size_t)map_mb->u << 20;
+	else if (fstat(fileno(f), &st) == 0 && (size_t)st.st_size > LEDGER_MAP_DEFAULT)
+		map = (size_t)st.st_size;
+	rc = ledger_open(&lg, dir, map);
+	while (rc == NT_OK && (rc = dump_import(lg, f, &n, why, sizeof why)) == NT_EMAPFULL) {
+		/* nothing was written: grow the map and read the file again */
+		if ((rc = ledger_grow(lg)) != NT_OK || fseek(f, 0, SEEK_SET) != 0)
+			break;
+	}
+	if (rc != NT_OK) {
+		cli_warn("admin import: %s%s%s", file, ": ", why[0] ? why : nt_strerror(rc));
+		ret = rc == NT_EBADREQ || rc == NT_EFORMAT || rc == NT_ECONFLICT ? CLI_USAGE
+										 : CLI_LOCAL;
+		/* a ledger this import created goes: the directory is as it was */
+		ledger_close(&lg);
+		if (created) {
+			unlink(data);
+			unlink(lock);
+		}
+		goto out;
+	}
+	ledger_close(&lg);
+	print_counts(r, "imported", file, &n);
+	if (!r->conf->json)
+		printf("start nantid on %s\n", dir);
+	ret = CLI_OK;
+out:
+	if (f != NULL)
+		fclose(f);
+	close(lockfd);
+	return ret;
 }

@@ -1,6 +1,7 @@
 /*
  * admin.h - `nanti admin backup FILE` and `nanti admin restore FILE`: a hot, compacting
- * copy of the ledger while the daemon serves, and putting one back (docs/operations.md).
+ * copy of the ledger while the daemon serves, and putting one back; `nanti admin export`
+ * and `import`: the ledger as JSON lines and back (docs/operations.md).
  * They work on the state directory itself, as the operator who runs them can read it: no
  * request goes to the daemon.
  */
@@ -12,6 +13,9 @@
 #define ADMIN_NSPEC 2	/* FILE, --state-dir DIR */
 extern const struct args_spec admin_backup_spec[ADMIN_NSPEC];
 extern const struct args_spec admin_restore_spec[ADMIN_NSPEC];
+extern const struct args_spec admin_export_spec[ADMIN_NSPEC];
+#define ADMIN_IMPORT_NSPEC 3	/* FILE, --state-dir DIR, --map-size MB */
+extern const struct args_spec admin_import_spec[ADMIN_IMPORT_NSPEC];
 
 /* Copy the ledger in --state-dir to FILE (written as FILE.tmp, synced, renamed): LMDB's
  * compacting copy, in one read transaction, so the daemon goes on writing meanwhile.
@@ -20,5 +24,11 @@ int admin_backup_run(struct run *r);
 /* Put the copy FILE in place as the ledger of --state-dir, which must have none (and no
  * daemon on it). */
 int admin_restore_run(struct run *r);
+/* Write the ledger of --state-dir to FILE ("-": standard output) as JSON lines
+ * (daemon/dump.c), from one read transaction, beside a serving daemon. */
+int admin_export_run(struct run *r);
+/* Read an export from FILE ("-": standard input) into --state-dir, which must hold no
+ * ledger, all or nothing, holding the state directory's lock meanwhile. */
+int admin_import_run(struct run *r);
 
 #endif

@@ -1176,6 +1176,19 @@ const struct cmd cmd_table[] = {
 		   "directory that holds no ledger; then start nantid on it\n"
 		   "(docs/operations.md).",
 	  .spec = admin_restore_spec, .nspec = ADMIN_NSPEC, .run = admin_restore_run },
+	{ .name = "admin export", .summary = "the ledger as JSON lines",
+	  .about = "Write the ledger in the state directory to FILE (- for standard output) as\n"
+		   "JSON lines: the log, entry by entry, then the records, the ledger's settings\n"
+		   "and the request ids it led to; from one read transaction, while the daemon\n"
+		   "serves. FILE is written whole or not at all. nanti admin import reads it\n"
+		   "back (the format: docs/operations.md).",
+	  .spec = admin_export_spec, .nspec = ADMIN_NSPEC, .run = admin_export_run },
+	{ .name = "admin import", .summary = "a ledger from an export",
+	  .about = "Read an export (FILE, or - for standard input) into a state directory that\n"
+		   "holds no ledger, checking every line against the log: all of it, or on any\n"
+		   "mistake nothing, with the line it is on. The result equals the ledger that\n"
+		   "was exported; start nantid on it.",
+	  .spec = admin_import_spec, .nspec = ADMIN_IMPORT_NSPEC, .run = admin_import_run },
 };
 const size_t cmd_count = N(cmd_table);
 

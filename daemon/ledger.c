@@ -21,7 +21,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "ledger.h"
 
@@ -92,7 +95,7 @@ const char *ledger_txn_strerror(const struct ledger_txn *t)
 	return t->mdb_rc ? mdb_strerror(t->mdb_rc) : nt_strerror(t->err);
 }
 
-nt_err ledger_open(struct ledger **out, const char *dir, size_t mapsize)
+static nt_err open_env(struct ledger **out, const char *dir, size_t mapsize, bool readonly)
 {
 	struct ledger *lg = NULL;
 	struct ledger_txn t = { 0 };
@@ -113,7 +116,7 @@ nt_err ledger_open(struct ledger **out, const char *dir, size_t mapsize)
 	}
 	/* an existing map may be larger than asked: use its size */
 	if ((rc = mdb_env_set_mapsize(lg->env, lg->mapsize)) != 0 ||
-	    (rc = mdb_env_open(lg->env, dir, MDB_NOTLS, 0600)) != 0) {
+	    (rc = mdb_env_open(lg->env, dir, MDB_NOTLS | (readonly ? MDB_RDONLY : 0), 0600)) != 0) {
 		err = rc == ENOENT ? NT_EIO : ledger_err(rc);
 		errno = rc;
 		goto out;
@@ -127,17 +130,22 @@ nt_err ledger_open(struct ledger **out, const char *dir, size_t mapsize)
 	}
 	mdb_reader_check(lg->env, &dead);
 
-	if ((err = ledger_begin(lg, &t, true)) != NT_OK)
+	if ((err = ledger_begin(lg, &t, !readonly)) != NT_OK)
 		goto out;
 	for (int i = 0; i < DB__N; i++) {
-		if ((rc = mdb_dbi_open(t.txn, db_names[i], MDB_CREATE, &lg->dbi[i])) != 0) {
+		if ((rc = mdb_dbi_open(t.txn, db_names[i], readonly ? 0 : MDB_CREATE,
+				       &lg->dbi[i])) != 0) {
 			txn_fail(&t, rc);
 			break;
 		}
 	}
 	if (t.err == NT_OK) {
 		err = ledger_get(&t, DB_META, "format", 6, &ver);
-		if (err == NT_ENOTFOUND) {
+		if (err == NT_ENOTFOUND && readonly) {
+			ledger_abort(&t);
+			err = NT_ECORRUPT;
+			goto out;
+		} else if (err == NT_ENOTFOUND) {
 			uint8_t v[8];
 
 			ledger_key_u64(v, LEDGER_FORMAT);
@@ -151,8 +159,12 @@ nt_err ledger_open(struct ledger **out, const char *dir, size_t mapsize)
 		}
 		lg->format = err == NT_OK ? (unsigned)ledger_u64(ver.mv_data) : LEDGER_FORMAT;
 	}
-	if ((err = ledger_commit(&t)) != NT_OK)
+	/* committed, even when only read: LMDB closes the handles an aborted txn opened */
+	if ((err = ledger_commit(&t)) != NT_OK) {
+		if (readonly && err == NT_ENOTFOUND)
+			err = NT_ECORRUPT;	/* no such sub-database: not a nanti ledger */
 		goto out;
+	}
 	*out = lg;
 	lg = NULL;
 out:
@@ -163,6 +175,42 @@ out:
 		free(lg);
 	}
 	return err;
+}
+
+nt_err ledger_open(struct ledger **out, const char *dir, size_t mapsize)
+{
+	return open_env(out, dir, mapsize, false);
+}
+
+nt_err ledger_open_readonly(struct ledger **out, const char *dir)
+{
+	return open_env(out, dir, 0, true);
+}
+
+nt_err ledger_lock_dir(const char *dir, int *fd, long *holder)
+{
+	char path[PATH_MAX], pid[32];
+	ssize_t n;
+	int saved;
+
+	*holder = 0;
+	snprintf(path, sizeof path, "%s/nantid.lock", dir);
+	if ((*fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0)
+		return NT_ESYS;
+	if (flock(*fd, LOCK_EX | LOCK_NB) != 0) {
+		saved = errno;
+		n = pread(*fd, pid, sizeof pid - 1, 0);
+		pid[n > 0 ? n : 0] = '\0';
+		*holder = strtol(pid, NULL, 10);
+		close(*fd);
+		*fd = -1;
+		errno = saved;
+		return saved == EWOULDBLOCK ? NT_ELOCKED : NT_ESYS;
+	}
+	n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+	if (ftruncate(*fd, 0) != 0 || pwrite(*fd, pid, (size_t)n, 0) != n)
+		(void)0;	/* the pid is a courtesy for the message above; the lock holds */
+	return NT_OK;
 }
 
 void ledger_close(struct ledger **lgp)

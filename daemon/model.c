@@ -236,3 +236,10 @@ void hist_key(uint8_t key[HIST_KEY_LEN], uint64_t case_id, uint64_t seq)
 	ledger_key_u64(key, case_id);
 	ledger_key_u64(key + 8, seq);
 }
+
+_Static_assert(sizeof(struct case_rec) <= REC_MAX_STRUCT &&
+	       sizeof(struct unit_rec) <= REC_MAX_STRUCT &&
+	       sizeof(struct person_rec) <= REC_MAX_STRUCT &&
+	       sizeof(struct campaign_rec) <= REC_MAX_STRUCT &&
+	       sizeof(struct milestone_rec) <= REC_MAX_STRUCT,
+	       "rec_canonical() decodes records into REC_MAX_STRUCT bytes");

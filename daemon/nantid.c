@@ -196,33 +196,18 @@ static int mkdir_p(const char *path, mode_t mode)
 /* Take the state directory's lock, or say who holds it. */
 static bool lock_state(struct daemon *d)
 {
-	char path[PATH_MAX + 16], pid[32];
-	ssize_t n;
+	long holder = 0;
+	nt_err rc = ledger_lock_dir(d->cfg.state_dir, &d->lock_fd, &holder);
 
-	snprintf(path, sizeof path, "%s/nantid.lock", d->cfg.state_dir);
-	d->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (d->lock_fd < 0) {
-		log_err("cannot open %s: %s", path, strerror(errno));
-		return false;
-	}
-	if (flock(d->lock_fd, LOCK_EX | LOCK_NB) != 0) {
-		int saved = errno;
-
-		n = pread(d->lock_fd, pid, sizeof pid - 1, 0);
-		pid[n > 0 ? n : 0] = '\0';
-		pid[strcspn(pid, " \t\r\n")] = '\0';
-		if (saved == EWOULDBLOCK)
-			log_err("state directory %s is in use by another nantid (pid %s); "
-				"not starting a second one", d->cfg.state_dir,
-				pid[0] ? pid : "unknown");
-		else
-			log_err("cannot lock %s: %s", path, strerror(saved));
-		return false;
-	}
-	n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
-	if (ftruncate(d->lock_fd, 0) != 0 || pwrite(d->lock_fd, pid, (size_t)n, 0) != n)
-		log_warn("cannot write pid to %s", path);
-	return true;
+	if (rc == NT_ELOCKED && holder > 0)
+		log_err("state directory %s is in use by another nantid (pid %ld); not starting "
+			"a second one", d->cfg.state_dir, holder);
+	else if (rc == NT_ELOCKED)
+		log_err("state directory %s is in use by another process (nanti admin import?); "
+			"not starting", d->cfg.state_dir);
+	else if (rc != NT_OK)
+		log_err("cannot lock %s/nantid.lock: %s", d->cfg.state_dir, strerror(errno));
+	return rc == NT_OK;
 }
 
 static void *socket_new(struct daemon *d, int type)

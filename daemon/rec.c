@@ -6,6 +6,7 @@
  * uses proto_rd, which allocates nothing, so scanning ten thousand cases for a list costs
  * no malloc at all.
  */
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -205,4 +206,79 @@ int rec_enum_find(const char *const *names, proto_str s)
 		if (proto_str_eq(s, names[i]))
 			return i;
 	return -1;
+}
+
+/* ---- the export's form: the stored values under the table's keys ---- */
+
+nt_err rec_to_map(proto_out *out, const struct rec_desc *d, const msgpack_object *arr)
+{
+	if (arr->type != MSGPACK_OBJECT_ARRAY || arr->via.array.size > d->n)
+		return NT_ECORRUPT;
+	msgpack_pack_map(&out->pk, arr->via.array.size);
+	for (uint32_t i = 0; i < arr->via.array.size; i++)
+		proto_kv_obj(out, d->fields[i].key, &arr->via.array.ptr[i]);
+	return out->oom ? NT_ENOMEM : NT_OK;
+}
+
+nt_err rec_from_map(proto_out *out, const struct rec_desc *d, const msgpack_object *map,
+		    char *why, size_t whylen)
+{
+	size_t start = out->sb.size;
+	uint32_t n;
+
+	if (map->type != MSGPACK_OBJECT_MAP) {
+		snprintf(why, whylen, "a record must be an object");
+		return NT_EBADREQ;
+	}
+	n = map->via.map.size;
+	if (n > d->n) {
+		snprintf(why, whylen, "a record with %" PRIu32 " fields; this version knows %zu",
+			 n, d->n);
+		return NT_EBADREQ;
+	}
+	msgpack_pack_array(&out->pk, n);
+	for (uint32_t i = 0; i < n; i++) {
+		const msgpack_object_kv *kv = &map->via.map.ptr[i];
+
+		proto_str key;
+
+		if (!proto_obj_str(&kv->key, &key) || !proto_str_eq(key, d->fields[i].key)) {
+			snprintf(why, whylen, "field %" PRIu32 " of the record must be '%s'", i + 1,
+				 d->fields[i].key);
+			return NT_EBADREQ;
+		}
+		msgpack_pack_object(&out->pk, kv->val);
+	}
+	if (out->oom)
+		return NT_ENOMEM;
+	return rec_canonical(d, out->sb.data + start, out->sb.size - start, why, whylen);
+}
+
+nt_err rec_canonical(const struct rec_desc *d, const void *buf, size_t len, char *why,
+		     size_t whylen)
+{
+	unsigned char s[REC_MAX_STRUCT] __attribute__((aligned(16)));
+	proto_out again;
+	uint32_t n;
+	nt_err rc;
+	proto_rd r = { buf, (const uint8_t *)buf + len, false };
+
+	if (d->size > sizeof s || !proto_rd_array(&r, &n)) {
+		snprintf(why, whylen, "not a record");
+		return NT_EBADREQ;
+	}
+	if (rec_decode(buf, len, d, s) != NT_OK) {
+		snprintf(why, whylen, "a field of the record has the wrong type or is out of range");
+		return NT_EBADREQ;
+	}
+	if (n < d->n)	/* written by an older version: as it was, no more to compare */
+		return NT_OK;
+	proto_out_init(&again);
+	rec_encode(&again, d, s);
+	rc = again.oom ? NT_ENOMEM
+	     : again.sb.size == len && memcmp(again.sb.data, buf, len) == 0 ? NT_OK : NT_EBADREQ;
+	if (rc == NT_EBADREQ)
+		snprintf(why, whylen, "the record is not in the form this version stores");
+	proto_out_fini(&again);
+	return rc;
 }

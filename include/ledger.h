@@ -69,6 +69,13 @@ struct ledger_txn {
  * Returns NT_OK, NT_EIO, NT_ECORRUPT (unknown format), NT_ENOMEM.
  */
 nt_err ledger_open(struct ledger **out, const char *dir, size_t mapsize);
+/*
+ * ledger_open_readonly - open the existing environment in dir for reading only, beside
+ * a daemon that may be writing it (the export): no write transaction, nothing created.
+ * Returns as ledger_open(), and NT_ECORRUPT when dir holds no nanti ledger (an LMDB
+ * environment without its sub-databases or their format).
+ */
+nt_err ledger_open_readonly(struct ledger **out, const char *dir);
 #define LEDGER_MAP_DEFAULT ((size_t)1 << 30)	/* 1 GiB of address space to start */
 /* What an operator wants to know of the environment (nanti stats). */
 struct ledger_info {
@@ -90,6 +97,13 @@ unsigned ledger_format(const struct ledger *lg);
 /* Record that the ledger is now in LEDGER_FORMAT (in t, which does the upgrade). */
 void ledger_set_format(struct ledger_txn *t);
 void ledger_close(struct ledger **lg);
+/*
+ * ledger_lock_dir - take the exclusive lock of state directory dir (dir/nantid.lock,
+ * flock), which nantid holds while it runs and `nanti admin import` while it writes, and
+ * write this process's pid into it. On NT_OK *fd holds the lock until closed. NT_ELOCKED:
+ * another process holds it (*holder its pid when it wrote one, else 0); NT_ESYS: errno says.
+ */
+nt_err ledger_lock_dir(const char *dir, int *fd, long *holder);
 
 /* The environment's LMDB flags (mdb_env_get_flags), for checks. */
 unsigned ledger_env_flags(const struct ledger *lg);

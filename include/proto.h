@@ -228,5 +228,16 @@ int64_t proto_day_of(int64_t t_ms, int off_min);
 #include <stdio.h>
 /* Write o as one line of JSON (strings escaped; bin as base64-free hex string). */
 void proto_json(FILE *f, const msgpack_object *o);
+/*
+ * proto_json_parse - the one JSON value in s[0..n) (whitespace around it allowed), packed
+ * onto out as MessagePack the way the daemon packs: integers and strings in their smallest
+ * form, objects as maps in the text's key order, numbers with a fraction or an exponent
+ * as float64. Refuses invalid UTF-8, unpaired surrogates, raw control characters in
+ * strings, integers outside -2^63..2^64-1, nesting deeper than PROTO_JSON_MAX_DEPTH and
+ * text after the value. Returns NT_OK, NT_EBADREQ (why says what, and at which byte) or
+ * NT_ENOMEM; on failure what it appended to out is garbage (reset out).
+ */
+#define PROTO_JSON_MAX_DEPTH 16
+nt_err proto_json_parse(proto_out *out, const char *s, size_t n, char *why, size_t whylen);
 
 #endif

@@ -76,6 +76,24 @@ void rec_pack(proto_out *out, const struct rec_desc *d, const void *s, unsigned 
 uint32_t rec_pack_pairs(proto_out *out, const struct rec_desc *d, const void *s, unsigned need,
 			unsigned without);
 
+/*
+ * The export's form (`nanti admin export`, daemon/dump.c): a record as a map from the
+ * table's keys to the values exactly as stored (enums as indexes, dates as day numbers,
+ * times as Unix ms), for the elements the stored array has. rec_to_map() packs it from
+ * the stored array arr; NT_ECORRUPT if arr is not an array or is longer than the table.
+ * rec_from_map() packs the stored array back from such a map, whose keys must be the
+ * table's first keys in order, and checks it with rec_canonical(): NT_OK, NT_EBADREQ (why
+ * says what) or NT_ENOMEM.
+ */
+nt_err rec_to_map(proto_out *out, const struct rec_desc *d, const msgpack_object *arr);
+nt_err rec_from_map(proto_out *out, const struct rec_desc *d, const msgpack_object *map,
+		    char *why, size_t whylen);
+/* Is buf[0..len) a record of d exactly as this version stores it (decodable, and equal
+ * to its own re-encoding when it has every field of the table)? NT_OK or NT_EBADREQ. */
+#define REC_MAX_STRUCT 2048	/* bytes of the largest record struct */
+nt_err rec_canonical(const struct rec_desc *d, const void *buf, size_t len, char *why,
+		     size_t whylen);
+
 /* The index of s in the NULL-terminated names, or -1. */
 int rec_enum_find(const char *const *names, proto_str s);
 

@@ -1,6 +1,8 @@
 /*
  * test_proto.c - the wire format: strict decoding, schemas, encoding, ids and hashes.
  */
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -338,6 +340,104 @@ static void json_output_escapes_strings(void)
 	proto_doc_fini(&doc);
 }
 
+/* JSON text -> MessagePack -> JSON text again: the bytes the daemon would pack. */
+static nt_err json_in(const char *text, proto_out *o, char *why)
+{
+	proto_out_reset(o);
+	return proto_json_parse(o, text, strlen(text), why, PROTO_WHY);
+}
+
+static void json_integers_pack_in_their_smallest_form(void)
+{
+	static const long long ints[] = { 0, 1, 127, 128, 255, 256, 65535, 65536, 4294967295LL,
+					  4294967296LL, -1, -32, -33, -128, -129, -32768, -32769,
+					  -2147483648LL, -2147483649LL, INT64_MIN, INT64_MAX };
+	proto_out o, want;
+	char text[32], why[PROTO_WHY];
+
+	proto_out_init(&o);
+	proto_out_init(&want);
+	for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++) {
+		snprintf(text, sizeof text, "%lld", ints[i]);
+		proto_out_reset(&want);
+		if (ints[i] >= 0)
+			msgpack_pack_uint64(&want.pk, (uint64_t)ints[i]);
+		else
+			msgpack_pack_int64(&want.pk, ints[i]);
+		CHECK(json_in(text, &o, why) == NT_OK);
+		CHECK(o.sb.size == want.sb.size && memcmp(o.sb.data, want.sb.data, o.sb.size) == 0);
+	}
+	CHECK(json_in("18446744073709551615", &o, why) == NT_OK);
+	CHECK(o.sb.size == 9 && (unsigned char)o.sb.data[0] == 0xcf);
+	CHECK(json_in("18446744073709551616", &o, why) == NT_EBADREQ);
+	CHECK(json_in("-9223372036854775809", &o, why) == NT_EBADREQ);
+	proto_out_fini(&o);
+	proto_out_fini(&want);
+}
+
+static void json_round_trips_through_messagepack_unchanged(void)
+{
+	static const char *const texts[] = {
+		"{\"entry\":{\"seq\":1,\"topic\":\"case.opened\",\"at\":1795989577766,"
+		"\"tags\":[\"路\",\"a\\\"b\\\\c\\n\"],\"ok\":true,\"no\":false,\"x\":null,"
+		"\"neg\":-5,\"deep\":[[[{\"k\":[]}]]],\"e\":{}}}",
+		"[]",
+		"\"\"",
+	};
+	proto_out o;
+	proto_doc doc = { 0 };
+	char why[PROTO_WHY], *buf = NULL;
+	size_t len = 0;
+
+	proto_out_init(&o);
+	for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
+		FILE *f = open_memstream(&buf, &len);
+		msgpack_zone z;
+		msgpack_object obj;
+		size_t off = 0;
+
+		CHECK(json_in(texts[i], &o, why) == NT_OK);
+		CHECK(proto_check(o.sb.data, o.sb.size, why, sizeof why) == NT_OK);
+		msgpack_zone_init(&z, 1024);
+		CHECK(msgpack_unpack(o.sb.data, o.sb.size, &off, &z, &obj) ==
+		      MSGPACK_UNPACK_SUCCESS);
+		proto_json(f, &obj);
+		fclose(f);
+		CHECK(strcmp(buf, texts[i]) == 0);
+		msgpack_zone_destroy(&z);
+		free(buf);
+		buf = NULL;
+	}
+	/* escapes: \u with a surrogate pair, \/ and the short ones, whitespace around */
+	CHECK(json_in(" \"\\ud83d\\ude00\\u00e9\\/\\b\\f\\t\" ", &o, why) == NT_OK);
+	CHECK(o.sb.size == 1 + 4 + 2 + 1 + 3 &&
+	      memcmp(o.sb.data + 1, "\xf0\x9f\x98\x80\xc3\xa9/\b\f\t", 10) == 0);
+	proto_doc_fini(&doc);
+	proto_out_fini(&o);
+}
+
+static void json_that_is_not_strict_json_is_refused_with_its_byte(void)
+{
+	static const char *const bad[] = {
+		"", "   ", "01", "-", "1.", "1e", "+1", "[1,]", "{\"a\":1,}", "{\"a\" 1}", "{1:2}",
+		"[1 2]", "tru", "nul", "\"abc", "\"a\tb\"", "\"\\x\"", "\"\\ud800\"",
+		"\"\\udc00\"", "\"\\ud800\\u0041\"", "\"\\u12\"", "\"\xff\"", "\"\xc0\x80\"",
+		"1 2", "{} x", "[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]",
+	};
+	proto_out o;
+	char why[PROTO_WHY];
+
+	proto_out_init(&o);
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		why[0] = '\0';
+		CHECK(json_in(bad[i], &o, why) == NT_EBADREQ);
+		CHECK(strstr(why, "at byte") != NULL);
+	}
+	CHECK(json_in("[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]", &o, why) == NT_OK);	/* 16 deep */
+	CHECK(json_in("1.5e3", &o, why) == NT_OK && (unsigned char)o.sb.data[0] == 0xcb);
+	proto_out_fini(&o);
+}
+
 int main(void)
 {
 	RUN(a_valid_request_decodes_with_op_id_and_actor);
@@ -355,6 +455,9 @@ int main(void)
 	RUN(every_wire_code_maps_back_to_its_error);
 	RUN(new_ids_are_time_ordered_and_distinct);
 	RUN(json_output_escapes_strings);
+	RUN(json_integers_pack_in_their_smallest_form);
+	RUN(json_round_trips_through_messagepack_unchanged);
+	RUN(json_that_is_not_strict_json_is_refused_with_its_byte);
 	fields_done();
 	return tap_done();
 }

@@ -355,6 +355,96 @@ static void dates_are_real_calendar_days(void)
 	CHECK(proto_day_of(1767198600000LL, 0) == 20453);
 }
 
+/* The stored record in o as a decoded object (zone z). */
+static msgpack_object unpack(const proto_out *o, msgpack_zone *z)
+{
+	msgpack_object obj;
+	size_t off = 0;
+
+	msgpack_unpack(o->sb.data, o->sb.size, &off, z, &obj);
+	return obj;
+}
+
+static void the_export_form_packs_back_to_the_same_bytes(void)
+{
+	struct case_rec c = full_case();
+	proto_out rec, map, back;
+	msgpack_zone z;
+	msgpack_object arr, m;
+	char why[PROTO_WHY];
+
+	proto_out_init(&rec);
+	proto_out_init(&map);
+	proto_out_init(&back);
+	msgpack_zone_init(&z, 4096);
+	rec_encode(&rec, &case_desc, &c);
+	arr = unpack(&rec, &z);
+	CHECK(rec_to_map(&map, &case_desc, &arr) == NT_OK);
+	m = unpack(&map, &z);
+	CHECK(m.type == MSGPACK_OBJECT_MAP && m.via.map.size == case_desc.n);
+	CHECK(rec_from_map(&back, &case_desc, &m, why, sizeof why) == NT_OK);
+	CHECK(back.sb.size == rec.sb.size && memcmp(back.sb.data, rec.sb.data, rec.sb.size) == 0);
+	/* an older version's record: as many fields as it had, no more */
+	proto_out_reset(&rec);
+	proto_out_reset(&map);
+	proto_out_reset(&back);
+	encode_prefix(&rec, &case_desc, &c, 12);
+	arr = unpack(&rec, &z);
+	CHECK(rec_to_map(&map, &case_desc, &arr) == NT_OK);
+	m = unpack(&map, &z);
+	CHECK(m.via.map.size == 12);
+	CHECK(rec_from_map(&back, &case_desc, &m, why, sizeof why) == NT_OK);
+	CHECK(back.sb.size == rec.sb.size && memcmp(back.sb.data, rec.sb.data, rec.sb.size) == 0);
+	msgpack_zone_destroy(&z);
+	proto_out_fini(&rec);
+	proto_out_fini(&map);
+	proto_out_fini(&back);
+}
+
+static void an_export_record_out_of_order_mistyped_or_not_canonical_is_refused(void)
+{
+	struct case_rec c = full_case();
+	proto_out rec, back;
+	msgpack_zone z;
+	msgpack_object m;
+	char why[PROTO_WHY];
+
+	proto_out_init(&rec);
+	proto_out_init(&back);
+	msgpack_zone_init(&z, 4096);
+	/* keys swapped */
+	msgpack_pack_map(&rec.pk, 2);
+	proto_kv_u64(&rec, "kind", 1);
+	proto_kv_u64(&rec, "case", 7);
+	m = unpack(&rec, &z);
+	CHECK(rec_from_map(&back, &case_desc, &m, why, sizeof why) == NT_EBADREQ);
+	CHECK(strstr(why, "must be 'case'") != NULL);
+	/* a string where the id belongs */
+	proto_out_reset(&rec);
+	proto_out_reset(&back);
+	msgpack_pack_map(&rec.pk, 1);
+	proto_kv_cstr(&rec, "case", "seven");
+	m = unpack(&rec, &z);
+	CHECK(rec_from_map(&back, &case_desc, &m, why, sizeof why) == NT_EBADREQ);
+	/* a whole record that decodes to the same values but is not packed as this version
+	 * packs: its last integer (a fixint) in the wider uint8 form */
+	proto_out_reset(&rec);
+	rec_encode(&rec, &case_desc, &c);
+	CHECK(rec_canonical(&case_desc, rec.sb.data, rec.sb.size, why, sizeof why) == NT_OK);
+	{
+		char last = rec.sb.data[rec.sb.size - 1], wide[2] = { (char)0xcc, last };
+
+		CHECK((unsigned char)last < 0x80);
+		rec.sb.size--;
+		proto_out_raw(&rec, wide, 2);
+	}
+	CHECK(rec_canonical(&case_desc, rec.sb.data, rec.sb.size, why, sizeof why) == NT_EBADREQ);
+	CHECK(strstr(why, "not in the form this version stores") != NULL);
+	msgpack_zone_destroy(&z);
+	proto_out_fini(&rec);
+	proto_out_fini(&back);
+}
+
 int main(void)
 {
 	RUN(a_case_survives_a_round_trip_through_its_record);
@@ -367,5 +457,7 @@ int main(void)
 	RUN(roles_go_on_the_wire_as_a_list_of_names);
 	RUN(the_reader_takes_integers_of_every_width);
 	RUN(dates_are_real_calendar_days);
+	RUN(the_export_form_packs_back_to_the_same_bytes);
+	RUN(an_export_record_out_of_order_mistyped_or_not_canonical_is_refused);
 	return tap_done();
 }
