@@ -13,7 +13,7 @@
 # Everything builds into build/. No downloads at build or test time.
 
 CC      ?= cc
-PKGS    := libzmq msgpack lmdb libsystemd
+PKGS    := libzmq msgpack lmdb libsystemd libsodium
 WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
            -Wpointer-arith -Wcast-qual -Wformat=2 -Wundef
 CFLAGS  ?= -O2 -g
@@ -25,7 +25,8 @@ LDLIBS  += $(PKG_LIBS) -lpthread
 # Debian packages the build, the tests and the benchmark need.
 DEB_PKGS := make gcc pkg-config libzmq3-dev libmsgpack-dev liblmdb-dev libsystemd-dev \
             python3 python3-zmq python3-msgpack procps clang libclang-rt-14-dev valgrind \
-            jq curl tzdata systemd man-db groff-base python3-seccomp lmdb-utils
+            jq curl tzdata systemd man-db groff-base python3-seccomp lmdb-utils \
+            libsodium-dev
 
 B := build
 PROTO_SRC  := proto/proto.c proto/err.c proto/json.c
@@ -87,7 +88,7 @@ $(B)/nantid: $(B)/daemon/nantid.o $(DAEMON_OBJ) $(PROTO_OBJ)
 
 # nanti links the daemon's own storage modules for the admin commands that read or write
 # a ledger directly (export, import)
-NANTI_DAEMON_OBJ := $(addprefix $(B)/daemon/,dump.o ledger.o rec.o model.o)
+NANTI_DAEMON_OBJ := $(addprefix $(B)/daemon/,chain.o dump.o ledger.o rec.o model.o)
 $(B)/nanti: $(B)/clients/nanti.o $(CLIENT_OBJ) $(NANTI_DAEMON_OBJ) $(PROTO_OBJ)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "admin.h"
+#include "chain.h"
 #include "cli.h"
 #include "dump.h"
 #include "ledger.h"
@@ -55,6 +56,10 @@ const struct args_spec admin_import_spec[ADMIN_IMPORT_NSPEC] = {
 	  { .key = NULL } },
 	{ "--map-size", ARGS_UINT, "MB", "the new ledger's map to begin with, doubled as the "
 	  "import needs (default: the file's size, at least 1024)", { .key = NULL } },
+};
+
+const struct args_spec admin_verify_spec[ADMIN_NSPEC - 1] = {
+	{ "--state-dir", ARGS_STR, "DIR", STATE_HELP, { .key = NULL } },
 };
 
 /* The state directory: --state-dir, else where nantid looks by default. */
@@ -428,4 +433,47 @@ out:
 		fclose(f);
 	close(lockfd);
 	return ret;
+}
+
+int admin_verify_run(struct run *r)
+{
+	char dir[PATH_MAX], hex[CHAIN_HEX + 1];
+	struct ledger *lg = NULL;
+	struct chain_report rep;
+	nt_err rc;
+
+	state_dir(r, dir, sizeof dir);
+	if ((rc = ledger_open_readonly(&lg, dir)) != NT_OK) {
+		cli_warn("admin verify: cannot open the ledger in %s: %s", dir,
+			 rc == NT_EIO ? strerror(errno) : nt_strerror(rc));
+		return CLI_LOCAL;
+	}
+	if (ledger_format(lg) != LEDGER_FORMAT) {
+		cli_warn("admin verify: the ledger in %s is in format %u, before the hash chain: "
+			 "start nantid on it once to bring it to format %d", dir, ledger_format(lg),
+			 LEDGER_FORMAT);
+		ledger_close(&lg);
+		return CLI_USAGE;
+	}
+	rc = chain_verify(lg, 1, &rep);
+	ledger_close(&lg);
+	if (rc != NT_OK) {
+		cli_warn("admin verify: reading the log failed: %s", nt_strerror(rc));
+		return CLI_LOCAL;
+	}
+	chain_hex(hex, rep.head);
+	if (r->conf->json)
+		printf("{\"ok\": %s, \"entries\": %" PRIu64 ", \"last_seq\": %" PRIu64
+		       ", \"head\": \"%s\", \"broken\": %" PRIu64 "}\n",
+		       rep.broken ? "false" : "true", rep.checked, rep.last, hex, rep.broken);
+	else if (rep.broken == 0)
+		printf("the log's hash chain holds: entries 1 to %" PRIu64 "; head %s\n",
+		       rep.last, rep.last ? hex : "(an empty log)");
+	if (rep.broken != 0) {
+		cli_warn("admin verify: the log's hash chain breaks at seq %" PRIu64 ": %s "
+			 "(%" PRIu64 " entries before it hold; head %s)", rep.broken, rep.what,
+			 rep.checked, hex);
+		return CLI_BROKEN;
+	}
+	return CLI_OK;
 }

@@ -30,5 +30,9 @@ int admin_export_run(struct run *r);
 /* Read an export from FILE ("-": standard input) into --state-dir, which must hold no
  * ledger, all or nothing, holding the state directory's lock meanwhile. */
 int admin_import_run(struct run *r);
+/* Walk the whole log of --state-dir (read-only, beside a serving daemon) and check its
+ * hash chain: exit status 0 if it holds, CLI_BROKEN with the first break if not. */
+extern const struct args_spec admin_verify_spec[ADMIN_NSPEC - 1];
+int admin_verify_run(struct run *r);
 
 #endif

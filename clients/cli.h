@@ -21,6 +21,7 @@ enum cli_exit {
 	CLI_UNREACHABLE = 3,	/* no daemon there, or it did not answer in time */
 	CLI_BADREPLY = 4,	/* the daemon answered with something that is not the protocol */
 	CLI_LOCAL = 5,		/* the client itself failed: out of memory, cannot write output */
+	CLI_BROKEN = 6,		/* nanti admin verify: the log's hash chain does not hold */
 };
 
 /* Not an exit status: a wait was cut short because cli_stop was set (watch then exits 0). */

@@ -1189,6 +1189,13 @@ const struct cmd cmd_table[] = {
 		   "mistake nothing, with the line it is on. The result equals the ledger that\n"
 		   "was exported; start nantid on it.",
 	  .spec = admin_import_spec, .nspec = ADMIN_IMPORT_NSPEC, .run = admin_import_run },
+	{ .name = "admin verify", .summary = "check the log's hash chain",
+	  .about = "Walk the whole log in the state directory, in one read transaction beside a\n"
+		   "serving daemon, and check that every entry's hash follows from its content\n"
+		   "and the hash before it: it prints the head hash (keep it elsewhere: a log\n"
+		   "rewritten from some entry on, hashes and all, shows only as another head),\n"
+		   "or the first entry where the chain breaks, with exit status 6.",
+	  .spec = admin_verify_spec, .nspec = ADMIN_NSPEC - 1, .run = admin_verify_run },
 };
 const size_t cmd_count = N(cmd_table);
 

@@ -93,6 +93,7 @@ static void nanti_help(FILE *f)
 	      "  3  the daemon is unreachable or did not answer in time\n"
 	      "  4  the daemon's reply is not valid protocol\n"
 	      "  5  the client itself failed (out of memory, cannot write its output)\n"
+	      "  6  admin verify: the log's hash chain does not hold (the ledger was changed)\n"
 	      "\n`nanti COMMAND --help` describes a command. See also docs/client.md.\n", f);
 }
 

@@ -29,6 +29,7 @@
 #include <string.h>
 
 #include "batch.h"
+#include "chain.h"
 #include "overlay.h"
 
 #define MAX_GROW 12	/* doublings of the map in one batch before giving up */
@@ -48,9 +49,12 @@ nt_err batch_load(struct ledger *lg, struct batch_state *st)
 	st->last_seq = ledger_last_u64(&t, DB_LOG, &v);
 	if (st->last_seq > 0) {
 		proto_doc doc = { 0 };
+		const uint8_t *content;
+		size_t clen;
 
 		if (proto_parse(&doc, v.mv_data, v.mv_size, NULL, 0) != NT_OK ||
-		    !proto_obj_i64(proto_map_get(&doc.root, "at"), &st->last_at))
+		    !proto_obj_i64(proto_map_get(&doc.root, "at"), &st->last_at) ||
+		    chain_split(v.mv_data, v.mv_size, &content, &clen, st->last_hash) != NT_OK)
 			rc = NT_ECORRUPT;
 		proto_doc_fini(&doc);
 	}
@@ -61,48 +65,96 @@ nt_err batch_load(struct ledger *lg, struct batch_state *st)
 	return rc;
 }
 
-nt_err batch_upgrade(struct ledger *lg)
+/* Format 2 kept a key in timers for each armed timer of a case; 3 keeps one, for the
+ * first. */
+static nt_err upgrade_timers(struct ledger_txn *t)
 {
-	struct ledger_txn t;
 	struct ledger_iter it;
 	MDB_val k, v;
-	uint64_t cases = 0;
+
+	ledger_iter_init(&it, t, DB_TIMERS, NULL, 0);
+	while (ledger_iter_next(&it, &k, &v))
+		if (k.mv_size == TIMER_KEY_LEN && ledger_u64((uint8_t *)k.mv_data + 8) <
+						   TIMER_MILESTONE) {
+			uint8_t key[TIMER_KEY_LEN];
+
+			memcpy(key, k.mv_data, sizeof key);
+			ledger_iter_close(&it);
+			ledger_del(t, DB_TIMERS, key, sizeof key);
+			ledger_iter_init(&it, t, DB_TIMERS, key, sizeof key);
+		}
+	ledger_iter_close(&it);
+	ledger_iter_init(&it, t, DB_CASES, NULL, 0);
+	while (ledger_iter_next(&it, &k, &v)) {
+		struct case_rec c;
+		uint8_t key[TIMER_KEY_LEN];
+
+		if (rec_decode(v.mv_data, v.mv_size, &case_desc, &c) != NT_OK) {
+			ledger_iter_close(&it);
+			return NT_ECORRUPT;
+		}
+		if (case_timer_key(key, c.id, c.timer_at))
+			ledger_put(t, DB_TIMERS, key, sizeof key, "", 0, false);
+	}
+	ledger_iter_close(&it);
+	return t->err;
+}
+
+/* Format 4 seals every log entry with its hash (chain.h): each entry of the log is
+ * rewritten with its hash after the one before, in seq order. The iterator is closed
+ * before each put (a put may move the pages it points into), and opened again at the
+ * next seq. */
+static nt_err upgrade_chain(struct ledger_txn *t)
+{
+	uint8_t prev[CHAIN_LEN] = { 0 }, key[8];
+	struct ledger_iter it;
+	proto_out out;
+	MDB_val k, v;
+	uint64_t seq = 1;
+	nt_err rc = NT_OK;
+
+	proto_out_init(&out);
+	for (;;) {
+		ledger_key_u64(key, seq);
+		ledger_iter_init(&it, t, DB_LOG, key, sizeof key);
+		if (!ledger_iter_next(&it, &k, &v)) {
+			ledger_iter_close(&it);
+			break;
+		}
+		seq = ledger_u64(k.mv_data);
+		rc = chain_add(&out, v.mv_data, v.mv_size, prev, prev);
+		ledger_iter_close(&it);
+		if (rc != NT_OK)
+			break;
+		ledger_key_u64(key, seq);
+		ledger_put(t, DB_LOG, key, sizeof key, out.sb.data, out.sb.size, false);
+		if (t->err != NT_OK)
+			break;
+		seq++;
+	}
+	proto_out_fini(&out);
+	return rc != NT_OK ? rc : t->err;
+}
+
+nt_err batch_upgrade(struct ledger *lg)
+{
+	unsigned from = ledger_format(lg);
+	struct ledger_txn t;
 	nt_err rc;
 
-	if (ledger_format(lg) == LEDGER_FORMAT)
+	if (from == LEDGER_FORMAT)
 		return NT_OK;
-	/* format 2 kept a key for each armed timer of a case; 3 keeps one, for the first */
 	for (int attempt = 0; attempt <= MAX_GROW; attempt++) {
 		if ((rc = ledger_begin(lg, &t, true)) != NT_OK)
 			return rc;
-		ledger_iter_init(&it, &t, DB_TIMERS, NULL, 0);
-		while (ledger_iter_next(&it, &k, &v))
-			if (k.mv_size == TIMER_KEY_LEN && ledger_u64((uint8_t *)k.mv_data + 8) <
-							   TIMER_MILESTONE) {
-				uint8_t key[TIMER_KEY_LEN];
-
-				memcpy(key, k.mv_data, sizeof key);
-				ledger_iter_close(&it);
-				ledger_del(&t, DB_TIMERS, key, sizeof key);
-				ledger_iter_init(&it, &t, DB_TIMERS, key, sizeof key);
-			}
-		ledger_iter_close(&it);
-		ledger_iter_init(&it, &t, DB_CASES, NULL, 0);
-		while (ledger_iter_next(&it, &k, &v)) {
-			struct case_rec c;
-			uint8_t key[TIMER_KEY_LEN];
-
-			if (rec_decode(v.mv_data, v.mv_size, &case_desc, &c) != NT_OK) {
-				ledger_iter_close(&it);
-				ledger_abort(&t);
-				return NT_ECORRUPT;
-			}
-			if (case_timer_key(key, c.id, c.timer_at)) {
-				ledger_put(&t, DB_TIMERS, key, sizeof key, "", 0, false);
-				cases++;
-			}
+		if (from < 3 && (rc = upgrade_timers(&t)) != NT_OK && rc != NT_EMAPFULL) {
+			ledger_abort(&t);
+			return rc;
 		}
-		ledger_iter_close(&it);
+		if (from < 4 && (rc = upgrade_chain(&t)) != NT_OK && rc != NT_EMAPFULL) {
+			ledger_abort(&t);
+			return rc;
+		}
 		ledger_set_format(&t);
 		if ((rc = ledger_commit(&t)) != NT_EMAPFULL)
 			break;
@@ -323,6 +375,7 @@ static nt_err apply_in(struct batch_spec *sp, struct ledger_txn *t, struct batch
 	struct core_req req = { it->req.id, it->req.actor, it->args, it->op };
 	struct core_effect *e = &it->eff;
 	char why[PROTO_WHY] = "";
+	uint8_t hash[CHAIN_LEN];
 	MDB_val v;
 	nt_err rc;
 
@@ -370,7 +423,7 @@ static nt_err apply_in(struct batch_spec *sp, struct ledger_txn *t, struct batch
 			 e->reply.len);
 		it->reqlen = batch_reqval(it->reqval, view.seq - 1, it->hash, e);
 	} else {
-		batch_entry_pack(&it->entry, view.seq, now, &req, e);
+		batch_entry_pack(&it->entry, view.seq, now, &req, e, sp->st.last_hash, hash);
 		reply_ok(it, view.seq, false, e->reply.n, e->buf.sb.data + e->reply.off,
 			 e->reply.len);
 		it->reqlen = batch_reqval(it->reqval, view.seq, it->hash, e);
@@ -404,6 +457,7 @@ static nt_err apply_in(struct batch_spec *sp, struct ledger_txn *t, struct batch
 	it->has_entry = true;
 	it->topic = e->topic;
 	sp->st.last_seq = view.seq;
+	memcpy(sp->st.last_hash, hash, CHAIN_LEN);
 	if (e->new_case)
 		sp->st.next_case++;
 	sp->st.last_at = now;
@@ -485,11 +539,12 @@ nt_err batch_store(struct ledger *lg, struct batch_item **items, size_t n, char 
 }
 
 void batch_entry_pack(proto_out *out, uint64_t seq, int64_t at, const struct core_req *r,
-		      const struct core_effect *e)
+		      const struct core_effect *e, const uint8_t prev[CHAIN_LEN],
+		      uint8_t hash[CHAIN_LEN])
 {
-	/* seq and topic first, then the common keys, then the op's own */
+	/* seq and topic first, then the common keys, then the op's own, then the chain's */
 	proto_out_reset(out);
-	msgpack_pack_map(&out->pk, 5 + (e->case_id > 0) + e->entry.n);
+	msgpack_pack_map(&out->pk, 6 + (e->case_id > 0) + e->entry.n);
 	proto_kv_u64(out, "seq", seq);
 	proto_kv_cstr(out, "topic", e->topic);
 	proto_kv_i64(out, "at", at);
@@ -498,6 +553,7 @@ void batch_entry_pack(proto_out *out, uint64_t seq, int64_t at, const struct cor
 	proto_kv_str(out, "actor", r->actor);
 	proto_kv_str(out, "id", r->id);
 	proto_out_raw(out, e->buf.sb.data + e->entry.off, e->entry.len);
+	chain_seal(out, 0, prev, hash);
 }
 
 /* A write op's reply fields are a few ids: small by design. */

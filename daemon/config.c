@@ -49,6 +49,9 @@ static void usage(FILE *f)
 		"                       without any, only weekends are days off)\n"
 		"  --check-config       print the effective configuration (or its errors, with\n"
 		"                       file and line) and exit: 0 if it is valid\n"
+		"  --allow-broken-log   serve a ledger whose log's hash chain does not hold\n"
+		"                       (see nanti admin verify); by default nantid refuses to\n"
+		"                       start on one\n"
 		"  --debug              log debug messages\n"
 		"  --version            print the version and exit\n"
 		"  --help               print this and exit\n"
@@ -465,7 +468,7 @@ bool config_build(struct config *c, const struct config_args *a)
 int config_load(struct config *c, int argc, char **argv)
 {
 	enum { O_STATE = 256, O_RUNTIME, O_CONFIG, O_TCP, O_MAP, O_CAL, O_DEBUG, O_VERSION,
-	       O_HELP, O_CHECK };
+	       O_HELP, O_CHECK, O_BROKEN };
 	static const struct option opts[] = {
 		{ "state-dir", required_argument, NULL, O_STATE },
 		{ "runtime-dir", required_argument, NULL, O_RUNTIME },
@@ -477,6 +480,7 @@ int config_load(struct config *c, int argc, char **argv)
 		{ "version", no_argument, NULL, O_VERSION },
 		{ "help", no_argument, NULL, O_HELP },
 		{ "check-config", no_argument, NULL, O_CHECK },
+		{ "allow-broken-log", no_argument, NULL, O_BROKEN },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct config_args a = { 0 };
@@ -494,6 +498,7 @@ int config_load(struct config *c, int argc, char **argv)
 		case O_CAL: ok = set_str(a.calendar_dir, sizeof a.calendar_dir, optarg); break;
 		case O_DEBUG: a.debug = true; break;
 		case O_CHECK: a.check = true; break;
+		case O_BROKEN: a.allow_broken_log = true; break;
 		case O_VERSION: printf("nantid %s\n", PROTO_VERSION); return 1;
 		case O_HELP: usage(stdout); return 1;
 		default: usage(stderr); return 3;

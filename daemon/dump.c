@@ -19,7 +19,7 @@
  *
  * The lines, in this order (docs/operations.md has the reference):
  *
- *	{"nanti_export":1, "ledger_format":3, "version":..., "last_seq":N, "exported_at":MS}
+ *	{"nanti_export":1, "ledger_format":4, "version":..., "last_seq":N, "exported_at":MS}
  *	{"entry":{...}}			every log entry, by seq, exactly as log.read returns it
  *	{"unit":{...}}			records by key: the stored values under the table's
  *	{"person":{...}}		  keys (rec_to_map()): enums as indexes, dates as day
@@ -30,7 +30,8 @@
  *
  * The import checks each line as it reads it, and refuses the file at its first mistake,
  * saying which line: the header's formats; the order of the sections and of the keys in
- * each (each key once); seqs from 1 without a gap and times that never go back; each
+ * each (each key once); seqs from 1 without a gap, times that never go back and the
+ * log's hash chain (chain.h: an entry changed in the file is refused); each
  * record exactly in the form this version stores (rec_canonical()); each entry naming a
  * case that has a record, and each case's count of events equal to the entries that name
  * it; the count of admins; each request's seq within the log; and the end line. All of
@@ -46,6 +47,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "chain.h"
 #include "dump.h"
 #include "model.h"
 #include "proto.h"
@@ -371,6 +373,7 @@ struct importer {
 	bool have_prev;
 	uint64_t header_last_seq;
 	int64_t last_at;
+	uint8_t head[CHAIN_LEN];	/* the hash of the last entry read (chain.h) */
 	uint32_t *per_case;	/* entries naming each case; UINT32_MAX once its record came */
 	size_t ncases;		/* per_case has ids 0..ncases-1 */
 	uint64_t admins;	/* people with the admin role */
@@ -535,6 +538,15 @@ static nt_err import_entry(struct importer *im, const msgpack_object *e)
 	msgpack_pack_object(&im->val.pk, *e);
 	if (im->val.oom)
 		return NT_ENOMEM;
+	switch (chain_check(im->val.sb.data, im->val.sb.size, im->head, im->head)) {
+	case NT_OK: break;
+	case NT_ECONFLICT:
+		return bad(im, "entry %" PRIu64 " does not match its hash: it, or an entry before "
+			   "it, was changed", seq);
+	default:
+		return bad(im, "entry %" PRIu64 " has no hash, or a damaged one, as its last "
+			   "pair", seq);
+	}
 	ledger_key_u64(key, seq);
 	ledger_put(&im->t, DB_LOG, key, 8, im->val.sb.data, im->val.sb.size, true);
 	if (case_id > 0) {

@@ -43,6 +43,7 @@
 #include <zmq.h>
 
 #include "batch.h"
+#include "chain.h"
 #include "cal.h"
 #include "config.h"
 #include "coverage.h"
@@ -208,6 +209,43 @@ static bool lock_state(struct daemon *d)
 	else if (rc != NT_OK)
 		log_err("cannot lock %s/nantid.lock: %s", d->cfg.state_dir, strerror(errno));
 	return rc == NT_OK;
+}
+
+/*
+ * The log's hash chain over its last CHAIN_TAIL entries, checked at start: a ledger whose
+ * recent log was changed outside nantid is not served unless --allow-broken-log says so
+ * (`nanti admin verify` checks the whole log). The tail costs about a millisecond per
+ * thousand entries.
+ */
+#define CHAIN_TAIL 10000
+
+static bool chain_tail_holds(struct daemon *d)
+{
+	uint64_t last = d->st.last_seq;
+	struct chain_report r;
+	nt_err err;
+
+	if (last == 0)
+		return true;
+	if ((err = chain_verify(d->lg, last > CHAIN_TAIL ? last - CHAIN_TAIL + 1 : 1, &r)) !=
+	    NT_OK) {
+		log_err("cannot read the log to check its hash chain: %s", nt_strerror(err));
+		return false;
+	}
+	if (r.broken == 0) {
+		log_debug("the log's hash chain holds over seq %" PRIu64 " to %" PRIu64, r.first,
+			  r.last);
+		return true;
+	}
+	if (d->cfg.args.allow_broken_log) {
+		log_warnx("the log's hash chain breaks at seq %" PRIu64 ": %s; serving it anyway "
+			 "(--allow-broken-log)", r.broken, r.what);
+		return true;
+	}
+	log_err("the log's hash chain breaks at seq %" PRIu64 ": %s. The ledger was changed "
+		"outside nantid: not serving it. `nanti admin verify` checks the whole log; "
+		"--allow-broken-log serves it anyway", r.broken, r.what);
+	return false;
 }
 
 static void *socket_new(struct daemon *d, int type)
@@ -448,13 +486,20 @@ static void status(struct daemon *d)
 
 static void heartbeat(struct daemon *d, int64_t now)
 {
+	char hex[CHAIN_HEX + 1];
 	proto_out out;
 
 	proto_out_init(&out);
-	msgpack_pack_map(&out.pk, 3);
+	msgpack_pack_map(&out.pk, 3 + (d->st.last_seq > 0));
 	proto_kv_cstr(&out, "topic", "heartbeat");
 	proto_kv_i64(&out, "at", now);
 	proto_kv_u64(&out, "last_seq", d->st.last_seq);
+	if (d->st.last_seq > 0) {
+		/* the head of the chain: a subscriber that keeps it can tell later whether the
+		 * log was rewritten (docs/security.md) */
+		chain_hex(hex, d->st.last_hash);
+		proto_kv_cstr(&out, "last_hash", hex);
+	}
 	if (!out.oom)
 		publish(d, "heartbeat", &out);
 	proto_out_fini(&out);
@@ -1126,6 +1171,8 @@ int main(int argc, char **argv)
 		log_err("cannot read the end of the ledger: %s", nt_strerror(err));
 		goto out;
 	}
+	if (!chain_tail_holds(&d))
+		goto out;
 	if (ops_too_wide() != NULL) {
 		log_err("op %s has more arguments than a request holds (a build error)",
 			ops_too_wide());

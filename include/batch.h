@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "chain.h"
 #include "core.h"
 #include "ledger.h"
 #include "ops.h"
@@ -24,6 +25,7 @@ struct batch_state {
 	uint64_t last_seq;	/* seq of the last log entry, 0 if none */
 	uint64_t next_case;	/* the id the next new case gets */
 	int64_t last_at;	/* "at" of the last entry: "at" never goes backwards */
+	uint8_t last_hash[CHAIN_LEN];	/* the last entry's hash (chain.h); zeros if none */
 };
 
 #define BATCH_REQVAL_MAX 256	/* the reqs value: seq, hash, a few reply fields */
@@ -137,11 +139,12 @@ nt_err batch_commit(struct ledger *lg, struct batch_state *st, struct batch_item
  * The records batch_commit() writes besides the core's puts, exposed so that the
  * benchmark's raw-LMDB loop writes exactly the same bytes.
  * batch_entry_pack: the log entry of effect e applied as r with seq and at, into out
- * (reset first). batch_reqval: the reqs value (seq, hash, reply fields) into buf of size
+ * (reset first), sealed with its hash after prev (chain.h), which goes to hash. batch_reqval: the reqs value (seq, hash, reply fields) into buf of size
  * BATCH_REQVAL_MAX; returns its length, or 0 if the reply fields do not fit.
  */
 void batch_entry_pack(proto_out *out, uint64_t seq, int64_t at, const struct core_req *r,
-		      const struct core_effect *e);
+		      const struct core_effect *e, const uint8_t prev[CHAIN_LEN],
+		      uint8_t hash[CHAIN_LEN]);
 size_t batch_reqval(uint8_t buf[BATCH_REQVAL_MAX], uint64_t seq, uint64_t hash,
 		    const struct core_effect *e);
 

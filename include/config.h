@@ -39,6 +39,7 @@ struct config_args {
 	size_t map_size;
 	bool debug;
 	bool check;			/* --check-config */
+	bool allow_broken_log;		/* --allow-broken-log */
 };
 
 struct config {

@@ -46,8 +46,9 @@ enum ledger_db {
 	DB__N
 };
 
-#define LEDGER_FORMAT 3	/* 1: the development versions before units and people; 2: a
-			 * case had a key in timers for each armed timer (batch_upgrade()) */
+#define LEDGER_FORMAT 4	/* 1: the development versions before units and people; 2: a
+			 * case had a key in timers for each armed timer; 3: log entries
+			 * without the hash chain (batch_upgrade() brings 2 and 3 up) */
 #define LEDGER_FORMAT_UPGRADABLE 2	/* the oldest format batch_upgrade() brings up */
 #define LEDGER_MAX_KEY 80
 

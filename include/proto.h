@@ -104,6 +104,7 @@ bool proto_rd_u64(proto_rd *r, uint64_t *v);	/* a non-negative integer */
 bool proto_rd_i64(proto_rd *r, int64_t *v);	/* an integer that fits int64 */
 bool proto_rd_bool(proto_rd *r, bool *v);
 bool proto_rd_str(proto_rd *r, proto_str *s);	/* a str (not checked for UTF-8) */
+bool proto_rd_map(proto_rd *r, uint32_t *n);	/* a map header: n pairs follow */
 bool proto_rd_skip(proto_rd *r);		/* any one object */
 
 /* ---- schemas ---- */

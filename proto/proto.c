@@ -343,6 +343,24 @@ bool proto_rd_array(proto_rd *r, uint32_t *n)
 	return true;
 }
 
+bool proto_rd_map(proto_rd *r, uint32_t *n)
+{
+	uint64_t v;
+	uint8_t c;
+
+	if (!rd_peek(r, &c))
+		return false;
+	r->p++;
+	if ((c & 0xf0) == 0x80) {
+		*n = c & 0x0f;
+		return true;
+	}
+	if ((c != 0xde && c != 0xdf) || !rd_uint(r, c == 0xde ? 2 : 4, &v))
+		return rd_fail(r);
+	*n = (uint32_t)v;
+	return true;
+}
+
 bool proto_rd_u64(proto_rd *r, uint64_t *v)
 {
 	int64_t s;

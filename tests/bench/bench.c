@@ -49,6 +49,7 @@ struct raw {
 	struct request req;
 	proto_out entry;
 	uint64_t seq, next_case, n;
+	uint8_t last_hash[CHAIN_LEN];
 };
 
 /* The raw loop's core reads the benchmark's units and person, and nothing else. */
@@ -151,7 +152,7 @@ static void raw_records(struct raw *w, uint64_t k, struct recs *recs, proto_out 
 			rec_add(recs, arena, w->e.puts[p].db, w->e.puts[p].key, w->e.puts[p].klen,
 				w->e.buf.sb.data + w->e.puts[p].voff, w->e.puts[p].vlen,
 				w->e.puts[p].append);
-		batch_entry_pack(&w->entry, v.seq, at, &r, &w->e);
+		batch_entry_pack(&w->entry, v.seq, at, &r, &w->e, w->last_hash, w->last_hash);
 		ledger_key_u64(key, v.seq);
 		rec_add(recs, arena, DB_LOG, key, 8, w->entry.sb.data, w->entry.sb.size, true);
 		rl = batch_reqval(rv, v.seq, core_request_hash(rq.body), &w->e);

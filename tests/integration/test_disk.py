@@ -116,7 +116,8 @@ def _(t):
     if mnt is not None:
         t.diag("a 6 MB tmpfs")
         filler = os.path.join(mnt, "filler")
-        with open(filler, "wb") as f:
+        # unbuffered: a buffered file would try its last bytes again at close, and fail
+        with open(filler, "wb", buffering=0) as f:
             try:
                 while True:
                     f.write(b"\0" * 65536)

@@ -12,6 +12,7 @@ wire: keys, types, limits, replies, the log, idempotency, notifications.
 """
 
 import os
+import re
 import socket
 import sys
 import threading
@@ -1152,9 +1153,11 @@ def _(t):
              "the step's time limit: 5 working days to plan")
         t.check(isinstance(e.get("step_due"), str) and is_int(e.get("step_at")) and
                 e["step_at"] > e["at"], "its last day and timer: %r" % e)
+        t.check(list(e)[-1] == "hash" and re.fullmatch(r"[0-9a-f]{64}", e["hash"]),
+                "the entry ends with its hash (section 7): %r" % e)
         t.eq({k: v for k, v in e.items()
               if k not in ("at", "opened_at", "updated_at", "step_from", "step_due", "step_at",
-                           "step_limit")},
+                           "step_limit", "hash")},
              {"seq": 6, "topic": "case.opened", "case": 1, "actor": "wang.li",
               "id": "0193a1b2c3d4-7f3a9c", "kind": "problem", "area": "development",
               "title": "Village road to Xiaxi washed out", "unit": "xiaxi", "lead": "wang.li",
@@ -1228,7 +1231,9 @@ def _(t):
                     "id": r["id"], "step": step}
             want.update(fields)
             want.update(added)
-            t.eq({x: v for x, v in e.items() if x != "at"}, want, "entry of %s" % op)
+            t.check(list(e)[-1] == "hash", "entry of %s ends with its hash" % op)
+            t.eq({x: v for x, v in e.items() if x not in ("at", "hash")}, want,
+                 "entry of %s" % op)
         g = c.call("case.get", case=k)
         cs = g["case"]
         want = {"step": "committed", "lead": "li.ming", "deadline": dl,

@@ -15,7 +15,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "batch.h"
+#include "chain.h"
 #include "seed.h"
 #include "../tap.h"
 
@@ -1211,9 +1214,184 @@ static void a_ledger_of_format_2_is_upgraded_to_one_timer_key_per_case(void)
 	env_close(&e);
 }
 
+/* ---- the hash chain ---- */
+
+/* Put value v under seq in the log, as someone editing the file would. */
+static void log_put(struct env *e, uint64_t seq, const void *v, size_t len)
+{
+	struct ledger_txn t;
+	uint8_t k[8];
+
+	ledger_key_u64(k, seq);
+	CHECK(ledger_begin(e->lg, &t, true) == NT_OK);
+	ledger_put(&t, DB_LOG, k, 8, v, len, false);
+	CHECK(ledger_commit(&t) == NT_OK);
+}
+
+/* A copy of the entry under seq (caller frees). */
+static uint8_t *log_get(struct env *e, uint64_t seq, size_t *len)
+{
+	struct ledger_txn t;
+	uint8_t k[8], *copy = NULL;
+	MDB_val v;
+
+	ledger_key_u64(k, seq);
+	if (ledger_begin(e->lg, &t, false) != NT_OK)
+		return NULL;
+	if (ledger_get(&t, DB_LOG, k, 8, &v) == NT_OK && (copy = malloc(v.mv_size)) != NULL) {
+		memcpy(copy, v.mv_data, v.mv_size);
+		*len = v.mv_size;
+	}
+	ledger_abort(&t);
+	return copy;
+}
+
+static void every_entry_ends_with_the_hash_of_its_content_after_the_hash_before_it(void)
+{
+	struct env e;
+	uint8_t prev[CHAIN_LEN] = { 0 }, want[CHAIN_LEN], got[CHAIN_LEN];
+	const uint8_t *content;
+	struct chain_report r;
+	size_t len, clen;
+
+	if (!env_open(&e, 0))
+		return;
+	CHECK(open_cases(&e, "c", 5, T0));
+	for (uint64_t seq = 1; seq <= e.st.last_seq; seq++) {
+		uint8_t *entry = log_get(&e, seq, &len);
+		proto_rd rd;
+		uint32_t n;
+		crypto_generichash_state st;
+
+		CHECK(entry != NULL);
+		if (entry == NULL)
+			break;
+		/* by the definition, with libsodium directly: BLAKE2b-256(prev || the pairs
+		 * before the last, as stored) */
+		CHECK(chain_split(entry, len, &content, &clen, got) == NT_OK);
+		rd = (proto_rd){ entry, entry + len, false };
+		CHECK(proto_rd_map(&rd, &n) && rd.p == content);
+		crypto_generichash_init(&st, NULL, 0, CHAIN_LEN);
+		crypto_generichash_update(&st, prev, CHAIN_LEN);
+		crypto_generichash_update(&st, content, clen);
+		crypto_generichash_final(&st, want, CHAIN_LEN);
+		CHECK(memcmp(got, want, CHAIN_LEN) == 0);
+		memcpy(prev, got, CHAIN_LEN);
+		free(entry);
+	}
+	CHECK(memcmp(e.st.last_hash, prev, CHAIN_LEN) == 0);	/* the head, kept by batch */
+	CHECK(chain_verify(e.lg, 1, &r) == NT_OK && r.broken == 0 &&
+	      r.checked == e.st.last_seq && memcmp(r.head, prev, CHAIN_LEN) == 0);
+	/* after a restart the chain goes on from the stored head */
+	CHECK(env_reopen(&e, 0) && memcmp(e.st.last_hash, prev, CHAIN_LEN) == 0);
+	CHECK(open_cases(&e, "d", 2, T0 + 1));
+	CHECK(chain_verify(e.lg, 1, &r) == NT_OK && r.broken == 0 && r.checked == e.st.last_seq);
+	env_close(&e);
+}
+
+static void a_changed_a_missing_or_an_unsealed_entry_breaks_the_chain_there(void)
+{
+	struct env e;
+	struct chain_report r;
+	uint8_t *entry, zero[CHAIN_LEN] = { 0 }, h[CHAIN_LEN];
+	size_t len;
+	char *p;
+
+	if (!env_open(&e, 0))
+		return;
+	CHECK(open_cases(&e, "c", 6, T0));
+	/* one byte of the title of entry 4 */
+	entry = log_get(&e, 4, &len);
+	CHECK(entry != NULL && (p = memmem(entry, len, "a case", 6)) != NULL);
+	if (entry == NULL || p == NULL)
+		goto out;
+	p[0] = 'A';
+	log_put(&e, 4, entry, len);
+	CHECK(chain_verify(e.lg, 1, &r) == NT_OK && r.broken == 4 && r.why == NT_ECONFLICT &&
+	      r.checked == 3);
+	CHECK(strstr(r.what, "does not match its hash") != NULL);
+	/* resealed, hash and all: entry 4 holds, but 5 was made after the old 4 */
+	CHECK(chain_add(&e.scratch.buf, entry, len, r.head, h) == NT_OK);
+	log_put(&e, 4, e.scratch.buf.sb.data, e.scratch.buf.sb.size);
+	CHECK(chain_verify(e.lg, 1, &r) == NT_OK && r.broken == 5);
+	/* the tail from 6 on is checked from what 5 says: it holds */
+	CHECK(chain_verify(e.lg, 6, &r) == NT_OK && r.broken == 0 && r.checked == 1);
+	free(entry);
+	/* entry 2 without its hash (as format 3 wrote it) */
+	entry = log_get(&e, 2, &len);
+	CHECK(entry != NULL && chain_add(&e.scratch.buf, "\x81\xa2" "at\x01", 5, zero, h) ==
+	      NT_OK);
+	log_put(&e, 2, "\x81\xa2" "at\x01", 5);
+	CHECK(chain_verify(e.lg, 1, &r) == NT_OK && r.broken == 2 && r.why == NT_ENOTFOUND);
+	free(entry);
+	entry = NULL;
+	/* entry 1 gone */
+	{
+		struct ledger_txn t;
+		uint8_t k[8];
+
+		ledger_key_u64(k, 1);
+		CHECK(ledger_begin(e.lg, &t, true) == NT_OK);
+		ledger_del(&t, DB_LOG, k, 8);
+		CHECK(ledger_commit(&t) == NT_OK);
+	}
+	CHECK(chain_verify(e.lg, 1, &r) == NT_OK && r.broken == 1 && r.why == NT_ENOTFOUND);
+out:
+	free(entry);
+	env_close(&e);
+}
+
+static void a_ledger_of_format_3_is_upgraded_to_a_sealed_chain(void)
+{
+	struct env e;
+	struct chain_report r;
+	struct ledger_txn t;
+	uint8_t v[8], k[8], hash[CHAIN_LEN];
+	const uint8_t *content;
+	size_t clen;
+
+	if (!env_open(&e, 0))
+		return;
+	CHECK(open_cases(&e, "c", 4, T0));
+	/* strip every entry of its hash, and say format 3 */
+	for (uint64_t seq = 1; seq <= e.st.last_seq; seq++) {
+		size_t len;
+		uint8_t *entry = log_get(&e, seq, &len);
+
+		proto_rd rd;
+		uint32_t n = 0;
+
+		CHECK(entry != NULL && chain_split(entry, len, &content, &clen, hash) == NT_OK);
+		if (entry == NULL)
+			return;
+		rd = (proto_rd){ entry, entry + len, false };
+		CHECK(proto_rd_map(&rd, &n));
+		proto_out_reset(&e.scratch.buf);
+		msgpack_pack_map(&e.scratch.buf.pk, n - 1);
+		proto_out_raw(&e.scratch.buf, content, clen);
+		log_put(&e, seq, e.scratch.buf.sb.data, e.scratch.buf.sb.size);
+		free(entry);
+	}
+	CHECK(ledger_begin(e.lg, &t, true) == NT_OK);
+	ledger_key_u64(v, 3);
+	ledger_put(&t, DB_META, "format", 6, v, 8, false);
+	CHECK(ledger_commit(&t) == NT_OK);
+	CHECK(env_reopen(&e, 0) == false);	/* batch_load: the last entry has no hash */
+	CHECK(ledger_format(e.lg) == 3);
+	CHECK(batch_upgrade(e.lg) == NT_OK && ledger_format(e.lg) == LEDGER_FORMAT);
+	CHECK(env_reopen(&e, 0));
+	CHECK(chain_verify(e.lg, 1, &r) == NT_OK && r.broken == 0 && r.checked == e.st.last_seq &&
+	      r.checked >= 4 && memcmp(r.head, e.st.last_hash, CHAIN_LEN) == 0);
+	(void)k;
+	env_close(&e);
+}
+
 int main(void)
 {
 	RUN(a_ledger_of_format_2_is_upgraded_to_one_timer_key_per_case);
+	RUN(every_entry_ends_with_the_hash_of_its_content_after_the_hash_before_it);
+	RUN(a_changed_a_missing_or_an_unsealed_entry_breaks_the_chain_there);
+	RUN(a_ledger_of_format_3_is_upgraded_to_a_sealed_chain);
 	RUN(a_group_commit_gives_gap_free_seqs_to_every_accepted_request_in_order);
 	RUN(a_refused_request_in_a_batch_writes_nothing_and_the_others_commit_gap_free);
 	RUN(a_request_sees_the_requests_before_it_in_its_batch);

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "batch.h"
+#include "chain.h"
 #include "overlay.h"
 #include "writer.h"
 #include "seed.h"
@@ -80,7 +81,7 @@ static uint64_t add(struct writer *w, struct batch_spec *sp, struct batch_item *
 static void groups_are_stored_and_collected_in_order(void)
 {
 	struct ledger *lg = fresh();
-	struct batch_state st = { 0, 1, 0 };
+	struct batch_state st = { .next_case = 1 };
 	struct batch_spec sp;
 	struct writer *w = NULL;
 	struct batch_item it[3];
@@ -125,7 +126,7 @@ static void groups_are_stored_and_collected_in_order(void)
 static void a_failed_store_fails_its_group_and_what_was_applied_after_it(void)
 {
 	struct ledger *lg = fresh();
-	struct batch_state st = { 0, 1, 0 };
+	struct batch_state st = { .next_case = 1 };
 	struct batch_spec sp;
 	struct writer *w = NULL;
 	struct batch_item a, b, c;
@@ -144,7 +145,15 @@ static void a_failed_store_fails_its_group_and_what_was_applied_after_it(void)
 	batch_apply(&sp, &a, ta, 1000);
 	CHECK(ledger_begin(lg, &t, true) == NT_OK);
 	ledger_key_u64(k, 1);
-	ledger_put(&t, DB_LOG, k, 8, "\x81\xa2" "at\x01", 5, true);
+	{
+		static const uint8_t zero[CHAIN_LEN];
+		proto_out e;
+
+		proto_out_init(&e);
+		CHECK(chain_add(&e, "\x81\xa2" "at\x01", 5, zero, NULL) == NT_OK);
+		ledger_put(&t, DB_LOG, k, 8, e.sb.data, e.sb.size, true);
+		proto_out_fini(&e);
+	}
 	CHECK(ledger_commit(&t) == NT_OK);
 	writer_add_unlock(w, &a);
 	writer_wait(w);
