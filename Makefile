@@ -119,7 +119,7 @@ run: deps
 	exec $(B)/nantid --state-dir $(VAR)/lib --runtime-dir $(VAR)/run
 
 test: deps
-	$(MAKE) all $(B)/tests/test_fuzz_request $(B)/tests/test_memcheck
+	$(MAKE) all $(B)/tests/test_fuzz_request $(B)/tests/test_fuzz_json $(B)/tests/test_memcheck
 	tests/run
 
 bench: deps
@@ -160,28 +160,43 @@ $(B)/tests/test_memcheck: $(UNIT_TESTS) tests/memcheck.sh
 	chmod +x $@
 
 # ---- fuzzing: clang's libFuzzer with ASan and UBSan (tests/fuzz/) ----
+# Two targets: fuzz_request (a request body: decode, validate, apply) and fuzz_json (a line
+# of an import: the JSON parser, the round trip, records from their export form).
 FUZZ_CC      ?= clang
-FUZZ_SECONDS ?= 300
+FUZZ_SECONDS ?= 600
 FUZZ_SHORT   ?= 20
 FUZZ_FLAGS   := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
                 -std=c11 -D_GNU_SOURCE -Iinclude
-FUZZ_SRC     := tests/fuzz/fuzz_request.c $(DAEMON_SRC) $(PROTO_SRC)
+FUZZ_LIB     := $(DAEMON_SRC) $(PROTO_SRC)
+FUZZ_JSON_ARGS := "the JSON parser of import" tests/fuzz/corpus-json tests/fuzz/json.dict \
+                  tests/fuzz/regressions-json
 
-$(B)/fuzz/fuzz_request: $(FUZZ_SRC) $(wildcard include/*.h) Makefile
+$(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB) $(wildcard include/*.h) Makefile
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_FLAGS) $(PATH_DEFS) $(PKG_CFLAGS) -o $@ $(FUZZ_SRC) $(PKG_LIBS) -lpthread
+	$(FUZZ_CC) $(FUZZ_FLAGS) $(PATH_DEFS) $(PKG_CFLAGS) -o $@ $< $(FUZZ_LIB) $(PKG_LIBS) \
+		-lpthread
 
+# both targets at once (one per core), FUZZ_SECONDS each
 fuzz: deps
-	$(MAKE) $(B)/fuzz/fuzz_request
-	@mkdir -p $(B)/fuzz/corpus $(B)/fuzz/artifacts
+	$(MAKE) $(B)/fuzz/fuzz_request $(B)/fuzz/fuzz_json
+	@mkdir -p $(B)/fuzz/corpus $(B)/fuzz/corpus-json $(B)/fuzz/artifacts
 	$(B)/fuzz/fuzz_request -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=512 \
 		-dict=tests/fuzz/request.dict -artifact_prefix=$(B)/fuzz/artifacts/ \
-		$(B)/fuzz/corpus tests/fuzz/corpus
+		$(B)/fuzz/corpus tests/fuzz/corpus & \
+	$(B)/fuzz/fuzz_json -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=512 \
+		-dict=tests/fuzz/json.dict -artifact_prefix=$(B)/fuzz/artifacts/json- \
+		$(B)/fuzz/corpus-json tests/fuzz/corpus-json; \
+	j=$$?; wait $$!; r=$$?; [ $$j -eq 0 ] && [ $$r -eq 0 ]
 
-# the short run in make test: one more test program for tests/run
+# the short runs in make test: test programs for tests/run
 $(B)/tests/test_fuzz_request: $(B)/fuzz/fuzz_request tests/fuzz/short.sh
 	@mkdir -p $(dir $@)
 	printf '#!/bin/sh\nexec tests/fuzz/short.sh $(B)/fuzz/fuzz_request $(FUZZ_SHORT)\n' >$@
+	chmod +x $@
+$(B)/tests/test_fuzz_json: $(B)/fuzz/fuzz_json tests/fuzz/short.sh
+	@mkdir -p $(dir $@)
+	printf '#!/bin/sh\nexec tests/fuzz/short.sh $(B)/fuzz/fuzz_json $(FUZZ_SHORT) %s\n' \
+		'$(FUZZ_JSON_ARGS)' >$@
 	chmod +x $@
 
 # ---- installing (docs/operations.md, "Installing") ----

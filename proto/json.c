@@ -74,7 +74,8 @@ static void json_str(FILE *f, const char *s, size_t n)
 			put(f, esc, 6);
 		}
 	}
-	put(f, s + run, n - run);
+	if (n > run)	/* an empty string may have no pointer at all */
+		put(f, s + run, n - run);
 	fputc_unlocked('"', f);
 }
 
@@ -93,7 +94,16 @@ void proto_json(FILE *f, const msgpack_object *o)
 		put_u64(f, (uint64_t)0 - (uint64_t)o->via.i64, true);
 		break;
 	case MSGPACK_OBJECT_FLOAT32:
-	case MSGPACK_OBJECT_FLOAT64: fprintf(f, "%.17g", o->via.f64); break;
+	case MSGPACK_OBJECT_FLOAT64: {
+		char b[40];
+		int n = snprintf(b, sizeof b, "%.17g", o->via.f64);
+
+		/* a float stays a float when read back: 1500 would come back an integer */
+		if (n > 0 && (size_t)n < sizeof b - 2 && strpbrk(b, ".eEn") == NULL)
+			memcpy(b + n, ".0", 3);
+		fputs(b, f);
+		break;
+	}
 	case MSGPACK_OBJECT_STR: json_str(f, o->via.str.ptr, o->via.str.size); break;
 	case MSGPACK_OBJECT_BIN:
 		fputc_unlocked('"', f);

@@ -823,6 +823,8 @@ static int out_write(void *data, const char *buf, size_t len)
 	proto_out *out = data;
 	msgpack_sbuffer *sb = &out->sb;
 
+	if (len == 0)	/* an empty string's body: buf and sb->data may both be NULL */
+		return 0;
 	if (__builtin_expect(sb->alloc - sb->size >= len && !out->oom, 1)) {
 		memcpy(sb->data + sb->size, buf, len);
 		sb->size += len;
