@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "auth.h"
 #include "core.h"
 
 /* Where `make install` puts things: the Makefile passes both (PREFIX/share/nanti and
@@ -39,6 +40,7 @@ struct config_args {
 	size_t map_size;
 	bool debug;
 	bool check;			/* --check-config */
+	bool print_key;			/* --print-public-key */
 };
 
 struct config {
@@ -54,6 +56,7 @@ struct config {
 	char time_zone[72];
 	struct core_policy policy;	/* how deadlines are chased (docs/deadlines.md) */
 	uint32_t step_kinds;		/* bit K: step-limits.KIND was set (step-limits leaves it) */
+	struct auth_users ipc_users;	/* who an ipc peer's uid is (auth.h) */
 	bool debug;
 };
 

@@ -245,6 +245,17 @@ def context():
         return _ctx
 
 
+def curve_client(sock, curve):
+    """Make sock a CURVE client before it connects: curve is (server public key, our
+    public key, our secret key), each 40 characters of Z85 (section 1), or None."""
+    if curve is None:
+        return
+    server, public, secret = (k.encode() if isinstance(k, str) else k for k in curve)
+    sock.curve_serverkey = server
+    sock.curve_publickey = public
+    sock.curve_secretkey = secret
+
+
 class _Socket:
     """What every client here does with its one socket: close it, and be a context manager."""
 
@@ -270,15 +281,19 @@ class ReqClient(_Socket):
     Timeout; the socket is then replaced, since a REQ socket that lost its reply can send
     nothing more."""
 
-    def __init__(self, endpoint, timeout=10.0):
+    def __init__(self, endpoint, timeout=10.0, curve=None):
+        """curve: (server public key, client public key, client secret key), Z85, for a
+        tcp endpoint (section 1: authentication)."""
         self.endpoint = endpoint
         self.timeout = timeout
+        self.curve = curve
         self.sock = None
         self._open()
 
     def _open(self):
         self.sock = context().socket(zmq.REQ)
         self.sock.setsockopt(zmq.LINGER, 0)
+        curve_client(self.sock, self.curve)
         self.sock.connect(self.endpoint)
 
     def reset(self):
@@ -485,7 +500,7 @@ class Subscriber:
     in self.entries; poll() returns those it added. self.live counts entries taken from
     live messages, self.caught_up those taken from log.read."""
 
-    def __init__(self, events_endpoint, submit_endpoint, topic="", cursor=0):
+    def __init__(self, events_endpoint, submit_endpoint, topic="", cursor=0, curve=None):
         self.topic = topic
         self.cursor = cursor
         self.entries = []
@@ -499,8 +514,9 @@ class Subscriber:
         self.sub.setsockopt(zmq.SUBSCRIBE, topic.encode())
         if topic != "":
             self.sub.setsockopt(zmq.SUBSCRIBE, b"heartbeat")
+        curve_client(self.sub, curve)
         self.sub.connect(events_endpoint)
-        self.client = ReqClient(submit_endpoint)
+        self.client = ReqClient(submit_endpoint, curve=curve)
         self._new = []
         # step 2
         self.catch_up()
@@ -851,6 +867,11 @@ class Daemon:
                 if line.startswith("VmRSS:"):
                     return int(line.split()[1])
         raise DaemonError("no VmRSS for pid %d" % self.proc.pid)
+
+    def server_key(self):
+        """The daemon's CURVE public key (STATE/curve.public), made on its first start."""
+        with open(os.path.join(self.state_dir, "curve.public")) as f:
+            return f.read().strip()
 
     def client(self, timeout=10.0):
         return ReqClient(self.submit, timeout)
