@@ -59,7 +59,7 @@
 #define HEARTBEAT_MS	1000
 #define PUB_HWM		100000
 #define LINGER_MS	2000
-#define REBIND_TRIES	500	/* of 2 ms: binding a PUB endpoint again (pub_rebind()) */
+#define REBIND_MS	10000	/* binding a PUB endpoint again may wait this long */
 #ifndef ZMQ_ZAP_ENFORCE_DOMAIN
 #define ZMQ_ZAP_ENFORCE_DOMAIN 93	/* a draft option in libzmq 4.3's header */
 #endif
@@ -92,9 +92,11 @@ struct daemon {
 	void *zctx, *router, *pub;
 	void *zap;			/* the ZAP handler's REP socket (auth.c) */
 	char curve_pub[PROTO_KEY_LEN + 1], curve_sec[PROTO_KEY_LEN + 1];
-	/* the PUB socket's tcp endpoints as bound, to bind again after a key is revoked */
-	char pub_tcp[CONFIG_MAX_TCP][PATH_MAX + 16];
-	bool rebind_pub;
+	/* the PUB socket's tcp endpoints, to bind again after a key is revoked: as asked
+	 * for, and as ZeroMQ names them once bound (what zmq_unbind() wants) */
+	char pub_ask[CONFIG_MAX_TCP][320], pub_tcp[CONFIG_MAX_TCP][320];
+	int64_t pub_down[CONFIG_MAX_TCP];	/* unbound since (ms), to bind again; 0: up */
+	bool rebind_pub, pub_rebinding;
 	int lock_fd;
 	int sigpipe[2];
 	struct msg *pool, *free_msgs;
@@ -348,6 +350,8 @@ static bool sockets_open(struct daemon *d)
 		snprintf(ep, sizeof ep, "tcp://%s:%ld", host, port + 1);
 		if (!bind_endpoint(d->pub, ep))
 			return false;
+		snprintf(d->pub_ask[i], sizeof d->pub_ask[i], "%.*s", (int)sizeof d->pub_ask[i] - 1,
+			 ep);
 		size = sizeof d->pub_tcp[i];
 		zmq_getsockopt(d->pub, ZMQ_LAST_ENDPOINT, d->pub_tcp[i], &size);
 	}
@@ -356,29 +360,53 @@ static bool sockets_open(struct daemon *d)
 
 /*
  * A key was revoked or replaced: requests of the connections it opened are refused
- * (auth_check()), but a subscriber's PUB connection carries no requests. Binding the PUB
- * socket's tcp endpoints again drops every tcp subscriber; ZeroMQ reconnects them at once,
- * through the ZAP handler, which lets the revoked key in no more. The others miss the
- * entries of the moment and catch up with log.read, as protocol.md section 7 says.
+ * (auth_check()), but a subscriber's PUB connection carries no requests. Unbinding the
+ * PUB socket's tcp endpoints drops every tcp subscriber; binding them again lets ZeroMQ
+ * reconnect them, through the ZAP handler, which lets the revoked key in no more. The
+ * others miss the entries of the moment and catch up with log.read (protocol.md section
+ * 7). The old listener closes in ZeroMQ's I/O thread, so the port may still be taken for
+ * a moment: pub_bind_again() tries on each turn of the loop, which meanwhile goes on
+ * serving (handshakes wait for the ZAP handler).
  */
-static void pub_rebind(struct daemon *d)
+static void pub_unbind(struct daemon *d)
 {
 	d->rebind_pub = false;
 	for (int i = 0; i < d->cfg.ntcp; i++) {
-		if (d->pub_tcp[i][0] == '\0')
+		if (d->pub_tcp[i][0] == '\0' || d->pub_down[i] != 0)
 			continue;
-		int rc = zmq_unbind(d->pub, d->pub_tcp[i]);
-
-		/* the listener closes in ZeroMQ's I/O thread: the port may take a moment */
-		for (int tries = 0; rc == 0 && (rc = zmq_bind(d->pub, d->pub_tcp[i])) != 0 &&
-		     zmq_errno() == EADDRINUSE && tries < REBIND_TRIES; tries++)
-			nanosleep(&(struct timespec){ 0, 2000000 }, NULL);
-		if (rc != 0)
-			log_err("cannot bind %s again after a key was revoked: %s", d->pub_tcp[i],
+		if (zmq_unbind(d->pub, d->pub_tcp[i]) != 0) {
+			log_err("cannot unbind %s after a key was revoked: %s", d->pub_tcp[i],
 				zmq_strerror(zmq_errno()));
-		else
-			log_info("bound %s again: its subscribers authenticate again", d->pub_tcp[i]);
+			continue;
+		}
+		d->pub_down[i] = now_ms();
 	}
+}
+
+/* Bind the PUB endpoints pub_unbind() took down; true while some are still down. */
+static bool pub_bind_again(struct daemon *d)
+{
+	bool down = false;
+
+	for (int i = 0; i < d->cfg.ntcp; i++) {
+		size_t size = sizeof d->pub_tcp[i];
+
+		if (d->pub_down[i] == 0)
+			continue;
+		if (zmq_bind(d->pub, d->pub_ask[i]) == 0) {
+			d->pub_down[i] = 0;
+			zmq_getsockopt(d->pub, ZMQ_LAST_ENDPOINT, d->pub_tcp[i], &size);
+			log_info("bound %s again: its subscribers authenticate again", d->pub_ask[i]);
+		} else if (zmq_errno() == EADDRINUSE && now_ms() - d->pub_down[i] < REBIND_MS) {
+			down = true;
+		} else {
+			log_err("cannot bind %s again after a key was revoked: %s", d->pub_ask[i],
+				zmq_strerror(zmq_errno()));
+			d->pub_down[i] = 0;
+			d->pub_tcp[i][0] = '\0';
+		}
+	}
+	return down;
 }
 
 static bool signals_setup(struct daemon *d)
@@ -1106,6 +1134,8 @@ static void loop(struct daemon *d)
 			wait = d->next_due - now;
 		if (d->firing == 0 && d->recal_next != 0 && nitems == 4)
 			wait = 0;	/* the pass goes on */
+		if (d->pub_rebinding && wait > 5)
+			wait = 5;	/* the port is free again in a moment */
 		if (wait < 0)
 			wait = 0;
 		batch_spec_quiesce(&d->spec);	/* no read transaction across the sleep */
@@ -1126,7 +1156,8 @@ static void loop(struct daemon *d)
 		if (nitems == 4 && (items[3].revents & ZMQ_POLLIN))
 			receive(d);
 		if (d->rebind_pub)
-			pub_rebind(d);
+			pub_unbind(d);
+		d->pub_rebinding = pub_bind_again(d);
 		now = now_ms();
 		if (now >= d->next_heartbeat) {
 			heartbeat(d, now);
