@@ -873,6 +873,16 @@ class Daemon:
         with open(os.path.join(self.state_dir, "curve.public")) as f:
             return f.read().strip()
 
+    def curve_for(self, person, admin="admin"):
+        """A fresh CURVE key pair for person, registered by admin over ipc (key.add);
+        the curve argument of ReqClient: (server key, public key, secret key)."""
+        public, secret = (k.decode() for k in zmq.curve_keypair())
+        with self.client() as c:
+            r = c.write("key.add", actor=admin, person=person, key=public)
+        if not r.get("ok"):
+            raise ProtocolError("key.add for %s: %r" % (person, r))
+        return (self.server_key(), public, secret)
+
     def client(self, timeout=10.0):
         return ReqClient(self.submit, timeout)
 

@@ -1514,17 +1514,24 @@ def _(t):
     d = t.daemon(args=["--listen-tcp", "127.0.0.1:%d" % port])
     ep = "tcp://127.0.0.1:%d" % port
     base = county(t, d)
-    out = ok(t, run(["--endpoint", ep, "open", "over tcp", "--area", "livelihood", "--unit",
-                     "xiaxi"]), "open over tcp")
+    # tcp speaks CURVE: a key pair from nanti key gen, registered for the client's actor
+    kf = os.path.join(d.base, "client.key")
+    ok(t, run(["key", "gen", "--out", kf]), "key gen")
+    ok(t, nanti(d, "--actor", "admin", "admin", "key", "add", ACTOR, kf), "key add")
+    base += 1
+    ep = ["--endpoint", ep, "--key", kf, "--server-key",
+          os.path.join(d.state_dir, "curve.public")]
+    out = ok(t, run(ep + ["open", "over tcp", "--area", "livelihood", "--unit", "xiaxi"]),
+             "open over tcp")
     t.eq(out, "case 1: opened; step identified (seq %d)\n" % (base + 1), "open over tcp")
-    w = Watch(t, ["--endpoint", ep, "--json", "watch", "--from", str(base + 1)])
+    w = Watch(t, ep + ["--json", "watch", "--from", str(base + 1)])
     got = w.entries(1)
-    ok(t, run(["--endpoint", ep, "note", "1", "over tcp too"]), "note over tcp")
+    ok(t, run(ep + ["note", "1", "over tcp too"]), "note over tcp")
     got += w.entries(1)
     t.eq([e["seq"] for e in got], [base + 1, base + 2], "seqs")
     t.eq(w.stop()[0], 0, "exit status")
-    explicit = Watch(t, ["--endpoint", ep, "--events", "tcp://127.0.0.1:%d" % (port + 1),
-                         "--json", "watch", "--from", str(base + 2)])
+    explicit = Watch(t, ep + ["--events", "tcp://127.0.0.1:%d" % (port + 1),
+                              "--json", "watch", "--from", str(base + 2)])
     t.eq([e["seq"] for e in explicit.entries(1)], [base + 2], "with --events")
     t.eq(explicit.stop()[0], 0, "exit status")
 
