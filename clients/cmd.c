@@ -938,11 +938,13 @@ static int cmd_log(struct run *r)
 	  .run = cmd_single, .show = cmd_show_step, .needs = NEEDS_STEP, \
 	  .data = &(const struct cmd_step){ did, back }, .about = __VA_ARGS__ }
 
-/* A write on the county's records: one request, confirmed by fn; key names the record. */
-#define CMD_ORG_WRITE(nm, opname, specs, fn, key, sum, ...) \
+/* A write on the county's records: one request (sent by runfn), confirmed by fn; key
+ * names the record. */
+#define CMD_ORG_WRITE_BY(runfn, nm, opname, specs, fn, key, sum, ...) \
 	{ .name = nm, .op = opname, .write = true, .summary = sum, CMD_SPEC(specs), \
-	  .run = cmd_single, .show = fn, .needs = { { key, CMD_T(STR) }, { NULL, 0 } }, \
+	  .run = runfn, .show = fn, .needs = { { key, CMD_T(STR) }, { NULL, 0 } }, \
 	  .data = key, .about = __VA_ARGS__ }
+#define CMD_ORG_WRITE(...) CMD_ORG_WRITE_BY(cmd_single, __VA_ARGS__)
 
 const struct cmd cmd_table[] = {
 	/* the seven steps, in order */
@@ -1166,24 +1168,20 @@ const struct cmd cmd_table[] = {
 	  .run = cmd_single, .show = cmd_show_stats,
 	  .needs = { { "cases", CMD_T(POSITIVE_INTEGER) }, { "commits", CMD_T(POSITIVE_INTEGER) },
 		     { NULL, 0 } }, .section = "administration" },
-	{ .name = "admin key add", .op = "key.add", .write = true,
-	  .summary = "register a person's CURVE public key",
-	  .about = "Register PERSON's public key (made by nanti key gen on their machine), so\n"
-		   "that they can connect over tcp. It replaces the key they had, which stops\n"
-		   "working at once, on open connections too. A key is one person's. By an\n"
-		   "admin.",
-	  CMD_SPEC(keys_add_spec), .run = keys_add_run, .show = cmd_show_put,
-	  .needs = { { "person", CMD_T(STR) }, { NULL, 0 } }, .data = "person" },
+	CMD_ORG_WRITE_BY(keys_add_run, "admin key add", "key.add", keys_add_spec, cmd_show_put,
+			 "person", "register a person's CURVE public key",
+			 "Register PERSON's public key (made by nanti key gen on their machine), so\n"
+			 "that they can connect over tcp. It replaces the key they had, which stops\n"
+			 "working at once, on open connections too. A key is one person's. By an\n"
+			 "admin."),
 	CMD_ORG_WRITE("admin key revoke", "key.revoke", keys_revoke_spec, cmd_show_put, "person",
 		      "revoke a person's CURVE key",
 		      "Take PERSON's key away: new connections with it are refused, and connections\n"
 		      "already open get forbidden on their next request. By an admin."),
 	{ .name = "key gen", .summary = "make a CURVE key pair for connecting over tcp",
-	  .about = "Make a key pair for connecting to nantid over tcp (CURVE). With --out FILE,\n"
-		   "write it to FILE (mode 0600; an existing FILE is never overwritten) and\n"
-		   "print the public key; else print the key file on standard output. Give the\n"
-		   "public key to an admin (nanti admin key add); keep FILE, and use it with\n"
-		   "--key FILE (or NANTI_KEY).",
+	  .about = "Make a key pair for nantid's tcp endpoints (CURVE): with --out, into FILE\n"
+		   "(mode 0600, never overwritten) and print the public key; else print the key\n"
+		   "file. An admin registers the public key (nanti admin key add); use --key FILE.",
 	  .spec = keys_gen_spec, .nspec = KEYS_GEN_NSPEC, .run = keys_gen_run },
 	{ .name = "admin backup", .summary = "a hot, compacting copy of the ledger",
 	  .about = "Copy the ledger in the state directory to FILE while the daemon serves:\n"

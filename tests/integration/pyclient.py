@@ -237,6 +237,27 @@ _ctx = None
 _ctx_lock = threading.Lock()
 
 
+def free_port_pair():
+    """A port P on 127.0.0.1 with P+1 also free (just now): --listen-tcp serves requests
+    on P and notifications on P+1."""
+    import socket
+    for _ in range(100):
+        a, b = socket.socket(), socket.socket()
+        try:
+            a.bind(("127.0.0.1", 0))
+            p = a.getsockname()[1]
+            if p >= 65535:
+                continue
+            b.bind(("127.0.0.1", p + 1))
+            return p
+        except OSError:
+            continue
+        finally:
+            a.close()
+            b.close()
+    raise RuntimeError("no free port pair")
+
+
 def context():
     global _ctx
     with _ctx_lock:

@@ -11,7 +11,6 @@ tests run clients as other uids).
 """
 import json
 import os
-import socket
 import stat
 import subprocess
 import sys
@@ -23,8 +22,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import zmq  # noqa: E402
 
 from pyclient import (  # noqa: E402
-    NANTID, ROOT, County, ReqClient, Timeout, context, curve_client, error_code, new_id,
-    read_log, run_tests, test)
+    NANTID, ROOT, County, ReqClient, Timeout, context, curve_client, error_code,
+    free_port_pair, new_id, read_log, run_tests, test)
 
 NANTI = os.path.join(ROOT, "build", "nanti")
 CADRE = County.CADRE
@@ -33,29 +32,11 @@ ADMIN = County.ADMIN
 REFUSED_WAIT = 1.5      # seconds a refused handshake is given to answer (it never does)
 
 
-def free_port():
-    """A port whose next one is free too (the daemon publishes on PORT+1)."""
-    for _ in range(50):
-        s = socket.socket()
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-        s.close()
-        s2 = socket.socket()
-        try:
-            s2.bind(("127.0.0.1", port + 1))
-            return port
-        except OSError:
-            continue
-        finally:
-            s2.close()
-    raise RuntimeError("no free pair of ports")
-
-
 class Tcp:
     """A daemon with a tcp endpoint and the shared county."""
 
     def __init__(self, t, extra=()):
-        self.port = free_port()
+        self.port = free_port_pair()
         self.d = t.daemon(args=["--listen-tcp", "127.0.0.1:%d" % self.port] + list(extra))
         self.county = self.d.build_county()
         self.ep = "tcp://127.0.0.1:%d" % self.port
@@ -76,6 +57,13 @@ class Tcp:
 
     def client(self, keys, timeout=5.0):
         return ReqClient(self.ep, timeout, curve=(self.server,) + tuple(keys))
+
+    def open_client(self, t, keys):
+        """A connection with keys that got in (a ping answered); closed after the test."""
+        c = self.client(keys)
+        t.defer(c.close)
+        t.require(c.call("ping")["ok"], "a ping before anything happens to the key")
+        return c
 
     def last_seq(self):
         with self.d.client() as c:
@@ -164,9 +152,7 @@ def test_plain_tcp(t):
 def test_revoked_key(t):
     s = Tcp(t)
     keys = s.give_key(t, CADRE)
-    c = s.client(keys)
-    t.defer(c.close)
-    t.require(c.call("ping")["ok"], "ping before the revocation")
+    c = s.open_client(t, keys)
     r = s.admin("key.revoke", person=CADRE)
     t.require(r["ok"] and r.get("changed") is True, "key.revoke: %r" % r)
     before = s.last_seq()
@@ -191,8 +177,7 @@ def test_revoked_key(t):
       "one with a registered key gets them again")
 def test_revoked_subscriber(t):
     s = Tcp(t)
-    gone = s.give_key(t, CADRE)
-    stays = s.give_key(t, OTHER)
+    gone, stays = (s.give_key(t, person) for person in (CADRE, OTHER))
     subs = {}
     for name, keys in (("gone", gone), ("stays", stays)):
         sub = context().socket(zmq.SUB)
@@ -216,9 +201,7 @@ def test_revoked_subscriber(t):
 def test_replaced_key(t):
     s = Tcp(t)
     old = s.give_key(t, CADRE)
-    c = s.client(old)
-    t.defer(c.close)
-    t.require(c.call("ping")["ok"], "the old key gets in")
+    c = s.open_client(t, old)
     new = s.give_key(t, CADRE)
     t.eq(error_code(c.call("ping")), "forbidden", "the old key's open connection")
     with s.client(new) as c2:
@@ -408,7 +391,7 @@ def test_export_keys(t):
                        capture_output=True, text=True, timeout=60)
     t.require(r.returncode == 0, "export: %r" % r.stderr)
     s.d.stop()
-    port = free_port()
+    port = free_port_pair()
     d2 = t.daemon(start=False, args=["--listen-tcp", "127.0.0.1:%d" % port])
     r = subprocess.run([NANTI, "admin", "import", path, "--state-dir", d2.state_dir],
                        capture_output=True, text=True, timeout=60)

@@ -24,11 +24,9 @@ import datetime
 import json
 import os
 import queue
-import random
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -41,7 +39,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import msgpack  # noqa: E402
 import zmq  # noqa: E402
 
-from pyclient import ROOT, new_id, read_log, run_tests, test  # noqa: E402
+from pyclient import ROOT, free_port_pair, new_id, read_log, run_tests, test  # noqa: E402
 
 NANTI = os.environ.get("NANTI", os.path.join(ROOT, "build", "nanti"))
 ACTOR = "wang.li"
@@ -451,25 +449,6 @@ class FakeDaemon:
         self.thread.join(10)
         self.ctx.term()
         shutil.rmtree(self.dir, ignore_errors=True)
-
-
-def free_port_pair():
-    """A port P such that P and P+1 are free on 127.0.0.1 (now)."""
-    for _ in range(100):
-        port = random.randrange(20000, 60000)
-        socks = []
-        try:
-            for p in (port, port + 1):
-                s = socket.socket()
-                socks.append(s)
-                s.bind(("127.0.0.1", p))
-            return port
-        except OSError:
-            continue
-        finally:
-            for s in socks:
-                s.close()
-    raise RuntimeError("no free port pair")
 
 
 # ---------------------------------------------------------------------------------------

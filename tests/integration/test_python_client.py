@@ -24,7 +24,7 @@ import zmq  # noqa: E402
 
 from pyclient import (  # noqa: E402
     AREAS, CASE_KINDS, READ_OPS, ROLES, WRITE_OPS, County, Pipeline, ReqClient, Subscriber,
-    curve_client,
+    curve_client, free_port_pair,
     build_county, case_history, check_reply, context, decode, encode, error_code, list_cases,
     mp_int, mp_map_raw, mp_uint, new_id, now_ms, person_put_req, read_log, run_tests, test,
     today, unit_put_req, valid_id)
@@ -1447,25 +1447,6 @@ def _(t):
         t.check(n1["ok"], n1)
         t.eq(n2, dict(n1, duplicate=True), "case as fixint then as uint64")
         t.eq(ping_seq(c), base + 2, "seq")
-
-
-def free_port_pair():
-    """A port P on 127.0.0.1 with P+1 also free (just now)."""
-    for _ in range(100):
-        a, b = socket.socket(), socket.socket()
-        try:
-            a.bind(("127.0.0.1", 0))
-            p = a.getsockname()[1]
-            if p >= 65535:
-                continue
-            b.bind(("127.0.0.1", p + 1))
-            return p
-        except OSError:
-            continue
-        finally:
-            a.close()
-            b.close()
-    raise RuntimeError("no free port pair")
 
 
 @test("--listen-tcp serves requests on PORT and notifications on PORT+1")
