@@ -40,7 +40,10 @@ struct cli_conf {
 	const char *endpoint;	/* --endpoint: the request endpoint, or NULL */
 	const char *events;	/* --events: the notification endpoint, or NULL */
 	const char *runtime_dir;/* --runtime-dir or NANTI_RUNTIME_DIR, or NULL */
-	const char *actor;	/* --actor, NANTI_ACTOR, $USER or the login name; NULL if none */
+	const char *actor;	/* --actor, NANTI_ACTOR, $USER or the login name; NULL if none
+				 * (with a key and no --actor: the key's person, by the daemon) */
+	const char *key_file;	/* --key or NANTI_KEY: our CURVE key pair, or NULL */
+	const char *server_key;	/* --server-key or NANTI_SERVER_KEY: Z85 or a file, or NULL */
 	int timeout_ms;		/* --timeout: per request, > 0 */
 	bool json;		/* --json */
 };

@@ -36,6 +36,7 @@
 #include "cmd.h"
 #include "coverage.h"
 #include "import.h"
+#include "keys.h"
 #include "render.h"
 #include "watch.h"
 
@@ -618,7 +619,7 @@ int cmd_start(struct run *r, const char *op, const struct args_table *t, proto_o
 }
 
 /* One request, one reply: the writes, ping, stats, the record views. */
-static int cmd_single(struct run *r)
+int cmd_single(struct run *r)
 {
 	struct conn_reply rep = { .root = NULL };
 	proto_out out;
@@ -937,11 +938,13 @@ static int cmd_log(struct run *r)
 	  .run = cmd_single, .show = cmd_show_step, .needs = NEEDS_STEP, \
 	  .data = &(const struct cmd_step){ did, back }, .about = __VA_ARGS__ }
 
-/* A write on the county's records: one request, confirmed by fn; key names the record. */
-#define CMD_ORG_WRITE(nm, opname, specs, fn, key, sum, ...) \
+/* A write on the county's records: one request (sent by runfn), confirmed by fn; key
+ * names the record. */
+#define CMD_ORG_WRITE_BY(runfn, nm, opname, specs, fn, key, sum, ...) \
 	{ .name = nm, .op = opname, .write = true, .summary = sum, CMD_SPEC(specs), \
-	  .run = cmd_single, .show = fn, .needs = { { key, CMD_T(STR) }, { NULL, 0 } }, \
+	  .run = runfn, .show = fn, .needs = { { key, CMD_T(STR) }, { NULL, 0 } }, \
 	  .data = key, .about = __VA_ARGS__ }
+#define CMD_ORG_WRITE(...) CMD_ORG_WRITE_BY(cmd_single, __VA_ARGS__)
 
 const struct cmd cmd_table[] = {
 	/* the seven steps, in order */
@@ -1165,6 +1168,21 @@ const struct cmd cmd_table[] = {
 	  .run = cmd_single, .show = cmd_show_stats,
 	  .needs = { { "cases", CMD_T(POSITIVE_INTEGER) }, { "commits", CMD_T(POSITIVE_INTEGER) },
 		     { NULL, 0 } }, .section = "administration" },
+	CMD_ORG_WRITE_BY(keys_add_run, "admin key add", "key.add", keys_add_spec, cmd_show_put,
+			 "person", "register a person's CURVE public key",
+			 "Register PERSON's public key (made by nanti key gen on their machine), so\n"
+			 "that they can connect over tcp. It replaces the key they had, which stops\n"
+			 "working at once, on open connections too. A key is one person's. By an\n"
+			 "admin."),
+	CMD_ORG_WRITE("admin key revoke", "key.revoke", keys_revoke_spec, cmd_show_put, "person",
+		      "revoke a person's CURVE key",
+		      "Take PERSON's key away: new connections with it are refused, and connections\n"
+		      "already open get forbidden on their next request. By an admin."),
+	{ .name = "key gen", .summary = "make a CURVE key pair for connecting over tcp",
+	  .about = "Make a key pair for nantid's tcp endpoints (CURVE): with --out, into FILE\n"
+		   "(mode 0600, never overwritten) and print the public key; else print the key\n"
+		   "file. An admin registers the public key (nanti admin key add); use --key FILE.",
+	  .spec = keys_gen_spec, .nspec = KEYS_GEN_NSPEC, .run = keys_gen_run },
 	{ .name = "admin backup", .summary = "a hot, compacting copy of the ledger",
 	  .about = "Copy the ledger in the state directory to FILE while the daemon serves:\n"
 		   "LMDB's compacting copy, in one read transaction, so requests are not held\n"
@@ -1199,22 +1217,28 @@ const struct cmd cmd_table[] = {
 };
 const size_t cmd_count = N(cmd_table);
 
+/* Does name ("admin key add") begin argv? How many words it took, else 0. */
+static int cmd_words(const char *name, int argc, char *const *argv)
+{
+	int n = 0;
+
+	for (const char *w = name; n < argc; n++) {
+		size_t len = strcspn(w, " ");
+
+		if (strlen(argv[n]) != len || strncmp(w, argv[n], len) != 0)
+			return 0;
+		if (w[len] == '\0')
+			return n + 1;
+		w += len + 1;
+	}
+	return 0;
+}
+
 const struct cmd *cmd_find(int argc, char *const *argv, int *words)
 {
-	for (size_t i = 0; i < cmd_count && argc > 0; i++) {
-		const char *name = cmd_table[i].name, *space = strchr(name, ' ');
-
-		if (space == NULL && strcmp(name, argv[0]) == 0) {
-			*words = 1;
+	for (size_t i = 0; i < cmd_count && argc > 0; i++)
+		if ((*words = cmd_words(cmd_table[i].name, argc, argv)) > 0)
 			return &cmd_table[i];
-		}
-		if (space != NULL && argc > 1 && strlen(argv[0]) == (size_t)(space - name) &&
-		    strncmp(name, argv[0], (size_t)(space - name)) == 0 &&
-		    strcmp(space + 1, argv[1]) == 0) {
-			*words = 2;
-			return &cmd_table[i];
-		}
-	}
 	return NULL;
 }
 

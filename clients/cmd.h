@@ -56,6 +56,10 @@ struct run {
 extern const struct cmd cmd_table[];
 extern const size_t cmd_count;
 
+/* One request, one reply, shown by the row's show() (or as JSON): the writes, ping,
+ * stats, the record views. Returns an exit status. */
+int cmd_single(struct run *r);
+
 /* The options every write command takes (--request-id). */
 extern const struct args_spec cmd_write_spec[];
 extern const size_t cmd_write_nspec;
@@ -64,8 +68,8 @@ extern const size_t cmd_write_nspec;
 #define CMD_LOG_NSPEC 4
 extern const struct args_spec cmd_log_spec[CMD_LOG_NSPEC];
 
-/* The command named by argv[0], or by argv[0] and argv[1] for a two-word name ("unit
- * put"); *words says how many it took. NULL if none. */
+/* The command whose words ("unit put", "admin key add") begin argv; *words says how many
+ * it took. NULL if none. */
 const struct cmd *cmd_find(int argc, char *const *argv, int *words);
 
 /* Is word the first word of two-word commands ("unit")? */

@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include "conn.h"
+#include "keys.h"
 
 #define CONN_MAXMSG	(16 * 1024 * 1024)	/* bytes in a frame we accept */
 #define CONN_SUB_HWM	100000			/* the daemon's PUB high-water mark */
@@ -57,6 +58,8 @@ static int conn_left(int64_t deadline)
 
 	return left > 0 ? (int)left : 0;
 }
+
+static int conn_zmq_failed(const char *what);
 
 static bool conn_has_prefix(const char *s, const char *prefix)
 {
@@ -113,6 +116,41 @@ static void conn_events_of(const char *ep, char *out, size_t n)
 	}
 }
 
+/*
+ * The keys a tcp endpoint needs (the daemon speaks CURVE there, docs/protocol.md section
+ * 1): ours from --key (a file of `nanti key gen`), the daemon's from --server-key (the
+ * key, or a file holding it). ipc needs none and ignores them.
+ */
+static int conn_resolve_keys(struct conn *c, const struct cli_conf *conf)
+{
+	bool tcp = conn_has_prefix(c->submit, "tcp://") || conn_has_prefix(c->events, "tcp://");
+
+	if (!tcp)
+		return CLI_OK;
+	if (conf->key_file == NULL || conf->server_key == NULL) {
+		cli_warn("%s speaks CURVE: give your key pair (--key FILE, from nanti key gen) and "
+			 "the daemon's public key (--server-key KEY|FILE), or set NANTI_KEY and "
+			 "NANTI_SERVER_KEY", c->submit);
+		return CLI_USAGE;
+	}
+	if (keys_read_pair(conf->key_file, c->curve_public, c->curve_secret) != CLI_OK ||
+	    keys_read_public(conf->server_key, "--server-key", c->curve_server) != CLI_OK)
+		return CLI_USAGE;
+	c->curve = true;
+	return CLI_OK;
+}
+
+int conn_curve(const struct conn *c, void *s)
+{
+	if (!c->curve)
+		return CLI_OK;
+	if (zmq_setsockopt(s, ZMQ_CURVE_SERVERKEY, c->curve_server, PROTO_KEY_LEN) != 0 ||
+	    zmq_setsockopt(s, ZMQ_CURVE_PUBLICKEY, c->curve_public, PROTO_KEY_LEN) != 0 ||
+	    zmq_setsockopt(s, ZMQ_CURVE_SECRETKEY, c->curve_secret, PROTO_KEY_LEN) != 0)
+		return conn_zmq_failed("set the CURVE keys");
+	return CLI_OK;
+}
+
 int conn_resolve(struct conn *c, const struct cli_conf *conf, bool need_events)
 {
 	memset(c, 0, sizeof *c);
@@ -156,7 +194,7 @@ int conn_resolve(struct conn *c, const struct cli_conf *conf, bool need_events)
 			 c->submit);
 		return CLI_USAGE;
 	}
-	return CLI_OK;
+	return conn_resolve_keys(c, conf);
 }
 
 static int conn_no_daemon(const char *ep)
@@ -230,6 +268,8 @@ static int conn_socket(struct conn *c, int type, const char *ep, void **out)
 	    (type == ZMQ_REQ && zmq_setsockopt(s, ZMQ_IMMEDIATE, &one, sizeof one) != 0) ||
 	    (type == ZMQ_SUB && zmq_setsockopt(s, ZMQ_RCVHWM, &hwm, sizeof hwm) != 0))
 		return conn_zmq_failed("set socket options");
+	if (conn_has_prefix(ep, "tcp://") && conn_curve(c, s) != CLI_OK)
+		return CLI_LOCAL;
 	if (zmq_connect(s, ep) != 0) {
 		if (errno == EINVAL || errno == EPROTONOSUPPORT || errno == ENOCOMPATPROTO) {
 			cli_warn("cannot use the endpoint %s: %s", ep, zmq_strerror(errno));

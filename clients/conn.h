@@ -21,6 +21,10 @@ struct conn {
 	void *zctx;			/* NULL until conn_open() */
 	void *req;			/* the REQ socket */
 	void *sub;			/* the SUB socket, after conn_subscribe() */
+	/* CURVE, for tcp endpoints (--key, --server-key): Z85 keys; curve false: none */
+	bool curve;
+	char curve_public[PROTO_KEY_LEN + 1], curve_secret[PROTO_KEY_LEN + 1];
+	char curve_server[PROTO_KEY_LEN + 1];
 };
 
 /* A received body frame and its decoding: the strings in doc point into msg, which holds
@@ -72,6 +76,12 @@ int conn_resolve(struct conn *c, const struct cli_conf *conf, bool need_events);
  * ZeroMQ refuses) or CLI_LOCAL, having said why on stderr. Call conn_close() in any case.
  */
 int conn_open(struct conn *c);
+
+/*
+ * conn_curve - make s, not yet connected, a CURVE client of c's keys (nothing when c
+ * has none). Returns CLI_OK or CLI_LOCAL after saying why.
+ */
+int conn_curve(const struct conn *c, void *s);
 
 /*
  * conn_call - send the request in out and wait for its reply, at most c->timeout_ms in

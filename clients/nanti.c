@@ -34,7 +34,8 @@
 #define NANTI_TIMEOUT_MAX 86400000	/* ms: a day */
 
 enum nanti_global {
-	G_ENDPOINT, G_EVENTS, G_RUNTIME, G_ACTOR, G_TIMEOUT, G_JSON, G_HELP, G_VERSION, G__N
+	G_ENDPOINT, G_EVENTS, G_RUNTIME, G_KEY, G_SERVER_KEY, G_ACTOR, G_TIMEOUT, G_JSON, G_HELP,
+	G_VERSION, G__N
 };
 
 static const struct args_spec nanti_global_spec[G__N] = {
@@ -45,6 +46,11 @@ static const struct args_spec nanti_global_spec[G__N] = {
 		       { 0 } },
 	[G_RUNTIME] = { "--runtime-dir", ARGS_STR, "DIR",
 			"use ipc://DIR/submit.sock and ipc://DIR/events.sock", { 0 } },
+	[G_KEY] = { "--key", ARGS_STR, "FILE",
+		    "over tcp: your key pair, from nanti key gen ($NANTI_KEY)", { 0 } },
+	[G_SERVER_KEY] = { "--server-key", ARGS_STR, "KEY",
+			   "over tcp: the daemon's public key or its file ($NANTI_SERVER_KEY)",
+			   { 0 } },
 	[G_ACTOR] = { "--actor", ARGS_STR, "NAME",
 		      "who submits (default: $NANTI_ACTOR, else $USER, else the login name)",
 		      { 0 } },
@@ -78,7 +84,10 @@ static void nanti_help(FILE *f)
 		fprintf(f, "  %-*s  %s\n", w, cmd_table[i].name, cmd_table[i].summary);
 	}
 	fputs("\nThe actor of a write must be a person registered with `nanti person put`;\n"
-	      "until the ledger has an admin, anyone may register units and people.\n", f);
+	      "until the ledger has an admin, anyone may register units and people.\n"
+	      "Over tcp the daemon speaks CURVE: connect with --key FILE (your key pair,\n"
+	      "registered by an admin with nanti admin key add) and --server-key KEY; you\n"
+	      "then act as the key's person.\n", f);
 	fputs("\noptions (before or after the command):\n", f);
 	args_describe(f, nanti_global_spec, G__N, args_width(nanti_global_spec, G__N));
 	fputs("\nThe daemon is found at --endpoint, else in --runtime-dir DIR, else in\n"
@@ -144,18 +153,6 @@ static int nanti_conf(const struct args_val *g, struct cli_conf *conf)
 	struct passwd *pw;
 
 	memset(conf, 0, sizeof *conf);
-	conf->endpoint = g[G_ENDPOINT].set ? g[G_ENDPOINT].s : NULL;
-	conf->events = g[G_EVENTS].set ? g[G_EVENTS].s : NULL;
-	conf->runtime_dir = g[G_RUNTIME].set ? g[G_RUNTIME].s : NULL;
-	if (conf->runtime_dir == NULL && (env = getenv("NANTI_RUNTIME_DIR")) != NULL && *env)
-		conf->runtime_dir = env;
-	conf->actor = g[G_ACTOR].set ? g[G_ACTOR].s : NULL;
-	if (conf->actor == NULL && (env = getenv("NANTI_ACTOR")) != NULL && *env)
-		conf->actor = env;
-	if (conf->actor == NULL && (env = getenv("USER")) != NULL && *env)
-		conf->actor = env;
-	if (conf->actor == NULL && (pw = getpwuid(geteuid())) != NULL)
-		conf->actor = pw->pw_name;
 	conf->timeout_ms = CLI_TIMEOUT_DEFAULT;
 	if (g[G_TIMEOUT].set) {
 		if (g[G_TIMEOUT].u < 1 || g[G_TIMEOUT].u > NANTI_TIMEOUT_MAX) {
@@ -165,17 +162,41 @@ static int nanti_conf(const struct args_val *g, struct cli_conf *conf)
 		conf->timeout_ms = (int)g[G_TIMEOUT].u;
 	}
 	conf->json = g[G_JSON].set;
+	conf->endpoint = g[G_ENDPOINT].set ? g[G_ENDPOINT].s : NULL;
+	conf->events = g[G_EVENTS].set ? g[G_EVENTS].s : NULL;
+	conf->runtime_dir = g[G_RUNTIME].set ? g[G_RUNTIME].s : NULL;
+	if (conf->runtime_dir == NULL && (env = getenv("NANTI_RUNTIME_DIR")) != NULL && *env)
+		conf->runtime_dir = env;
+	conf->key_file = g[G_KEY].set ? g[G_KEY].s : NULL;
+	if (conf->key_file == NULL && (env = getenv("NANTI_KEY")) != NULL && *env)
+		conf->key_file = env;
+	conf->server_key = g[G_SERVER_KEY].set ? g[G_SERVER_KEY].s : NULL;
+	if (conf->server_key == NULL && (env = getenv("NANTI_SERVER_KEY")) != NULL && *env)
+		conf->server_key = env;
+	conf->actor = g[G_ACTOR].set ? g[G_ACTOR].s : NULL;
+	if (conf->actor == NULL && (env = getenv("NANTI_ACTOR")) != NULL && *env)
+		conf->actor = env;
+	/* a key is a person: the daemon knows whom, and a guess from $USER could only be
+	 * refused */
+	if (conf->actor == NULL && conf->key_file != NULL)
+		return CLI_OK;
+	if (conf->actor == NULL && (env = getenv("USER")) != NULL && *env)
+		conf->actor = env;
+	if (conf->actor == NULL && (pw = getpwuid(geteuid())) != NULL)
+		conf->actor = pw->pw_name;
 	return CLI_OK;
 }
 
 /* The envelope of a write request: its id (given or fresh) and its actor. */
 static int nanti_envelope(struct run *r, const struct args_val *request_id)
 {
-	if (r->conf->actor == NULL || r->conf->actor[0] == '\0') {
+	if ((r->conf->actor == NULL || r->conf->actor[0] == '\0') && r->conf->key_file == NULL) {
 		cli_warn("%s: no actor: give --actor NAME or set NANTI_ACTOR", r->cmd->name);
 		return CLI_USAGE;
 	}
-	r->actor = (proto_str){ r->conf->actor, (uint32_t)strlen(r->conf->actor) };
+	/* none, with a key: the request acts as the key's person */
+	r->actor = r->conf->actor == NULL ? PROTO_STR_NULL :
+		   (proto_str){ r->conf->actor, (uint32_t)strlen(r->conf->actor) };
 	if (request_id->set && request_id->len == 0) {
 		cli_warn("%s: --request-id must not be empty", r->cmd->name);
 		return CLI_USAGE;

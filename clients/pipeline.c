@@ -58,6 +58,8 @@ int pipeline_open(struct pipeline *p, struct conn *c, size_t window)
 	    zmq_setsockopt(p->sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg) != 0 ||
 	    zmq_setsockopt(p->sock, ZMQ_IMMEDIATE, &one, sizeof one) != 0)
 		return pipeline_zmq_failed("set socket options");
+	if (strncmp(c->submit, "tcp://", 6) == 0 && (rc = conn_curve(c, p->sock)) != CLI_OK)
+		return rc;
 	if (zmq_connect(p->sock, c->submit) != 0) {
 		cli_warn("cannot connect to %s: %s", c->submit, zmq_strerror(errno));
 		return CLI_UNREACHABLE;

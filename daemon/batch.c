@@ -190,6 +190,7 @@ void batch_item_reuse(struct batch_item *it, const void *body, size_t len)
 	it->len = len;
 	memset(&it->req, 0, sizeof it->req);
 	it->op = NULL;
+	memset(&it->peer, 0, sizeof it->peer);
 	it->internal = false;
 	it->done = false;
 	it->has_entry = it->applied = false;
@@ -247,7 +248,10 @@ bool batch_prepare(struct batch_item *it)
 		batch_item_fail(it, NT_EUNKNOWNOP, why);
 		return false;
 	}
-	if (it->op->write && (it->req.id.len == 0 || it->req.actor.len == 0)) {
+	/* a connection that is a person may leave the actor out: it acts as that person */
+	if (it->op->write && (it->req.id.len == 0 ||
+			      (it->req.actor.len == 0 && it->peer.kind != AUTH_PERSON &&
+			       it->peer.kind != AUTH_KEY))) {
 		snprintf(why, sizeof why, "'%s' changes the ledger: 'id' and 'actor' are required",
 			 it->op->name);
 		batch_item_fail(it, NT_EBADREQ, why);
@@ -296,9 +300,15 @@ void batch_query(struct ledger *lg, const struct ops_stats *stats,
 
 	proto_out_init(&fields);
 	if ((rc = ledger_begin(lg, &t, false)) == NT_OK) {
+		struct core_view v;
+		struct auth_who who;
+
 		/* name the seq this transaction saw: the commit thread may be ahead of st */
 		c.last_seq = ledger_last_u64(&t, DB_LOG, NULL);
-		rc = it->op->query(&c, it->args, &fields, &n, why, sizeof why);
+		ops_view(&v, &c);
+		rc = auth_check(&v, &it->peer, false, PROTO_STR_NULL, &who, why, sizeof why);
+		if (rc == NT_OK)
+			rc = it->op->query(&c, it->args, &fields, &n, why, sizeof why);
 		ledger_abort(&t);
 	}
 	if (rc == NT_OK && fields.oom)
@@ -372,12 +382,30 @@ static nt_err apply_in(struct batch_spec *sp, struct ledger_txn *t, struct batch
 	struct reader rd = { sp, t };
 	struct core_view view = { &rd, view_get, sp->st.next_case, sp->st.last_seq + 1, now,
 				  sp->cal, sp->policy };
-	struct core_req req = { it->req.id, it->req.actor, it->args, it->op };
+	struct core_req req;
 	struct core_effect *e = &it->eff;
+	struct auth_who who;
 	char why[PROTO_WHY] = "";
 	uint8_t hash[CHAIN_LEN];
 	MDB_val v;
 	nt_err rc;
+
+	/* who may send it, first: a revoked key's retry of an old id is refused too */
+	rc = it->internal ? NT_OK : auth_check(&view, &it->peer, true, it->req.actor, &who, why,
+					      sizeof why);
+	if (rc == NT_EFORBIDDEN) {
+		batch_item_fail(it, rc, why);
+		return NT_OK;
+	}
+	if (rc != NT_OK)
+		return rc;
+	if (it->req.actor.len == 0 && !it->internal) {
+		/* it acts as its connection's person, and is the request naming them */
+		memcpy(it->actor_buf, who.id, who.len);
+		it->req.actor = (proto_str){ it->actor_buf, who.len };
+		it->hash += core_request_hash_actor(it->req.actor);
+	}
+	req = (struct core_req){ it->req.id, it->req.actor, it->args, it->op };
 
 	/* the daemon's own writes happen once by construction (a fired timer is gone): their
 	 * ids are not recorded */

@@ -39,10 +39,13 @@ static void usage(FILE *f)
 		"                       deadline-reminders, deadline-ladder, reminder-hour,\n"
 		"                       extension-max, extension-days, quiet-hours,\n"
 		"                       escalation-repeat, time-zone, step-limits,\n"
-		"                       step-limits.KIND, handling-limits); flags given on the\n"
-		"                       command line win\n"
+		"                       step-limits.KIND, handling-limits; and who may write\n"
+		"                       over ipc: ipc-users); flags given on the command line win\n"
 		"  --listen-tcp H:P     also serve requests on tcp://H:P and notifications on\n"
-		"                       tcp://H:P+1 (repeatable, at most %d)\n"
+		"                       tcp://H:P+1 (repeatable, at most %d), with CURVE: only\n"
+		"                       keys registered with key.add get in\n"
+		"  --print-public-key   print the daemon's CURVE public key (made in the state\n"
+		"                       directory on first start) and exit\n"
 		"  --map-size-mb N      initial LMDB map size (it grows by itself)\n"
 		"  --calendar-dir DIR   the working-day calendars, one YEAR.cal a year\n"
 		"                       (default: ./calendars, else %s;\n"
@@ -363,6 +366,8 @@ static bool config_set(struct config *c, const char *key, const char *val)
 					     : set_mapsize(&c->map_size_max, val);
 	if (strcmp(key, "calendar-dir") == 0)
 		return set_str(c->calendar_dir, sizeof c->calendar_dir, val);
+	if (strcmp(key, "ipc-users") == 0)
+		return auth_users_parse(&c->ipc_users, val);
 	return false;
 }
 
@@ -428,6 +433,7 @@ bool config_build(struct config *c, const struct config_args *a)
 	memset(c, 0, sizeof *c);
 	c->args = *a;
 	c->policy = core_default_policy;
+	auth_users_default(&c->ipc_users, geteuid());
 	snprintf(c->time_zone, sizeof c->time_zone, "%s", CONFIG_DEFAULT_ZONE);
 	if (file == NULL && access(CONFIG_DEFAULT_FILE, F_OK) == 0)
 		file = CONFIG_DEFAULT_FILE;
@@ -468,7 +474,7 @@ bool config_build(struct config *c, const struct config_args *a)
 int config_load(struct config *c, int argc, char **argv)
 {
 	enum { O_STATE = 256, O_RUNTIME, O_CONFIG, O_TCP, O_MAP, O_CAL, O_DEBUG, O_VERSION,
-	       O_HELP, O_CHECK, O_BROKEN };
+	       O_HELP, O_CHECK, O_BROKEN, O_PRINT_KEY };
 	static const struct option opts[] = {
 		{ "state-dir", required_argument, NULL, O_STATE },
 		{ "runtime-dir", required_argument, NULL, O_RUNTIME },
@@ -481,6 +487,7 @@ int config_load(struct config *c, int argc, char **argv)
 		{ "help", no_argument, NULL, O_HELP },
 		{ "check-config", no_argument, NULL, O_CHECK },
 		{ "allow-broken-log", no_argument, NULL, O_BROKEN },
+		{ "print-public-key", no_argument, NULL, O_PRINT_KEY },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct config_args a = { 0 };
@@ -499,6 +506,7 @@ int config_load(struct config *c, int argc, char **argv)
 		case O_DEBUG: a.debug = true; break;
 		case O_CHECK: a.check = true; break;
 		case O_BROKEN: a.allow_broken_log = true; break;
+		case O_PRINT_KEY: a.print_key = true; break;
 		case O_VERSION: printf("nantid %s\n", PROTO_VERSION); return 1;
 		case O_HELP: usage(stdout); return 1;
 		default: usage(stderr); return 3;
@@ -549,6 +557,7 @@ void config_print(FILE *f, const struct config *c)
 	else
 		fprintf(f, "# calendar-dir: ./calendars, else %s\n", CONFIG_CALENDAR_DIR);
 	fprintf(f, "time-zone = %s\n", c->time_zone);
+	auth_users_print(f, &c->ipc_users);
 	fprintf(f, "deadline-reminders =");
 	for (int i = 0; i < 2; i++)
 		if (p->remind[i] != 0) {

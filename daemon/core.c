@@ -166,7 +166,7 @@ nt_err core_get_campaign(const struct core_view *v, struct campaign_rec *c)
 static void finish_put(struct core_effect *e, const char *key, proto_str id, bool changed,
 		       const struct rec_desc *d, const void *rec)
 {
-	if (changed) {
+	if (changed && d != NULL) {	/* else the op packed its own entry */
 		core_kvs_begin(e, &e->entry);
 		e->entry.n = rec_pack_pairs(&e->buf, d, rec, REC_SUMMARY, 0);
 		core_kvs_end(e, &e->entry);
@@ -386,6 +386,7 @@ static nt_err person_put(const struct core_view *v, const struct core_req *r,
 	}
 	p.created_at = old.created_at;
 	p.created_seq = old.created_seq;
+	p.key = old.key;	/* only key.add and key.revoke change it */
 	stamp(v, exists, &p.created_at, &p.created_seq, &p.updated_at, &p.updated_seq);
 	core_put_rec(e, DB_PEOPLE, p.id.ptr, p.id.len, false, &person_desc, &p);
 	if ((old.roles & ROLE_ADMIN) != (p.roles & ROLE_ADMIN)) {
@@ -399,6 +400,112 @@ static nt_err person_put(const struct core_view *v, const struct core_req *r,
 	}
 	e->topic = exists ? "person.updated" : "person.created";
 	finish_put(e, "person", p.id, true, &person_desc, &p);
+	return e->buf.oom ? NT_ENOMEM : NT_OK;
+}
+
+/* ---- key.add, key.revoke: a person's CURVE public key ---- */
+
+/*
+ * A person has at most one key. It lives on their record (so person.get shows it and an
+ * export carries it) and in the keys index, key -> person, which is what the daemon's
+ * ZAP handler and its check of every request read (daemon/auth.c). key.add of a new key
+ * replaces the old one, which stops working at once: that is how a key is rotated.
+ * key.revoke takes the key away. Both are the admin's, like person.put.
+ */
+enum { K_PERSON, K_KEY };
+static const struct proto_field key_add_fields[] = {
+	[K_PERSON] = { "person", PT_ID, true, 0, 0, 0, NULL },
+	[K_KEY] = { "key", PT_STR, true, PROTO_KEY_LEN, PROTO_KEY_LEN, 0, NULL },
+};
+static const struct proto_field key_revoke_fields[] = {
+	[K_PERSON] = { "person", PT_ID, true, 0, 0, 0, NULL },
+};
+
+/* Store p with key (empty: none) instead of its old one; the entry names the person and
+ * the key added or revoked. */
+static void key_set(const struct core_view *v, struct core_effect *e, struct person_rec *p,
+		      proto_str key, const char *topic)
+{
+	proto_str old = p->key;
+
+	if (old.len > 0)
+		core_del(e, DB_KEYS, old.ptr, old.len);
+	if (key.len > 0) {
+		struct core_put *put = core_put_begin(e, DB_KEYS, key.ptr, key.len, false);
+
+		proto_out_raw(&e->buf, p->id.ptr, p->id.len);
+		core_put_end(e, put);
+	}
+	p->key = key;
+	stamp(v, true, &p->created_at, &p->created_seq, &p->updated_at, &p->updated_seq);
+	core_put_rec(e, DB_PEOPLE, p->id.ptr, p->id.len, false, &person_desc, p);
+	e->topic = topic;
+	core_kvs_begin(e, &e->entry);
+	proto_kv_str(&e->buf, "person", p->id);
+	proto_kv_str(&e->buf, "key", key.len > 0 ? key : old);
+	e->entry.n = 2;
+	core_kvs_end(e, &e->entry);
+}
+
+/* The person a key op names, after the admin check. */
+static nt_err key_person(const struct core_view *v, const struct core_req *r,
+			 struct person_rec *p, char *why, size_t whylen)
+{
+	proto_str id = r->args[K_PERSON].s;
+	nt_err rc;
+
+	if ((rc = perm_admin(v, r->actor, why, whylen)) != NT_OK)
+		return rc;
+	if ((rc = core_get_person(v, id, p)) == NT_ENOTFOUND)
+		snprintf(why, whylen, "no person '%.*s'", (int)id.len, id.ptr);
+	return rc;
+}
+
+static nt_err key_add(const struct core_view *v, const struct core_req *r,
+		      struct core_effect *e, char *why, size_t whylen)
+{
+	proto_str key = r->args[K_KEY].s;
+	struct person_rec p;
+	MDB_val val;
+	nt_err rc;
+
+	if ((rc = key_person(v, r, &p, why, whylen)) != NT_OK)
+		return rc;
+	if (!proto_key_valid(key)) {
+		snprintf(why, whylen, "'key' is not a CURVE public key: 40 characters of Z85, "
+			 "as nanti key gen prints it");
+		return NT_EBADREQ;
+	}
+	rc = v->get(v->ctx, DB_KEYS, key.ptr, key.len, &val);
+	if (rc != NT_OK && rc != NT_ENOTFOUND)
+		return rc;
+	if (rc == NT_OK && !proto_str_same((proto_str){ val.mv_data, (uint32_t)val.mv_size },
+					   p.id)) {
+		snprintf(why, whylen, "this key is already '%.*s''s: each person needs a key of "
+			 "their own", (int)val.mv_size, (const char *)val.mv_data);
+		return NT_ECONFLICT;
+	}
+	if (rc == NT_OK) {
+		finish_put(e, "person", p.id, false, NULL, NULL);
+		return e->buf.oom ? NT_ENOMEM : NT_OK;
+	}
+	key_set(v, e, &p, key, "key.added");
+	finish_put(e, "person", p.id, true, NULL, NULL);
+	return e->buf.oom ? NT_ENOMEM : NT_OK;
+}
+
+static nt_err key_revoke(const struct core_view *v, const struct core_req *r,
+			 struct core_effect *e, char *why, size_t whylen)
+{
+	struct person_rec p;
+	bool had;
+	nt_err rc;
+
+	if ((rc = key_person(v, r, &p, why, whylen)) != NT_OK)
+		return rc;
+	if ((had = p.key.len > 0))
+		key_set(v, e, &p, PROTO_STR_NULL, "key.revoked");
+	finish_put(e, "person", p.id, had, NULL, NULL);
 	return e->buf.oom ? NT_ENOMEM : NT_OK;
 }
 
@@ -478,10 +585,22 @@ const struct op core_org_ops[] = {
 	{ "person.put", true, person_put_fields, N(person_put_fields), person_put, NULL, NULL, false },
 	{ "campaign.set", true, campaign_set_fields, N(campaign_set_fields), campaign_set, NULL,
 	  NULL, false },
+	{ "key.add", true, key_add_fields, N(key_add_fields), key_add, NULL, NULL, false },
+	{ "key.revoke", true, key_revoke_fields, N(key_revoke_fields), key_revoke, NULL, NULL,
+	  false },
 };
 const size_t core_org_nops = N(core_org_ops);
 
 /* ---- request hashes ---- */
+
+/* One key/value pair's share of a request's hash: a sum of mixed pair hashes, so that
+ * key order does not matter. */
+static uint64_t pair_hash(const msgpack_object *key, const msgpack_object *val)
+{
+	uint64_t h = proto_hash_obj(val, proto_hash_obj(key, PROTO_HASH_SEED));
+
+	return h * 0x9e3779b97f4a7c15ULL + (h >> 29);
+}
 
 uint64_t core_request_hash(const msgpack_object *body)
 {
@@ -489,14 +608,20 @@ uint64_t core_request_hash(const msgpack_object *body)
 
 	for (uint32_t i = 0; i < body->via.map.size; i++) {
 		const msgpack_object_kv *kv = &body->via.map.ptr[i];
-		uint64_t h;
 
 		if (kv->key.type == MSGPACK_OBJECT_STR && kv->key.via.str.size == 2 &&
 		    memcmp(kv->key.via.str.ptr, "id", 2) == 0)
 			continue;
-		h = proto_hash_obj(&kv->val, proto_hash_obj(&kv->key, PROTO_HASH_SEED));
-		/* a sum of mixed pair hashes, so that key order does not matter */
-		sum += h * 0x9e3779b97f4a7c15ULL + (h >> 29);
+		sum += pair_hash(&kv->key, &kv->val);
 	}
 	return sum;
+}
+
+uint64_t core_request_hash_actor(proto_str actor)
+{
+	msgpack_object key = { .type = MSGPACK_OBJECT_STR, .via.str = { 5, "actor" } };
+	msgpack_object val = { .type = MSGPACK_OBJECT_STR,
+			       .via.str = { actor.len, actor.ptr } };
+
+	return pair_hash(&key, &val);
 }

@@ -14,8 +14,9 @@
  * the requests under today's configuration would quietly give another ledger. So an
  * export carries the log and, after it, the records the log led to; the import writes
  * both and checks one against the other. It derives only what is a function of the
- * rest: the history of each case (the entries that name it) and the timers index (the
- * first armed timer of each case record, each armed milestone).
+ * rest: the history of each case (the entries that name it), the timers index (the
+ * first armed timer of each case record, each armed milestone) and the keys index (each
+ * person record's CURVE key).
  *
  * The lines, in this order (docs/operations.md has the reference):
  *
@@ -609,6 +610,17 @@ static nt_err import_person(struct importer *im, const msgpack_object *o)
 		return rc;
 	if (!proto_id_valid(p.id))
 		return bad(im, "a person needs a valid id");
+	if (p.key.len > 0) {
+		MDB_val other;
+
+		if (!proto_key_valid(p.key))
+			return bad(im, "person '%.*s' has a key that is not a CURVE public key",
+				   (int)p.id.len, p.id.ptr);
+		if (ledger_get(&im->t, DB_KEYS, p.key.ptr, p.key.len, &other) == NT_OK)
+			return bad(im, "person '%.*s' has the key of '%.*s'", (int)p.id.len,
+				   p.id.ptr, (int)other.mv_size, (const char *)other.mv_data);
+		ledger_put(&im->t, DB_KEYS, p.key.ptr, p.key.len, p.id.ptr, p.id.len, false);
+	}
 	ledger_put(&im->t, DB_PEOPLE, p.id.ptr, p.id.len, im->val.sb.data, im->val.sb.size,
 		   true);
 	if (p.roles & ROLE_ADMIN)
@@ -746,7 +758,7 @@ static nt_err import_request(struct importer *im, const msgpack_object *o)
 static nt_err check_empty(struct importer *im)
 {
 	static const enum ledger_db dbs[] = { DB_LOG, DB_CASES, DB_HIST, DB_REQS, DB_UNITS,
-					      DB_PEOPLE, DB_TIMERS };
+					      DB_PEOPLE, DB_TIMERS, DB_KEYS };
 	struct ledger_iter it;
 	MDB_val k, v;
 	bool other = false;

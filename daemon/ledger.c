@@ -33,6 +33,9 @@
 struct ledger {
 	MDB_env *env;
 	MDB_dbi dbi[DB__N];
+	/* a database a read-only open did not find: one added after the ledger was last
+	 * opened for writing (keys); reads of it find nothing */
+	bool absent[DB__N];
 	size_t mapsize;
 	size_t max_mapsize;	/* 0: no cap */
 	unsigned format;
@@ -53,6 +56,7 @@ static const char *const db_names[DB__N] = {
 	[DB_UNITS] = "units",
 	[DB_PEOPLE] = "people",
 	[DB_TIMERS] = "timers",
+	[DB_KEYS] = "keys",
 };
 
 static nt_err ledger_err(int rc)
@@ -133,8 +137,12 @@ static nt_err open_env(struct ledger **out, const char *dir, size_t mapsize, boo
 	if ((err = ledger_begin(lg, &t, !readonly)) != NT_OK)
 		goto out;
 	for (int i = 0; i < DB__N; i++) {
-		if ((rc = mdb_dbi_open(t.txn, db_names[i], readonly ? 0 : MDB_CREATE,
-				       &lg->dbi[i])) != 0) {
+		rc = mdb_dbi_open(t.txn, db_names[i], readonly ? 0 : MDB_CREATE, &lg->dbi[i]);
+		if (rc == MDB_NOTFOUND && readonly && i == DB_KEYS) {
+			lg->absent[i] = true;
+			continue;
+		}
+		if (rc != 0) {
 			txn_fail(&t, rc);
 			break;
 		}
@@ -350,6 +358,8 @@ nt_err ledger_get(struct ledger_txn *t, enum ledger_db db, const void *key, size
 
 	if (t->err != NT_OK)
 		return t->err;
+	if (t->lg->absent[db])
+		return NT_ENOTFOUND;
 	rc = mdb_get(t->txn, t->lg->dbi[db], &k, val);
 	if (rc == MDB_NOTFOUND)
 		return NT_ENOTFOUND;
@@ -404,7 +414,7 @@ uint64_t ledger_count(struct ledger_txn *t, enum ledger_db db)
 {
 	MDB_stat st;
 
-	if (t->err != NT_OK || mdb_stat(t->txn, t->lg->dbi[db], &st) != 0)
+	if (t->err != NT_OK || t->lg->absent[db] || mdb_stat(t->txn, t->lg->dbi[db], &st) != 0)
 		return 0;
 	return st.ms_entries;
 }
@@ -419,7 +429,7 @@ static void iter_open(struct ledger_iter *it, struct ledger_txn *t, enum ledger_
 	it->reverse = reverse;
 	it->from.mv_data = (void *)(uintptr_t)from;
 	it->from.mv_size = flen;
-	if (t->err != NT_OK)
+	if (t->err != NT_OK || t->lg->absent[db])
 		return;
 	if ((rc = mdb_cursor_open(t->txn, t->lg->dbi[db], &it->cur)) != 0) {
 		it->cur = NULL;

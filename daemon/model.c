@@ -54,6 +54,7 @@ static const struct rec_field person_fields[] = {
 	F(struct person_rec, "updated_at", RT_I64, updated_at, 0),
 	F(struct person_rec, "created_seq", RT_U64, created_seq, 0),
 	F(struct person_rec, "updated_seq", RT_U64, updated_seq, 0),
+	F(struct person_rec, "key", RT_STR, key, REC_OMIT0),
 };
 const struct rec_desc person_desc = {
 	person_fields, sizeof person_fields / sizeof person_fields[0], sizeof(struct person_rec)

@@ -42,6 +42,7 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "auth.h"
 #include "batch.h"
 #include "chain.h"
 #include "cal.h"
@@ -59,6 +60,10 @@
 #define HEARTBEAT_MS	1000
 #define PUB_HWM		100000
 #define LINGER_MS	2000
+#define REBIND_MS	10000	/* binding a PUB endpoint again may wait this long */
+#ifndef ZMQ_ZAP_ENFORCE_DOMAIN
+#define ZMQ_ZAP_ENFORCE_DOMAIN 93	/* a draft option in libzmq 4.3's header */
+#endif
 
 
 /* One received message: its frames (the last is the body). */
@@ -86,6 +91,13 @@ struct daemon {
 	struct batch_spec spec;		/* the end of what is applied (batch.c) */
 	struct ops_stats stats;
 	void *zctx, *router, *pub;
+	void *zap;			/* the ZAP handler's REP socket (auth.c) */
+	char curve_pub[PROTO_KEY_LEN + 1], curve_sec[PROTO_KEY_LEN + 1];
+	/* the PUB socket's tcp endpoints, to bind again after a key is revoked: as asked
+	 * for, and as ZeroMQ names them once bound (what zmq_unbind() wants) */
+	char pub_ask[CONFIG_MAX_TCP][320], pub_tcp[CONFIG_MAX_TCP][320];
+	int64_t pub_down[CONFIG_MAX_TCP];	/* unbound since (ms), to bind again; 0: up */
+	bool rebind_pub, pub_rebinding;
 	int lock_fd;
 	int sigpipe[2];
 	struct msg *pool, *free_msgs;
@@ -307,11 +319,29 @@ static bool bind_endpoint(void *s, const char *ep)
 	return true;
 }
 
+/* Make s a CURVE server whose handshakes the ZAP handler decides. */
+static bool curve_server(void *s, const struct daemon *d)
+{
+	int one = 1;
+
+	if (zmq_setsockopt(s, ZMQ_CURVE_SERVER, &one, sizeof one) != 0 ||
+	    zmq_setsockopt(s, ZMQ_CURVE_SECRETKEY, d->curve_sec, PROTO_KEY_LEN) != 0 ||
+	    zmq_setsockopt(s, ZMQ_ZAP_DOMAIN, AUTH_ZAP_DOMAIN, strlen(AUTH_ZAP_DOMAIN)) != 0) {
+		log_err("cannot make the tcp endpoints speak CURVE: %s", zmq_strerror(zmq_errno()));
+		return false;
+	}
+	/* belt and braces: no handler answering is a refusal, not a welcome */
+	if (zmq_setsockopt(s, ZMQ_ZAP_ENFORCE_DOMAIN, &one, sizeof one) != 0)
+		log_debug("ZMQ_ZAP_ENFORCE_DOMAIN is not available: the ZAP handler is bound first");
+	return true;
+}
+
 static bool sockets_open(struct daemon *d)
 {
 	int64_t maxmsg = PROTO_MAX_FRAME;
 	int hwm = PUB_HWM, rhwm = 10000;
 	char ep[PATH_MAX + 16];
+	size_t size;
 
 	if (strlen(d->cfg.runtime_dir) + sizeof "ipc:///submit.sock" > sizeof
 	    ((struct sockaddr_un *)0)->sun_path + 6) {
@@ -320,9 +350,15 @@ static bool sockets_open(struct daemon *d)
 		return false;
 	}
 	if ((d->zctx = zmq_ctx_new()) == NULL ||
+	    (d->zap = zmq_socket(d->zctx, ZMQ_REP)) == NULL ||
 	    (d->router = socket_new(d, ZMQ_ROUTER)) == NULL ||
 	    (d->pub = socket_new(d, ZMQ_PUB)) == NULL) {
 		log_err("cannot create sockets: %s", zmq_strerror(zmq_errno()));
+		return false;
+	}
+	/* the ZAP handler before any endpoint: without one libzmq lets every key in */
+	if (zmq_bind(d->zap, AUTH_ZAP_ENDPOINT) != 0) {
+		log_err("cannot bind the ZAP handler: %s", zmq_strerror(zmq_errno()));
 		return false;
 	}
 	zmq_setsockopt(d->router, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
@@ -336,6 +372,10 @@ static bool sockets_open(struct daemon *d)
 	snprintf(ep, sizeof ep, "ipc://%s/events.sock", d->cfg.runtime_dir);
 	if (!bind_endpoint(d->pub, ep))
 		return false;
+	/* options apply to the endpoints bound after them: ipc stays as it is (the uid says
+	 * who), tcp speaks CURVE */
+	if (d->cfg.ntcp > 0 && (!curve_server(d->router, d) || !curve_server(d->pub, d)))
+		return false;
 	for (int i = 0; i < d->cfg.ntcp; i++) {
 		const char *hp = d->cfg.tcp[i], *colon = strrchr(hp, ':');
 		long port = strtol(colon + 1, NULL, 10);
@@ -348,8 +388,63 @@ static bool sockets_open(struct daemon *d)
 		snprintf(ep, sizeof ep, "tcp://%s:%ld", host, port + 1);
 		if (!bind_endpoint(d->pub, ep))
 			return false;
+		snprintf(d->pub_ask[i], sizeof d->pub_ask[i], "%.*s", (int)sizeof d->pub_ask[i] - 1,
+			 ep);
+		size = sizeof d->pub_tcp[i];
+		zmq_getsockopt(d->pub, ZMQ_LAST_ENDPOINT, d->pub_tcp[i], &size);
 	}
 	return true;
+}
+
+/*
+ * A key was revoked or replaced: requests of the connections it opened are refused
+ * (auth_check()), but a subscriber's PUB connection carries no requests. Unbinding the
+ * PUB socket's tcp endpoints drops every tcp subscriber; binding them again lets ZeroMQ
+ * reconnect them, through the ZAP handler, which lets the revoked key in no more. The
+ * others miss the entries of the moment and catch up with log.read (protocol.md section
+ * 7). The old listener closes in ZeroMQ's I/O thread, so the port may still be taken for
+ * a moment: pub_bind_again() tries on each turn of the loop, which meanwhile goes on
+ * serving (handshakes wait for the ZAP handler).
+ */
+static void pub_unbind(struct daemon *d)
+{
+	d->rebind_pub = false;
+	for (int i = 0; i < d->cfg.ntcp; i++) {
+		if (d->pub_tcp[i][0] == '\0' || d->pub_down[i] != 0)
+			continue;
+		if (zmq_unbind(d->pub, d->pub_tcp[i]) != 0) {
+			log_err("cannot unbind %s after a key was revoked: %s", d->pub_tcp[i],
+				zmq_strerror(zmq_errno()));
+			continue;
+		}
+		d->pub_down[i] = now_ms();
+	}
+}
+
+/* Bind the PUB endpoints pub_unbind() took down; true while some are still down. */
+static bool pub_bind_again(struct daemon *d)
+{
+	bool down = false;
+
+	for (int i = 0; i < d->cfg.ntcp; i++) {
+		size_t size = sizeof d->pub_tcp[i];
+
+		if (d->pub_down[i] == 0)
+			continue;
+		if (zmq_bind(d->pub, d->pub_ask[i]) == 0) {
+			d->pub_down[i] = 0;
+			zmq_getsockopt(d->pub, ZMQ_LAST_ENDPOINT, d->pub_tcp[i], &size);
+			log_info("bound %s again: its subscribers authenticate again", d->pub_ask[i]);
+		} else if (zmq_errno() == EADDRINUSE && now_ms() - d->pub_down[i] < REBIND_MS) {
+			down = true;
+		} else {
+			log_err("cannot bind %s again after a key was revoked: %s", d->pub_ask[i],
+				zmq_strerror(zmq_errno()));
+			d->pub_down[i] = 0;
+			d->pub_tcp[i][0] = '\0';
+		}
+	}
+	return down;
 }
 
 static bool signals_setup(struct daemon *d)
@@ -543,6 +638,7 @@ static void classify(struct daemon *d, struct msg *m)
 	uint64_t ticket;
 
 	batch_item_reuse(&m->item, zmq_msg_data(body), zmq_msg_size(body));
+	auth_peer_of(&d->cfg.ipc_users, body, &m->item.peer);
 	if (m->too_many) {
 		proto_reply_error(&m->item.reply, PROTO_STR_NULL, NT_ETOOLARGE,
 				  "more than 8 frames in one message");
@@ -594,6 +690,9 @@ static void group_finish(struct daemon *d, struct group *g, bool committed)
 		struct batch_item *it = &g->msgs[i]->item;
 
 		stored |= it->applied;
+		/* a key revoked, or replaced by key.add: its subscribers must go too */
+		if (it->has_entry && strncmp(it->topic, "key.", 4) == 0)
+			d->rebind_pub = true;
 		if (it->has_entry) {
 			publish(d, it->topic, &it->entry);
 			events++;
@@ -1048,9 +1147,10 @@ out:
 
 static void loop(struct daemon *d)
 {
-	zmq_pollitem_t items[3] = {
+	zmq_pollitem_t items[4] = {
 		{ NULL, d->sigpipe[0], ZMQ_POLLIN, 0 },
 		{ NULL, writer_fd(d->writer), ZMQ_POLLIN, 0 },
+		{ d->zap, 0, ZMQ_POLLIN, 0 },
 		{ d->router, 0, ZMQ_POLLIN, 0 },
 	};
 
@@ -1069,16 +1169,18 @@ static void loop(struct daemon *d)
 		fire_due(d, now);
 		recalendar_step(d);
 		maybe_ready(d, now);
-		nitems = room(d) ? 3 : 2;
+		nitems = room(d) ? 4 : 3;
 		wait = d->next_heartbeat - now;
 		if (d->watchdog_usec && d->next_watchdog - now < wait)
 			wait = d->next_watchdog - now;
 		/* a due timer wakes the loop, unless there is no room to fire it: then the
 		 * commit that makes room does */
-		if (d->firing == 0 && d->next_due != 0 && nitems == 3 && d->next_due - now < wait)
+		if (d->firing == 0 && d->next_due != 0 && nitems == 4 && d->next_due - now < wait)
 			wait = d->next_due - now;
-		if (d->firing == 0 && d->recal_next != 0 && nitems == 3)
+		if (d->firing == 0 && d->recal_next != 0 && nitems == 4)
 			wait = 0;	/* the pass goes on */
+		if (d->pub_rebinding && wait > 5)
+			wait = 5;	/* the port is free again in a moment */
 		if (wait < 0)
 			wait = 0;
 		batch_spec_quiesce(&d->spec);	/* no read transaction across the sleep */
@@ -1094,8 +1196,13 @@ static void loop(struct daemon *d)
 		}
 		if (items[1].revents & ZMQ_POLLIN)
 			complete(d);
-		if (nitems == 3 && (items[2].revents & ZMQ_POLLIN))
+		if (items[2].revents & ZMQ_POLLIN)
+			auth_zap_serve(d->zap, d->lg);
+		if (nitems == 4 && (items[3].revents & ZMQ_POLLIN))
 			receive(d);
+		if (d->rebind_pub)
+			pub_unbind(d);
+		d->pub_rebinding = pub_bind_again(d);
 		now = now_ms();
 		if (now >= d->next_heartbeat) {
 			heartbeat(d, now);
@@ -1151,8 +1258,27 @@ int main(int argc, char **argv)
 			strerror(errno));
 		goto out;
 	}
+	if (d.cfg.args.print_key) {
+		char why[PATH_MAX + 128];
+
+		if (auth_keypair(d.cfg.state_dir, d.curve_pub, d.curve_sec, why, sizeof why) != NT_OK) {
+			log_err("%s", why);
+			goto out;
+		}
+		printf("%s\n", d.curve_pub);
+		status = 0;
+		goto out;
+	}
 	if (!lock_state(&d))
 		goto out;
+	{
+		char why[PATH_MAX + 128];
+
+		if (auth_keypair(d.cfg.state_dir, d.curve_pub, d.curve_sec, why, sizeof why) != NT_OK) {
+			log_err("the daemon's key pair: %s", why);
+			goto out;
+		}
+	}
 	if ((err = ledger_open(&d.lg, d.cfg.state_dir, d.cfg.map_size)) != NT_OK) {
 		log_err("cannot open the ledger in %s: %s%s%s", d.cfg.state_dir, nt_strerror(err),
 			err == NT_EIO ? ": " : "", err == NT_EIO ? strerror(errno) : "");
@@ -1214,6 +1340,8 @@ int main(int argc, char **argv)
 	shutdown_cleanly(&d);
 	status = 0;
 out:
+	if (d.zap != NULL)
+		zmq_close(d.zap);
 	if (d.router != NULL)
 		zmq_close(d.router);
 	if (d.pub != NULL)

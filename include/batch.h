@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "auth.h"
 #include "chain.h"
 #include "core.h"
 #include "ledger.h"
@@ -43,6 +44,10 @@ struct batch_item {
 	const struct op *op;
 	struct proto_arg args[OPS_MAX_FIELDS];
 	uint64_t hash;		/* of a write: core_request_hash(), computed by prepare */
+	/* who sent it (the loop sets it before batch_prepare(); zero: trusted) and, for a
+	 * write that named no actor, the person it acts as (req.actor points here) */
+	struct auth_peer peer;
+	char actor_buf[PROTO_MAX_NAME_ID];
 	/* applied: the records to store (eff, entry, reqval) and the reply */
 	struct core_effect eff;
 	uint8_t reqval[BATCH_REQVAL_MAX];

@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "auth.h"
 #include "core.h"
 
 /* Where `make install` puts things: the Makefile passes both (PREFIX/share/nanti and
@@ -40,6 +41,7 @@ struct config_args {
 	bool debug;
 	bool check;			/* --check-config */
 	bool allow_broken_log;		/* --allow-broken-log */
+	bool print_key;			/* --print-public-key */
 };
 
 struct config {
@@ -55,6 +57,7 @@ struct config {
 	char time_zone[72];
 	struct core_policy policy;	/* how deadlines are chased (docs/deadlines.md) */
 	uint32_t step_kinds;		/* bit K: step-limits.KIND was set (step-limits leaves it) */
+	struct auth_users ipc_users;	/* who an ipc peer's uid is (auth.h) */
 	bool debug;
 };
 

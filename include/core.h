@@ -231,5 +231,9 @@ nt_err core_get_campaign(const struct core_view *v, struct campaign_rec *c);
  * "id": two requests with the same id are the same request iff their hashes agree.
  */
 uint64_t core_request_hash(const msgpack_object *body);
+/* What a request's hash gains from an "actor": actor pair: added to the hash of a request
+ * that named no actor and was given its connection's person, it makes the hash the one
+ * the same request naming that actor has. */
+uint64_t core_request_hash_actor(proto_str actor);
 
 #endif

@@ -13,6 +13,8 @@
  *   timers u64 due (Unix ms), u64 timer id -> (empty)   each case's first armed timer,
  *                                                      each milestone's; by due time
  *   reqs   request id -> u64 seq, u64 hash, reply extras   (idempotency index)
+ *   keys   CURVE public key (Z85, 40 bytes) -> person id   (key.add; derived from the
+ *          people's records, which hold the key too)
  *
  * The wrapper (struct ledger_txn) records the first LMDB error of a transaction and turns
  * every later call into a no-op, so callers write begin, puts, commit and check once.
@@ -43,6 +45,7 @@ enum ledger_db {
 	DB_UNITS,
 	DB_PEOPLE,
 	DB_TIMERS,
+	DB_KEYS,
 	DB__N
 };
 

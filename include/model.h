@@ -62,6 +62,7 @@ struct person_rec {
 	proto_str village;	/* a village-resident cadre's village */
 	int64_t created_at, updated_at;
 	uint64_t created_seq, updated_seq;
+	proto_str key;		/* their CURVE public key (Z85; key.add), empty: none */
 };
 extern const struct rec_desc person_desc;
 

@@ -216,6 +216,13 @@ uint64_t proto_hash_obj(const msgpack_object *o, uint64_t seed);
 #define PROTO_MAX_NAME_ID 64
 bool proto_id_valid(proto_str s);
 
+/* A CURVE public key as ZeroMQ writes it: Z85 (the 85 characters of ZeroMQ RFC 32) of
+ * 32 bytes, 40 characters. Valid only in its one canonical spelling: each group of five
+ * characters must stand for a number below 2^32, so that a key has exactly one text and
+ * the daemon can index keys by it. */
+#define PROTO_KEY_LEN 40
+bool proto_key_valid(proto_str s);
+
 /* Parse "YYYY-MM-DD" (a real calendar date, years 1970..9999) into days since
  * 1970-01-01. Returns false if s is not one. */
 bool proto_date_parse(proto_str s, int64_t *days);

@@ -1039,6 +1039,29 @@ bool proto_id_valid(proto_str s)
 	return true;
 }
 
+bool proto_key_valid(proto_str s)
+{
+	static const char z85[] = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTU"
+				  "VWXYZ.-:+=^!/*?&<>()[]{}@%$#";
+
+	if (s.len != PROTO_KEY_LEN)
+		return false;
+	for (uint32_t i = 0; i < s.len; i += 5) {
+		uint64_t v = 0;
+
+		for (uint32_t j = i; j < i + 5; j++) {
+			const char *at = s.ptr[j] != '\0' ? strchr(z85, s.ptr[j]) : NULL;
+
+			if (at == NULL)
+				return false;
+			v = v * 85 + (uint64_t)(at - z85);
+		}
+		if (v > UINT32_MAX)
+			return false;
+	}
+	return true;
+}
+
 /* ---- dates: Howard Hinnant's days_from_civil and civil_from_days ---- */
 
 static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)

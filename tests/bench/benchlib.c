@@ -227,7 +227,8 @@ const struct unit_rec bench_units[2] = {
 	{ { "anling", 6 }, { "安岭乡", 9 }, UNIT_TOWNSHIP, { "county", 6 }, 0, 0, 0, 0 },
 };
 const struct person_rec bench_person = {
-	{ "bench.cadre", 11 }, { "测试", 6 }, { "anling", 6 }, ROLE_CADRE, { NULL, 0 }, 0, 0, 0, 0
+	{ "bench.cadre", 11 }, { "测试", 6 }, { "anling", 6 }, ROLE_CADRE, { NULL, 0 }, 0, 0, 0, 0,
+	{ NULL, 0 }
 };
 
 void bench_setup(void)

@@ -237,12 +237,44 @@ _ctx = None
 _ctx_lock = threading.Lock()
 
 
+def free_port_pair():
+    """A port P on 127.0.0.1 with P+1 also free (just now): --listen-tcp serves requests
+    on P and notifications on P+1."""
+    import socket
+    for _ in range(100):
+        a, b = socket.socket(), socket.socket()
+        try:
+            a.bind(("127.0.0.1", 0))
+            p = a.getsockname()[1]
+            if p >= 65535:
+                continue
+            b.bind(("127.0.0.1", p + 1))
+            return p
+        except OSError:
+            continue
+        finally:
+            a.close()
+            b.close()
+    raise RuntimeError("no free port pair")
+
+
 def context():
     global _ctx
     with _ctx_lock:
         if _ctx is None:
             _ctx = zmq.Context()
         return _ctx
+
+
+def curve_client(sock, curve):
+    """Make sock a CURVE client before it connects: curve is (server public key, our
+    public key, our secret key), each 40 characters of Z85 (section 1), or None."""
+    if curve is None:
+        return
+    server, public, secret = (k.encode() if isinstance(k, str) else k for k in curve)
+    sock.curve_serverkey = server
+    sock.curve_publickey = public
+    sock.curve_secretkey = secret
 
 
 class _Socket:
@@ -270,15 +302,19 @@ class ReqClient(_Socket):
     Timeout; the socket is then replaced, since a REQ socket that lost its reply can send
     nothing more."""
 
-    def __init__(self, endpoint, timeout=10.0):
+    def __init__(self, endpoint, timeout=10.0, curve=None):
+        """curve: (server public key, client public key, client secret key), Z85, for a
+        tcp endpoint (section 1: authentication)."""
         self.endpoint = endpoint
         self.timeout = timeout
+        self.curve = curve
         self.sock = None
         self._open()
 
     def _open(self):
         self.sock = context().socket(zmq.REQ)
         self.sock.setsockopt(zmq.LINGER, 0)
+        curve_client(self.sock, self.curve)
         self.sock.connect(self.endpoint)
 
     def reset(self):
@@ -485,7 +521,7 @@ class Subscriber:
     in self.entries; poll() returns those it added. self.live counts entries taken from
     live messages, self.caught_up those taken from log.read."""
 
-    def __init__(self, events_endpoint, submit_endpoint, topic="", cursor=0):
+    def __init__(self, events_endpoint, submit_endpoint, topic="", cursor=0, curve=None):
         self.topic = topic
         self.cursor = cursor
         self.entries = []
@@ -499,8 +535,9 @@ class Subscriber:
         self.sub.setsockopt(zmq.SUBSCRIBE, topic.encode())
         if topic != "":
             self.sub.setsockopt(zmq.SUBSCRIBE, b"heartbeat")
+        curve_client(self.sub, curve)
         self.sub.connect(events_endpoint)
-        self.client = ReqClient(submit_endpoint)
+        self.client = ReqClient(submit_endpoint, curve=curve)
         self._new = []
         # step 2
         self.catch_up()
@@ -851,6 +888,21 @@ class Daemon:
                 if line.startswith("VmRSS:"):
                     return int(line.split()[1])
         raise DaemonError("no VmRSS for pid %d" % self.proc.pid)
+
+    def server_key(self):
+        """The daemon's CURVE public key (STATE/curve.public), made on its first start."""
+        with open(os.path.join(self.state_dir, "curve.public")) as f:
+            return f.read().strip()
+
+    def curve_for(self, person, admin="admin"):
+        """A fresh CURVE key pair for person, registered by admin over ipc (key.add);
+        the curve argument of ReqClient: (server key, public key, secret key)."""
+        public, secret = (k.decode() for k in zmq.curve_keypair())
+        with self.client() as c:
+            r = c.write("key.add", actor=admin, person=person, key=public)
+        if not r.get("ok"):
+            raise ProtocolError("key.add for %s: %r" % (person, r))
+        return (self.server_key(), public, secret)
 
     def client(self, timeout=10.0):
         return ReqClient(self.submit, timeout)

@@ -24,11 +24,9 @@ import datetime
 import json
 import os
 import queue
-import random
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -41,7 +39,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import msgpack  # noqa: E402
 import zmq  # noqa: E402
 
-from pyclient import ROOT, new_id, read_log, run_tests, test  # noqa: E402
+from pyclient import ROOT, free_port_pair, new_id, read_log, run_tests, test  # noqa: E402
 
 NANTI = os.environ.get("NANTI", os.path.join(ROOT, "build", "nanti"))
 ACTOR = "wang.li"
@@ -451,25 +449,6 @@ class FakeDaemon:
         self.thread.join(10)
         self.ctx.term()
         shutil.rmtree(self.dir, ignore_errors=True)
-
-
-def free_port_pair():
-    """A port P such that P and P+1 are free on 127.0.0.1 (now)."""
-    for _ in range(100):
-        port = random.randrange(20000, 60000)
-        socks = []
-        try:
-            for p in (port, port + 1):
-                s = socket.socket()
-                socks.append(s)
-                s.bind(("127.0.0.1", p))
-            return port
-        except OSError:
-            continue
-        finally:
-            for s in socks:
-                s.close()
-    raise RuntimeError("no free port pair")
 
 
 # ---------------------------------------------------------------------------------------
@@ -1514,17 +1493,24 @@ def _(t):
     d = t.daemon(args=["--listen-tcp", "127.0.0.1:%d" % port])
     ep = "tcp://127.0.0.1:%d" % port
     base = county(t, d)
-    out = ok(t, run(["--endpoint", ep, "open", "over tcp", "--area", "livelihood", "--unit",
-                     "xiaxi"]), "open over tcp")
+    # tcp speaks CURVE: a key pair from nanti key gen, registered for the client's actor
+    kf = os.path.join(d.base, "client.key")
+    ok(t, run(["key", "gen", "--out", kf]), "key gen")
+    ok(t, nanti(d, "--actor", "admin", "admin", "key", "add", ACTOR, kf), "key add")
+    base += 1
+    ep = ["--endpoint", ep, "--key", kf, "--server-key",
+          os.path.join(d.state_dir, "curve.public")]
+    out = ok(t, run(ep + ["open", "over tcp", "--area", "livelihood", "--unit", "xiaxi"]),
+             "open over tcp")
     t.eq(out, "case 1: opened; step identified (seq %d)\n" % (base + 1), "open over tcp")
-    w = Watch(t, ["--endpoint", ep, "--json", "watch", "--from", str(base + 1)])
+    w = Watch(t, ep + ["--json", "watch", "--from", str(base + 1)])
     got = w.entries(1)
-    ok(t, run(["--endpoint", ep, "note", "1", "over tcp too"]), "note over tcp")
+    ok(t, run(ep + ["note", "1", "over tcp too"]), "note over tcp")
     got += w.entries(1)
     t.eq([e["seq"] for e in got], [base + 1, base + 2], "seqs")
     t.eq(w.stop()[0], 0, "exit status")
-    explicit = Watch(t, ["--endpoint", ep, "--events", "tcp://127.0.0.1:%d" % (port + 1),
-                         "--json", "watch", "--from", str(base + 2)])
+    explicit = Watch(t, ep + ["--events", "tcp://127.0.0.1:%d" % (port + 1),
+                              "--json", "watch", "--from", str(base + 2)])
     t.eq([e["seq"] for e in explicit.entries(1)], [base + 2], "with --events")
     t.eq(explicit.stop()[0], 0, "exit status")
 

@@ -116,14 +116,15 @@ def _(t):
     if mnt is not None:
         t.diag("a 6 MB tmpfs")
         filler = os.path.join(mnt, "filler")
-        # unbuffered: a buffered file would try its last bytes again at close, and fail
-        with open(filler, "wb", buffering=0) as f:
-            try:
-                while True:
-                    f.write(b"\0" * 65536)
-                    f.flush()
-            except OSError:
-                pass
+        # unbuffered: a buffered file would raise ENOSPC again when it is closed
+        fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o600)
+        try:
+            while True:
+                os.write(fd, b"\0" * 65536)
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
     else:
         t.diag("no mount here: a file size limit on the daemon instead")
         size = os.path.getsize(os.path.join(d.state_dir, "data.mdb"))

@@ -25,6 +25,7 @@ import zmq  # noqa: E402
 
 from pyclient import (  # noqa: E402
     AREAS, CASE_KINDS, READ_OPS, ROLES, WRITE_OPS, County, Pipeline, ReqClient, Subscriber,
+    curve_client, free_port_pair,
     build_county, case_history, check_reply, context, decode, encode, error_code, list_cases,
     mp_int, mp_map_raw, mp_uint, new_id, now_ms, person_put_req, read_log, run_tests, test,
     today, unit_put_req, valid_id)
@@ -1453,32 +1454,16 @@ def _(t):
         t.eq(ping_seq(c), base + 2, "seq")
 
 
-def free_port_pair():
-    """A port P on 127.0.0.1 with P+1 also free (just now)."""
-    for _ in range(100):
-        a, b = socket.socket(), socket.socket()
-        try:
-            a.bind(("127.0.0.1", 0))
-            p = a.getsockname()[1]
-            if p >= 65535:
-                continue
-            b.bind(("127.0.0.1", p + 1))
-            return p
-        except OSError:
-            continue
-        finally:
-            a.close()
-            b.close()
-    raise RuntimeError("no free port pair")
-
-
 @test("--listen-tcp serves requests on PORT and notifications on PORT+1")
 def _(t):
     port = free_port_pair()
     d, base = county(t, args=["--listen-tcp", "127.0.0.1:%d" % port])
+    curve = d.curve_for(County.CADRE)
+    base += 1   # key.added
     sub = context().socket(zmq.SUB)
     sub.setsockopt(zmq.LINGER, 0)
     sub.setsockopt(zmq.SUBSCRIBE, b"")
+    curve_client(sub, curve)
     sub.connect("tcp://127.0.0.1:%d" % (port + 1))
     t.defer(sub.close)
     deadline = time.monotonic() + 10
@@ -1490,7 +1475,7 @@ def _(t):
                 beat = decode(f[1])
     t.check(beat is not None and beat.get("topic") == "heartbeat",
             "no heartbeat on tcp port %d" % (port + 1))
-    with ReqClient("tcp://127.0.0.1:%d" % port) as c:
+    with ReqClient("tcp://127.0.0.1:%d" % port, curve=curve) as c:
         r = c.write("case.open", **open_fields({"title": "over tcp"}))
         t.check(r["ok"] and r.get("case") == 1, "case.open over tcp: %r" % r)
     f = None
@@ -1520,10 +1505,13 @@ def _(t):
     if v6:
         args += ["--listen-tcp", "[::1]:%d" % port6]
     d = t.daemon(args=args)
+    d.build_county()
+    curve = d.curve_for(County.CADRE)
     for ep in ["tcp://127.0.0.1:%d" % port] + (["tcp://[::1]:%d" % port6] if v6 else []):
         s = context().socket(zmq.REQ)
         s.setsockopt(zmq.LINGER, 0)
         s.setsockopt(zmq.IPV6, 1)
+        curve_client(s, curve)
         s.connect(ep)
         s.send(encode({"op": "ping"}))
         r = decode(s.recv()) if s.poll(5000) else {}

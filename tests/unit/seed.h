@@ -26,13 +26,13 @@ static inline bool test_seed(struct ledger *lg)
 	};
 	static const struct person_rec people[] = {
 		{ { "wang.li", 7 }, { "王丽", 6 }, { "east", 4 }, ROLE_THEME, { NULL, 0 }, SEED_T0,
-		  SEED_T0, 0, 0 },
+		  SEED_T0, 0, 0, { NULL, 0 } },
 		{ { "li.na", 5 }, { "李娜", 6 }, { "east", 4 }, ROLE_SUPERVISION, { NULL, 0 },
-		  SEED_T0, SEED_T0, 0, 0 },
+		  SEED_T0, SEED_T0, 0, 0, { NULL, 0 } },
 		{ { "ann", 3 }, { "安", 3 }, { "east.v", 6 }, ROLE_CADRE, { NULL, 0 }, SEED_T0,
-		  SEED_T0, 0, 0 },
+		  SEED_T0, 0, 0, { NULL, 0 } },
 		{ { "bob", 3 }, { "波", 3 }, { "west", 4 }, ROLE_CADRE, { NULL, 0 }, SEED_T0, SEED_T0,
-		  0, 0 },
+		  0, 0, { NULL, 0 } },
 	};
 	struct ledger_txn t;
 	proto_out o;

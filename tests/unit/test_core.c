@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth.h"
 #include "cal.h"
 #include "core.h"
 #include "ops.h"
@@ -1413,6 +1414,133 @@ static void every_op_schema_fits_the_arguments_a_request_holds(void)
 	CHECK(ops_too_wide() == NULL);
 }
 
+/* ---- keys: key.add, key.revoke, and what a connection may send ---- */
+
+#define KEY_A "Qql!-kP!&vUFSph/r>(vh*XgTl%yAHk4:8BxwOX#"
+#define KEY_B "xfU@.mn]V?+>Hxc+Ks0=j55r=L=?3)ouw2B/xQ<="
+
+/* The person the keys index names for key, or "" (none). */
+static const char *key_holder(struct fake *f, const char *key)
+{
+	static char who[PROTO_MAX_NAME_ID + 1];
+	struct kv *kv = fake_find(f, DB_KEYS, key, strlen(key));
+
+	who[0] = '\0';
+	if (kv != NULL)
+		snprintf(who, sizeof who, "%.*s", (int)kv->val.sb.size, kv->val.sb.data);
+	return who;
+}
+
+static void a_key_is_one_persons_and_a_new_one_replaces_the_old_in_the_index(void)
+{
+	struct fake *f = county();
+	struct result r = { 0 };
+	struct person_rec p;
+	struct core_view v = { f, fake_get, 0, 0, NOW, NULL, NULL };
+
+	apply(&r, f, "key.add", "admin", "s:person", "li", "s:key", KEY_A, NULL);
+	CHECK(accepted(&r) && r.topic != NULL && strcmp(r.topic, "key.added") == 0);
+	CHECK(doc_str(&r.entry, "person", "li") && doc_str(&r.entry, "key", KEY_A));
+	CHECK(strcmp(key_holder(f, KEY_A), "li") == 0);
+	CHECK(core_get_person(&v, (proto_str){ "li", 2 }, &p) == NT_OK && proto_str_eq(p.key, KEY_A));
+	apply(&r, f, "key.add", "admin", "s:person", "li", "s:key", KEY_A, NULL);
+	CHECK(accepted(&r) && r.topic == NULL);	/* the same key again: nothing */
+	apply(&r, f, "key.add", "admin", "s:person", "zhang", "s:key", KEY_A, NULL);
+	CHECK(refused(&r, NT_ECONFLICT, "already 'li''s"));
+	apply(&r, f, "key.add", "admin", "s:person", "li", "s:key", KEY_B, NULL);
+	CHECK(accepted(&r) && strcmp(key_holder(f, KEY_B), "li") == 0);
+	CHECK(strcmp(key_holder(f, KEY_A), "") == 0);	/* the old key is gone at once */
+	/* a person.put afterwards keeps the key */
+	apply(&r, f, "person.put", "admin", "s:person", "li", "s:name", "李", "s:unit", "anling",
+	      "l:roles", (const char *[]){ "cadre", NULL }, NULL);
+	CHECK(accepted(&r));
+	CHECK(core_get_person(&v, (proto_str){ "li", 2 }, &p) == NT_OK && proto_str_eq(p.key, KEY_B));
+	apply(&r, f, "key.revoke", "admin", "s:person", "li", NULL);
+	CHECK(accepted(&r) && strcmp(r.topic, "key.revoked") == 0 && doc_str(&r.entry, "key", KEY_B));
+	CHECK(strcmp(key_holder(f, KEY_B), "") == 0);
+	apply(&r, f, "key.revoke", "admin", "s:person", "li", NULL);
+	CHECK(accepted(&r) && r.topic == NULL);
+	result_fini(&r);
+	fake_free(f);
+}
+
+static void only_an_admin_registers_keys_and_only_z85_ones(void)
+{
+	struct fake *f = county();
+	struct result r = { 0 };
+
+	apply(&r, f, "key.add", "li", "s:person", "li", "s:key", KEY_A, NULL);
+	CHECK(refused(&r, NT_EFORBIDDEN, "only an admin"));
+	apply(&r, f, "key.revoke", "li", "s:person", "li", NULL);
+	CHECK(refused(&r, NT_EFORBIDDEN, "only an admin"));
+	apply(&r, f, "key.add", "admin", "s:person", "nobody", "s:key", KEY_A, NULL);
+	CHECK(refused(&r, NT_ENOTFOUND, "no person 'nobody'"));
+	/* "%%%%%" is 52200625 * 85 + ...: above 2^32, so not a key */
+	apply(&r, f, "key.add", "admin", "s:person", "li", "s:key",
+	      "%%%%%kP!&vUFSph/r>(vh*XgTl%yAHk4:8BxwOX#", NULL);
+	CHECK(refused(&r, NT_EBADREQ, "Z85"));
+	apply(&r, f, "key.add", "admin", "s:person", "li", "s:key",
+	      "Qql!-kP!&vUFSph/r>(vh*XgTl%yAHk4:8Bxw\"X#", NULL);
+	CHECK(refused(&r, NT_EBADREQ, "Z85"));
+	result_fini(&r);
+	fake_free(f);
+}
+
+static void a_connection_that_is_a_person_acts_only_as_that_person(void)
+{
+	struct fake *f = county();
+	struct result r = { 0 };
+	struct core_view v = { f, fake_get, 0, 0, NOW, NULL, NULL };
+	struct auth_peer key = { .kind = AUTH_KEY, .uid = -1, .id = KEY_A, .len = 40 };
+	struct auth_peer mapped = { .kind = AUTH_PERSON, .uid = 1000, .id = "zhang", .len = 5 };
+	struct auth_peer trusted = { .kind = AUTH_TRUSTED, .uid = 0 };
+	struct auth_peer nobody = { .kind = AUTH_NOBODY, .uid = 1001 };
+	struct auth_who who;
+	char why[PROTO_WHY];
+
+	apply(&r, f, "key.add", "admin", "s:person", "li", "s:key", KEY_A, NULL);
+	CHECK(accepted(&r));
+	CHECK(auth_check(&v, &key, true, PROTO_STR_NULL, &who, why, sizeof why) == NT_OK &&
+	      strcmp(who.id, "li") == 0);
+	CHECK(auth_check(&v, &key, true, (proto_str){ "li", 2 }, &who, why, sizeof why) == NT_OK);
+	CHECK(auth_check(&v, &key, true, (proto_str){ "zhang", 5 }, &who, why, sizeof why) ==
+	      NT_EFORBIDDEN && strstr(why, "cannot act as 'zhang'") != NULL);
+	CHECK(auth_check(&v, &mapped, true, (proto_str){ "li", 2 }, &who, why, sizeof why) ==
+	      NT_EFORBIDDEN);
+	CHECK(auth_check(&v, &mapped, false, PROTO_STR_NULL, &who, why, sizeof why) == NT_OK);
+	CHECK(auth_check(&v, &trusted, true, (proto_str){ "zhang", 5 }, &who, why, sizeof why) ==
+	      NT_OK && who.len == 0);
+	CHECK(auth_check(&v, &nobody, false, PROTO_STR_NULL, &who, why, sizeof why) == NT_OK);
+	CHECK(auth_check(&v, &nobody, true, (proto_str){ "li", 2 }, &who, why, sizeof why) ==
+	      NT_EFORBIDDEN && strstr(why, "uid 1001") != NULL);
+	/* revoked: reads and writes alike */
+	apply(&r, f, "key.revoke", "admin", "s:person", "li", NULL);
+	CHECK(accepted(&r));
+	CHECK(auth_check(&v, &key, false, PROTO_STR_NULL, &who, why, sizeof why) == NT_EFORBIDDEN &&
+	      strstr(why, "revoked") != NULL);
+	result_fini(&r);
+	fake_free(f);
+}
+
+static void ipc_users_are_uid_person_pairs_or_trusted_uids(void)
+{
+	struct auth_users u;
+
+	auth_users_default(&u, 995);
+	CHECK(u.n == 2 && u.u[0].uid == 0 && u.u[0].any && u.u[1].uid == 995 && u.u[1].any);
+	auth_users_default(&u, 0);
+	CHECK(u.n == 1);
+	CHECK(auth_users_parse(&u, "0:*, 1000:wang.li,1001:li"));
+	CHECK(u.n == 3 && !u.u[1].any && strcmp(u.u[1].person, "wang.li") == 0);
+	CHECK(auth_users_parse(&u, "") && u.n == 0);
+	CHECK(!auth_users_parse(&u, "0:*, 0:li"));	/* a uid twice */
+	CHECK(!auth_users_parse(&u, "x:*"));
+	CHECK(!auth_users_parse(&u, "-1:*"));
+	CHECK(!auth_users_parse(&u, "5"));
+	CHECK(!auth_users_parse(&u, "5:.bad"));
+	CHECK(!auth_users_parse(&u, "4294967295:*"));
+}
+
 int main(void)
 {
 	RUN(every_op_schema_fits_the_arguments_a_request_holds);
@@ -1426,6 +1554,10 @@ int main(void)
 	RUN(an_unacknowledged_level_is_repeated_each_working_day_until_acknowledged);
 	RUN(a_reminder_in_hours_moves_out_of_quiet_hours_and_days_off);
 	RUN(until_there_is_an_admin_anyone_may_set_up_units_and_people_then_only_admins);
+	RUN(a_key_is_one_persons_and_a_new_one_replaces_the_old_in_the_index);
+	RUN(only_an_admin_registers_keys_and_only_z85_ones);
+	RUN(a_connection_that_is_a_person_acts_only_as_that_person);
+	RUN(ipc_users_are_uid_person_pairs_or_trusted_uids);
 	RUN(the_unit_tree_is_county_then_townships_streets_and_organs_then_villages);
 	RUN(putting_a_unit_or_person_again_unchanged_writes_nothing);
 	RUN(roles_and_villages_are_checked);
