@@ -31,6 +31,7 @@
 #include "batch.h"
 #include "chain.h"
 #include "overlay.h"
+#include "perm.h"
 
 #define MAX_GROW 12	/* doublings of the map in one batch before giving up */
 
@@ -288,11 +289,49 @@ static void reply_ok(struct batch_item *it, uint64_t seq, bool duplicate, uint32
 	it->done = true;
 }
 
+/*
+ * Whose rights a read is held to (docs/protocol.md section 9): the connection's person;
+ * else the actor a trusted connection names; else none (a trusted connection naming no
+ * actor reads everything). A viewer that is no person is refused, and so is one without
+ * the county's view for the whole log; an ipc peer that is nobody reads only what anyone
+ * may (the unit tree, the people, the campaign).
+ */
+static nt_err read_as(const struct core_view *v, const struct batch_item *it,
+		      const struct auth_who *who, struct person_rec *p,
+		      const struct person_rec **viewer, char *why, size_t whylen)
+{
+	proto_str id = who->len > 0 ? (proto_str){ who->id, who->len }
+		       : it->peer.kind == AUTH_TRUSTED ? it->req.actor : PROTO_STR_NULL;
+	nt_err rc;
+
+	*viewer = NULL;
+	if (ops_read_rule_of(it->op) == OPS_READ_ALL)
+		return NT_OK;	/* anyone's, whoever they say they are */
+	if (it->peer.kind == AUTH_NOBODY) {
+		snprintf(why, whylen, "%s: uid %ld is no person (ipc-users): it reads the units, "
+			 "the people and the campaign only", it->op->name, it->peer.uid);
+		return NT_EFORBIDDEN;
+	}
+	if (id.len == 0)
+		return NT_OK;
+	if ((rc = perm_actor(v, id, p, why, whylen)) != NT_OK)
+		return rc;
+	*viewer = p;
+	if (ops_read_rule_of(it->op) == OPS_READ_COUNTY && !ops_county_wide(p)) {
+		snprintf(why, whylen, "%s: only county leaders, the theme and supervision offices "
+			 "and admins read it; '%.*s' reads the cases of their reach (case.list, "
+			 "case.get)", it->op->name, (int)id.len, id.ptr);
+		return NT_EFORBIDDEN;
+	}
+	return NT_OK;
+}
+
 void batch_query(struct ledger *lg, const struct ops_stats *stats,
 		 const struct core_policy *policy, struct batch_item *it, int64_t now)
 {
 	struct ledger_txn t;
-	struct ops_query_ctx c = { &t, stats, 0, now, policy };
+	struct ops_query_ctx c = { &t, stats, 0, now, policy, NULL };
+	struct person_rec viewer;
 	proto_out fields;
 	char why[PROTO_WHY] = "";
 	uint32_t n = 0;
@@ -307,6 +346,8 @@ void batch_query(struct ledger *lg, const struct ops_stats *stats,
 		c.last_seq = ledger_last_u64(&t, DB_LOG, NULL);
 		ops_view(&v, &c);
 		rc = auth_check(&v, &it->peer, false, PROTO_STR_NULL, &who, why, sizeof why);
+		if (rc == NT_OK)
+			rc = read_as(&v, it, &who, &viewer, &c.viewer, why, sizeof why);
 		if (rc == NT_OK)
 			rc = it->op->query(&c, it->args, &fields, &n, why, sizeof why);
 		ledger_abort(&t);

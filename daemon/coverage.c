@@ -491,6 +491,8 @@ nt_err deadline_list_query(const struct ops_query_ctx *q, const struct proto_arg
 			continue;
 		if (a[DL_UNIT].set && (rc = perm_within(&v, cs.unit, a[DL_UNIT].s, &in)) != NT_OK)
 			break;
+		if (in && (rc = ops_case_visible(q, &cs, &in)) != NT_OK)
+			break;
 		if (!in)
 			continue;
 		if (nlist == cap) {

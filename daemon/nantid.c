@@ -923,7 +923,8 @@ static nt_err send_missing(void *arg, proto_str unit, const proto_str *people, s
 static void fire_milestone(struct daemon *d, unsigned m, int64_t due)
 {
 	struct ledger_txn t;
-	struct ops_query_ctx q = { &t, &d->stats, d->st.last_seq, now_ms(), &d->cfg.policy };
+	struct ops_query_ctx q = { &t, &d->stats, d->st.last_seq, now_ms(), &d->cfg.policy,
+				   NULL };
 	struct core_view v;
 	struct milestone_rec ms;
 	struct missing_run r = { d, m, due, &ms, false, false };

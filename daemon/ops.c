@@ -298,6 +298,29 @@ static nt_err q_campaign_get(const struct ops_query_ctx *c, const struct proto_a
 	return NT_OK;
 }
 
+/* ---- who reads what ---- */
+
+bool ops_county_wide(const struct person_rec *viewer)
+{
+	return (viewer->roles & (ROLE_COUNTY | ROLE_THEME | ROLE_SUPERVISION | ROLE_ADMIN)) != 0;
+}
+
+nt_err ops_case_visible(const struct ops_query_ctx *c, const struct case_rec *cs, bool *yes)
+{
+	struct core_view v;
+	unsigned rels = 0;
+	nt_err rc;
+
+	*yes = true;
+	if (c->viewer == NULL || ops_county_wide(c->viewer))
+		return NT_OK;
+	ops_view(&v, c);
+	if ((rc = perm_relations(&v, c->viewer, cs->unit, cs->lead, cs->taker, &rels)) != NT_OK)
+		return rc;
+	*yes = rels != 0;
+	return NT_OK;
+}
+
 /* ---- case.get: the case and its whole story ---- */
 
 enum { G_CASE, G_AFTER, G_LIMIT };
@@ -322,11 +345,22 @@ static nt_err q_case_get(const struct ops_query_ctx *c, const struct proto_arg *
 	MDB_val k, val, entry;
 	nt_err rc;
 
+	bool visible;
+
 	ops_view(&v, c);
 	if ((rc = core_get_case(&v, id, &cs)) != NT_OK) {
 		if (rc == NT_ENOTFOUND)
 			snprintf(why, whylen, "no case %" PRIu64, id);
 		return rc;
+	}
+	if ((rc = ops_case_visible(c, &cs, &visible)) != NT_OK)
+		return rc;
+	if (!visible) {
+		snprintf(why, whylen, "case.get: '%.*s' may read the cases of their reach, the ones "
+			 "they lead or took (case %" PRIu64 " is led by '%.*s' in unit '%.*s')",
+			 (int)c->viewer->id.len, c->viewer->id.ptr, id, (int)cs.lead.len,
+			 cs.lead.ptr, (int)cs.unit.len, cs.unit.ptr);
+		return NT_EFORBIDDEN;
 	}
 	proto_out_init(&page);
 	hist_key(from, id, after == UINT64_MAX ? after : after + 1);
@@ -449,7 +483,8 @@ static nt_err q_case_list(const struct ops_query_ctx *c, const struct proto_arg 
 				break;
 			}
 			memcpy(last, k.mv_data, 8);
-			if ((rc = case_matches(&v, a, &cs, today, &yes)) != NT_OK)
+			if ((rc = case_matches(&v, a, &cs, today, &yes)) != NT_OK ||
+			    (yes && (rc = ops_case_visible(c, &cs, &yes)) != NT_OK))
 				break;
 			if (yes) {
 				rec_pack(&page, &case_desc, &cs, REC_SUMMARY, 0);
@@ -540,23 +575,33 @@ static nt_err q_log_read(const struct ops_query_ctx *c, const struct proto_arg *
 /* ---- the table ---- */
 
 #define N(a) (sizeof a / sizeof a[0])
-#define READ(name, fields, fn) { name, false, fields, N(fields), NULL, fn, NULL, false }
+/* a read op's data is its rule: who may read (enum ops_read_rule) */
+static const enum ops_read_rule rules[] = { OPS_READ_ALL, OPS_READ_CASE, OPS_READ_REACH,
+					    OPS_READ_COUNTY };
+#define READ(name, fields, nfields, fn, rule) \
+	{ name, false, fields, nfields, NULL, fn, &rules[rule], false }
+
+enum ops_read_rule ops_read_rule_of(const struct op *op)
+{
+	return op->data != NULL ? *(const enum ops_read_rule *)op->data : OPS_READ_ALL;
+}
 
 static const struct op read_ops[] = {
-	{ "ping", false, no_fields, 0, NULL, q_ping, NULL, false },
-	{ "stats", false, no_fields, 0, NULL, q_stats, NULL, false },
-	{ "campaign.get", false, no_fields, 0, NULL, q_campaign_get, NULL, false },
-	{ "campaign.coverage", false, coverage_fields, COVERAGE_NFIELDS, NULL,
-	  coverage_query, NULL, false },
-	{ "deadline.list", false, deadline_list_fields, DEADLINE_LIST_NFIELDS, NULL,
-	  deadline_list_query, NULL, false },
-	READ("unit.get", unit_get_fields, q_unit_get),
-	READ("unit.list", unit_list_fields, q_unit_list),
-	READ("person.get", person_get_fields, q_person_get),
-	READ("person.list", person_list_fields, q_person_list),
-	READ("case.get", get_fields, q_case_get),
-	READ("case.list", list_fields, q_case_list),
-	READ("log.read", read_fields, q_log_read),
+	READ("ping", no_fields, 0, q_ping, OPS_READ_ALL),
+	READ("stats", no_fields, 0, q_stats, OPS_READ_COUNTY),
+	READ("campaign.get", no_fields, 0, q_campaign_get, OPS_READ_ALL),
+	READ("campaign.coverage", coverage_fields, COVERAGE_NFIELDS, coverage_query,
+	     OPS_READ_ALL),
+	READ("deadline.list", deadline_list_fields, DEADLINE_LIST_NFIELDS, deadline_list_query,
+	     OPS_READ_REACH),
+	READ("unit.get", unit_get_fields, N(unit_get_fields), q_unit_get, OPS_READ_ALL),
+	READ("unit.list", unit_list_fields, N(unit_list_fields), q_unit_list, OPS_READ_ALL),
+	READ("person.get", person_get_fields, N(person_get_fields), q_person_get, OPS_READ_ALL),
+	READ("person.list", person_list_fields, N(person_list_fields), q_person_list,
+	     OPS_READ_ALL),
+	READ("case.get", get_fields, N(get_fields), q_case_get, OPS_READ_CASE),
+	READ("case.list", list_fields, N(list_fields), q_case_list, OPS_READ_REACH),
+	READ("log.read", read_fields, N(read_fields), q_log_read, OPS_READ_COUNTY),
 };
 
 static const struct op *find_in(const struct op *t, size_t n, proto_str name)

@@ -31,7 +31,29 @@ struct ops_query_ctx {
 	uint64_t last_seq;
 	int64_t now;
 	const struct core_policy *policy;	/* NULL: the default */
+	/* who reads: a person, whose rights limit what the query returns; NULL: a trusted
+	 * connection that named nobody (an operator), which reads everything */
+	const struct person_rec *viewer;
 };
+
+/*
+ * Who may read what (docs/protocol.md section 9). Each read op has one rule; a viewer
+ * (see ops_query_ctx) is held to it, a trusted connection that names no actor is not.
+ */
+enum ops_read_rule {
+	OPS_READ_ALL,		/* anyone: the unit tree, people, the campaign, ping */
+	OPS_READ_CASE,		/* a case: those who stand in some relation to it (perm.h) */
+	OPS_READ_REACH,		/* lists of cases: only the cases the viewer may read */
+	OPS_READ_COUNTY,	/* the whole log, the daemon's counters: county leaders, the
+				 * theme and supervision offices, admins */
+};
+/* The rule of read op op. */
+enum ops_read_rule ops_read_rule_of(const struct op *op);
+/* Does viewer read the whole county (county leaders, the offices, admins)? */
+bool ops_county_wide(const struct person_rec *viewer);
+/* May c's viewer read case cs (always, without a viewer)? NT_OK with *yes, or the
+ * ledger's failure. */
+nt_err ops_case_visible(const struct ops_query_ctx *c, const struct case_rec *cs, bool *yes);
 
 #define OPS_MAX_FIELDS 16
 

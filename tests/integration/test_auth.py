@@ -98,6 +98,9 @@ def test_good_key(t):
         t.require(r["ok"], "case.open with no actor: %r" % r)
         r2 = c.request(open_req(actor=CADRE))
         t.check(r2["ok"], "case.open naming the key's person: %r" % r2)
+        t.eq(error_code(c.call("log.read")), "forbidden",
+             "the whole log is the offices' (protocol.md section 9)")
+    with s.d.client() as c:
         entries, _ = read_log(c, after=r["seq"] - 1)
     t.eq([e["actor"] for e in entries[:2]], [CADRE, CADRE], "the actors of the entries")
     with s.d.client() as c:

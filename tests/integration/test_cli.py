@@ -1497,19 +1497,25 @@ def _(t):
     kf = os.path.join(d.base, "client.key")
     ok(t, run(["key", "gen", "--out", kf]), "key gen")
     ok(t, nanti(d, "--actor", "admin", "admin", "key", "add", ACTOR, kf), "key add")
-    base += 1
+    # the whole log is the offices' (protocol.md section 9): watch runs with the theme
+    # office's key, as a bridge does
+    kf2 = os.path.join(d.base, "office.key")
+    ok(t, run(["key", "gen", "--out", kf2]), "key gen")
+    ok(t, nanti(d, "--actor", "admin", "admin", "key", "add", "theme", kf2), "key add")
+    base += 2
     ep = ["--endpoint", ep, "--key", kf, "--server-key",
           os.path.join(d.state_dir, "curve.public")]
+    ep2 = ep[:2] + ["--key", kf2] + ep[4:]
     out = ok(t, run(ep + ["open", "over tcp", "--area", "livelihood", "--unit", "xiaxi"]),
              "open over tcp")
     t.eq(out, "case 1: opened; step identified (seq %d)\n" % (base + 1), "open over tcp")
-    w = Watch(t, ep + ["--json", "watch", "--from", str(base + 1)])
+    w = Watch(t, ep2 + ["--json", "watch", "--from", str(base + 1)])
     got = w.entries(1)
     ok(t, run(ep + ["note", "1", "over tcp too"]), "note over tcp")
     got += w.entries(1)
     t.eq([e["seq"] for e in got], [base + 1, base + 2], "seqs")
     t.eq(w.stop()[0], 0, "exit status")
-    explicit = Watch(t, ep + ["--events", "tcp://127.0.0.1:%d" % (port + 1),
+    explicit = Watch(t, ep2 + ["--events", "tcp://127.0.0.1:%d" % (port + 1),
                               "--json", "watch", "--from", str(base + 2)])
     t.eq([e["seq"] for e in explicit.entries(1)], [base + 2], "with --events")
     t.eq(explicit.stop()[0], 0, "exit status")

@@ -1,0 +1,170 @@
+#!/usr/bin/python3
+"""
+test_authz.py - who may do what, as one table through the real daemon: every person of the
+shared county (by what they are to a case of xiaxi, in anling, led by wang.li) against
+every read op and every write op on units, people, the campaign, keys and the steps of a
+case (docs/protocol.md section 9). Each cell is either done, or refused `forbidden` with
+nothing changed; a write that is allowed is done on a case of its own, brought first to
+the step the op needs. The petition's ops (case.guarantee, case.repeat) and the deadline's
+(case.extend, case.decide_extension, case.ack) have their rules tested in
+test_workflow.py and test_deadlines.py.
+
+The tests connect over ipc as root, which may name any actor (ipc-users): each request
+names the person whose rights it is judged by.
+
+Run with /usr/bin/python3 (Debian's python3-zmq and python3-msgpack).
+"""
+import os
+import sys
+
+import zmq
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from flow import COLLEAGUE, DEADLINE, FIELDS, HEAD, LEAD, OTHER_HEAD, OUTSIDER, RESIDENT, \
+    SUPERVISION, THEME, UNIT, Flow  # noqa: E402
+from pyclient import County, error_code, run_tests, test, today  # noqa: E402
+
+VILLAGE_CADRE = "xu.cun"          # a cadre of xiaxi itself
+COUNTY_LEADER = County.COUNTY_LEADER
+ADMIN = County.ADMIN
+# Everyone, by what they are to a case of xiaxi led by wang.li.
+PEOPLE = {
+    "the lead": LEAD,
+    "a colleague in anling": COLLEAGUE,
+    "a cadre of xiaxi": VILLAGE_CADRE,
+    "anling's unit head": HEAD,
+    "a leader of tianshi": OUTSIDER,
+    "tianshi's unit head": OTHER_HEAD,
+    "a resident cadre in dongcun": RESIDENT,
+    "the theme office": THEME,
+    "the supervision office": SUPERVISION,
+    "a county leader": COUNTY_LEADER,
+    "an admin": ADMIN,
+}
+REACH = {LEAD, COLLEAGUE, VILLAGE_CADRE, HEAD}          # anling's people, and xiaxi's
+COUNTY_WIDE = {THEME, SUPERVISION, COUNTY_LEADER, ADMIN}
+EVERYONE = set(PEOPLE.values())
+
+# Who may read: by op (a case of xiaxi for the case ops).
+READS = {
+    "ping": EVERYONE, "unit.get": EVERYONE, "unit.list": EVERYONE, "person.get": EVERYONE,
+    "person.list": EVERYONE, "campaign.get": EVERYONE, "campaign.coverage": EVERYONE,
+    "case.get": REACH | COUNTY_WIDE,
+    "stats": COUNTY_WIDE, "log.read": COUNTY_WIDE,
+}
+# The lists hold the case for those who may read it, and leave it out for the rest.
+LISTS = {"case.list": REACH | COUNTY_WIDE, "deadline.list": REACH | COUNTY_WIDE}
+
+# Who may write: by op, on a case of xiaxi led by wang.li.
+WRITES = {
+    "case.open": {LEAD, HEAD, THEME},
+    "case.plan": {LEAD}, "case.consult": {LEAD}, "case.coordinate": {LEAD},
+    "case.resolve": {LEAD}, "case.journal": {LEAD}, "case.outcome": {LEAD},
+    "case.commit": {LEAD, THEME},
+    "case.verify": {THEME}, "case.reopen": {THEME},
+    "case.reassign": {HEAD, THEME},
+    "case.note": REACH | COUNTY_WIDE,
+    "case.escalate": {SUPERVISION, THEME},
+    "unit.put": {ADMIN}, "person.put": {ADMIN}, "key.add": {ADMIN}, "key.revoke": {ADMIN},
+    "campaign.set": {THEME, ADMIN},
+}
+# Where each case op is done: the step to bring the case to, and what must come first.
+PREP = {
+    "case.plan": ("identified", []), "case.consult": ("identified", []),
+    "case.note": ("identified", []), "case.escalate": ("identified", []),
+    "case.reassign": ("identified", []),
+    "case.coordinate": ("planned", []), "case.commit": ("planned", ["case.consult"]),
+    "case.resolve": ("committed", ["case.coordinate"]),
+    "case.outcome": ("resolved", []), "case.journal": ("resolved", ["case.consult"]),
+    "case.verify": ("journaled", []), "case.reopen": ("crossed_off", []),
+}
+
+
+def row(actor):
+    return next(k for k, v in PEOPLE.items() if v == actor)
+
+
+@test("reads: every person against every read op, and the case lists hold only the cases "
+      "each may read")
+def _(t):
+    f = Flow(t, t.daemon())
+    here = f.case_at("identified", deadline=DEADLINE)
+    there = f.open(OUTSIDER, unit="dongcun", deadline=DEADLINE)
+    args = {"unit.get": {"unit": "anling"}, "person.get": {"person": LEAD},
+            "case.get": {"case": here}, "log.read": {"limit": 5}}
+    for op, allowed in READS.items():
+        for actor in EVERYONE:
+            r = f.c.request(dict({"op": op, "actor": actor}, **args.get(op, {})))
+            if actor in allowed:
+                t.check(r["ok"], "%s by %s (%s): %r" % (op, actor, row(actor), r))
+            else:
+                t.check(error_code(r) == "forbidden", "%s by %s (%s) must be forbidden: %r"
+                        % (op, actor, row(actor), r))
+    for op, allowed in LISTS.items():
+        for actor in EVERYONE:
+            r = f.c.request({"op": op, "actor": actor, "limit": 500} if op == "case.list"
+                            else {"op": op, "actor": actor, "within": 60})
+            t.require(r["ok"], "%s by %s: %r" % (op, actor, r))
+            got = {i["case"] for i in r["items"]}
+            t.eq(here in got, actor in allowed, "%s by %s (%s) holds the case of xiaxi"
+                 % (op, actor, row(actor)))
+            t.eq(there in got, actor in COUNTY_WIDE | {OUTSIDER, OTHER_HEAD, RESIDENT},
+                 "%s by %s (%s) holds the case of dongcun" % (op, actor, row(actor)))
+    # without an actor, a trusted connection reads everything (an operator's tools)
+    r = f.c.request({"op": "log.read", "limit": 1})
+    t.check(r["ok"], "log.read naming nobody: %r" % r)
+    r = f.c.request({"op": "case.get", "actor": "no.such.person", "case": here})
+    t.eq(error_code(r), "forbidden", "a read by someone who is no person: %r" % r)
+
+
+def case_for(f, op):
+    """A case of xiaxi led by wang.li, brought to where op is done."""
+    step, first = PREP[op]
+    k = f.case_at(step)
+    for before in first:
+        f.step(LEAD, before, k)
+    return k
+
+
+def request_for(f, op, actor, n):
+    """The request for op by actor, valid but for who sends it (n: a counter for new ids)."""
+    if op == "case.open":
+        return {"title": "a problem of xiaxi", "area": "livelihood", "unit": UNIT,
+                "lead": LEAD}
+    if op == "unit.put":
+        return {"unit": "v%d" % n, "name": "新村 %d" % n, "kind": "village", "parent": "anling"}
+    if op == "person.put":
+        return {"person": "p%d" % n, "name": "新人 %d" % n, "unit": "anling",
+                "roles": ["cadre"]}
+    if op == "campaign.set":
+        return {"name": "走进矛盾、破解难题 %d" % n, "start": today(-10), "end": today(60)}
+    if op == "key.add":
+        return {"person": COLLEAGUE, "key": zmq.curve_keypair()[0].decode()}
+    if op == "key.revoke":
+        f.ok(ADMIN, "key.add", person=COLLEAGUE, key=zmq.curve_keypair()[0].decode())
+        return {"person": COLLEAGUE}
+    fields = dict(FIELDS[op], case=case_for(f, op))
+    if op == "case.reassign":
+        fields["lead"] = COLLEAGUE     # within anling: what a unit head may do
+    return fields
+
+
+@test("writes: every person against every write op on units, people, the campaign, keys "
+      "and each step of a case; a refusal is forbidden and changes nothing")
+def _(t):
+    f = Flow(t, t.daemon())
+    n = 0
+    for op, allowed in WRITES.items():
+        for actor in sorted(EVERYONE):
+            n += 1
+            fields = request_for(f, op, actor, n)
+            if actor in allowed:
+                r = f.w(actor, op, **fields)
+                t.check(r["ok"], "%s by %s (%s): %r" % (op, actor, row(actor), r))
+            else:
+                r = f.refused(actor, op, "forbidden", **fields)
+
+
+if __name__ == "__main__":
+    run_tests()
