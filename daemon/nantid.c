@@ -50,12 +50,14 @@
 #include "coverage.h"
 #include "ops.h"
 #include "overlay.h"
+#include "peers.h"
 #include "ledger.h"
 #include "proto.h"
 #include "sys.h"
 #include "writer.h"
 
 #define POOL		(2 * WRITER_MAX + 1)	/* requests held at once */
+_Static_assert(POOL < PEERS_SLOTS / 2, "the per-connection table holds every held request");
 #define GROUP_MSGS	(2 * WRITER_MAX)	/* replies one group may hold */
 #define HEARTBEAT_MS	1000
 #define PUB_HWM		100000
@@ -73,6 +75,7 @@ struct msg {
 	bool too_many;
 	struct batch_item item;
 	bool deferred;		/* a read that waits for a group commit */
+	uint64_t peer;		/* its connection's key in peers (0: not counted) */
 	struct msg *next;	/* in the free list */
 };
 
@@ -101,6 +104,7 @@ struct daemon {
 	int lock_fd;
 	int sigpipe[2];
 	struct msg *pool, *free_msgs;
+	struct peers *peers;		/* requests in flight per connection */
 	struct group group[WRITER_GROUPS];	/* by ticket: group[ticket % WRITER_GROUPS] */
 	struct writer *writer;
 	bool healthy;
@@ -483,6 +487,9 @@ static struct msg *msg_get(struct daemon *d)
 
 static void msg_put(struct daemon *d, struct msg *m)
 {
+	if (m->peer != 0)
+		peers_give(d->peers, m->peer);
+	m->peer = 0;
 	for (int i = 0; i < m->nframes; i++)
 		zmq_msg_close(&m->frames[i]);
 	m->nframes = 0;
@@ -639,7 +646,15 @@ static void classify(struct daemon *d, struct msg *m)
 
 	batch_item_reuse(&m->item, zmq_msg_data(body), zmq_msg_size(body));
 	auth_peer_of(&d->cfg.ipc_users, body, &m->item.peer);
-	if (m->too_many) {
+	/* frame 0 is the ROUTER's routing id of the connection: its share of the pool */
+	m->peer = peers_key(zmq_msg_data(&m->frames[0]), zmq_msg_size(&m->frames[0]));
+	if (!peers_take(d->peers, m->peer)) {
+		m->peer = 0;
+		(void)batch_prepare(&m->item);	/* for the id to echo, if there is one */
+		batch_item_fail(&m->item, NT_EUNAVAIL, "this connection has "
+				PEERS_MAX_STR " requests in flight, as many as one may: wait for "
+				"replies before sending more, and retry this one with its id");
+	} else if (m->too_many) {
 		proto_reply_error(&m->item.reply, PROTO_STR_NULL, NT_ETOOLARGE,
 				  "more than 8 frames in one message");
 		m->item.done = true;
@@ -1309,9 +1324,10 @@ int main(int argc, char **argv)
 		goto out;
 	recalendar_check(&d);
 	d.pool = calloc(POOL, sizeof *d.pool);
+	d.peers = calloc(1, sizeof *d.peers);
 	for (int i = 0; i < WRITER_GROUPS; i++)
 		d.group[i].msgs = calloc(GROUP_MSGS, sizeof *d.group[i].msgs);
-	if (d.pool == NULL || d.group[0].msgs == NULL || d.group[1].msgs == NULL ||
+	if (d.pool == NULL || d.peers == NULL || d.group[0].msgs == NULL || d.group[1].msgs == NULL ||
 	    d.group[2].msgs == NULL || d.group[3].msgs == NULL) {
 		log_err("out of memory");
 		goto out;
@@ -1355,6 +1371,7 @@ out:
 	for (int i = 0; d.pool != NULL && i < POOL; i++)
 		batch_item_fini(&d.pool[i].item);
 	free(d.pool);
+	free(d.peers);
 	for (int i = 0; i < WRITER_GROUPS; i++)
 		free(d.group[i].msgs);
 	ledger_close(&d.lg);

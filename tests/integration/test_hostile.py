@@ -401,6 +401,72 @@ def _(t):
     by.check("after the flood")
 
 
+@test("a million malformed and oversized messages from one peer leave the daemon's memory "
+      "flat and its other clients served")
+def _(t):
+    # four kinds, round-robin: garbage bytes, a map that claims 2^32-1 pairs, a string that
+    # claims 4 GB, and 9 frames; one peer keeps 1,000 in flight; the daemon's VmRSS is read
+    # after a warm-up and at the end (large bodies: the flood test above)
+    d = seeded(t)
+    s, by = dealer(t, d), Bystander(t, d)
+    bodies = [b"\xc1\xff garbage", b"\xdf\xff\xff\xff\xff",
+              mp_map_raw([("op", "ping"), ("x", b"\xdb\xff\xff\xff\xff" + b"x" * 64)])]
+    flood(s, bodies[0], 2000, window=1000)
+    rss0, hwm0 = d.rss_kb(), vm_hwm_kb(d)
+    n, sent, got, frames = 1000000, 0, 0, [b""] * 8 + [b"x"]
+    while got < n:
+        while sent < n and sent - got < 1000:
+            k = sent % 4
+            s.send_multipart(frames if k == 3 else [b"", bodies[k]])
+            sent += 1
+        t.require(s.poll(10000), "%d replies missing" % (n - got))
+        while s.poll(0):
+            s.recv_multipart()
+            got += 1
+    rss1, hwm1 = d.rss_kb(), vm_hwm_kb(d)
+    t.diag("1,000,000 malformed messages, 1,000 in flight: VmRSS %d kB -> %d kB, VmHWM %d kB "
+           "-> %d kB" % (rss0, rss1, hwm0, hwm1))
+    t.check(rss1 - rss0 <= 16 * 1024, "resident memory grew by %d kB" % (rss1 - rss0))
+    by.check("after a million malformed messages")
+
+
+@test("one connection past 512 requests in flight gets unavailable for the excess, naming "
+      "the id, which changed nothing; another connection is served meanwhile")
+def _(t):
+    d = seeded(t)
+    by = Bystander(t, d)
+    # no high-water marks on this side: every request goes out at once, every reply is
+    # kept (the daemon queues up to 10,000 replies for a connection)
+    s = context().socket(zmq.DEALER)
+    s.setsockopt(zmq.LINGER, 0)
+    s.setsockopt(zmq.SNDHWM, 0)
+    s.setsockopt(zmq.RCVHWM, 0)
+    s.connect(d.submit)
+    t.defer(s.close)
+    reqs = [oreq(title="burst %d" % i) for i in range(9000)]
+    for r in reqs:
+        s.send_multipart([b"", encode(r)])
+    replies = {}
+    while len(replies) < len(reqs):
+        t.require(s.poll(30000), "%d replies missing" % (len(reqs) - len(replies)))
+        r = decode(s.recv_multipart()[-1])
+        replies[r["id"]] = r
+    busy = [r for r in replies.values() if error_code(r) == "unavailable"]
+    ok = [r for r in replies.values() if r["ok"]]
+    t.diag("9,000 writes at once on one connection: %d acknowledged, %d unavailable"
+           % (len(ok), len(busy)))
+    t.check(len(busy) > 0, "the excess is refused")
+    t.eq(len(ok) + len(busy), len(reqs), "every request is answered, ok or unavailable")
+    if busy:
+        t.check("in flight" in busy[0]["error"]["message"], busy[0])
+    with d.client() as c:
+        log = read_log(c, after=d.seeded)[0]
+    t.eq(sorted(e["id"] for e in log), sorted(r["id"] for r in ok),
+         "the log holds exactly the acknowledged ones")
+    by.seq = by.ping()
+    by.check("served after the burst")
+
+
 @test("nesting deeper than 8 is refused with bad_request")
 def _(t):
     d = seeded(t)
