@@ -214,6 +214,14 @@ static const struct args_spec cmd_open_spec[] = {
 	  { .key = "tags", .type = PT_STRS, .min = 0, .max = 16, .item_max = 32 } },
 	{ "--taker", ARGS_STR, "P", "a petition's case-taking leader (a county leader or a "
 	  "leadership member); petitions need one", F_ID("taker", OPT) },
+	{ "--petitioner-name", ARGS_STR, "NAME", "a petition's petitioner (sensitive: never in "
+	  "the log)", F_STR("petitioner_name", OPT, 1, 100, NULL) },
+	{ "--petitioner-id-number", ARGS_STR, "ID", "the petitioner's identity card number "
+	  "(sensitive)", F_STR("petitioner_id_number", OPT, 1, 32, NULL) },
+	{ "--petitioner-phone", ARGS_STR, "PHONE", "the petitioner's phone (sensitive)",
+	  F_STR("petitioner_phone", OPT, 1, 32, NULL) },
+	{ "--petitioner-address", ARGS_STR, "ADDR", "the petitioner's address (sensitive)",
+	  F_STR("petitioner_address", OPT, 1, 200, NULL) },
 	{ "--description", ARGS_TEXT, "TEXT", "the longer story, up to 4096 bytes ('-': stdin)",
 	  F_STR("description", OPT, 0, CMD_MAX_TEXT, NULL) },
 };

@@ -240,7 +240,8 @@ static nt_err case_step(const struct step_op *op, const struct core_view *v,
 /* ---- case.open: identify ---- */
 
 enum { O_TITLE, O_DESCRIPTION, O_KIND, O_AREA, O_SOURCE, O_UNIT, O_LEAD, O_UNITS, O_DEADLINE,
-       O_DEADLINE_DAYS, O_DEADLINE_WORKING_DAYS, O_TAGS, O_TAKER };
+       O_DEADLINE_DAYS, O_DEADLINE_WORKING_DAYS, O_TAGS, O_TAKER, O_PET_NAME, O_PET_ID,
+       O_PET_PHONE, O_PET_ADDRESS };
 static const struct proto_field open_fields[] = {
 	[O_TITLE] = { "title", PT_LINE, true, 1, CASE_MAX_TITLE, 0, NULL },
 	[O_DESCRIPTION] = { "description", PT_STR, false, 0, CASE_MAX_TEXT, 0, NULL },
@@ -253,6 +254,10 @@ static const struct proto_field open_fields[] = {
 	[O_DEADLINE] = DEADLINE_ARGS(false),
 	[O_TAGS] = { "tags", PT_STRS, false, 0, CASE_MAX_TAGS, CASE_MAX_TAG, NULL },
 	[O_TAKER] = { "taker", PT_ID, false, 0, 0, 0, NULL },
+	[O_PET_NAME] = { "petitioner_name", PT_LINE, false, 1, MODEL_MAX_NAME, 0, NULL },
+	[O_PET_ID] = { "petitioner_id_number", PT_LINE, false, 1, 32, 0, NULL },
+	[O_PET_PHONE] = { "petitioner_phone", PT_LINE, false, 1, 32, 0, NULL },
+	[O_PET_ADDRESS] = { "petitioner_address", PT_LINE, false, 1, CASE_MAX_TITLE, 0, NULL },
 };
 
 static nt_err case_open(const struct core_view *v, const struct core_req *r,
@@ -317,6 +322,14 @@ static nt_err case_open(const struct core_view *v, const struct core_req *r,
 			      "leader");
 	if (c->kind != KIND_PETITION && c->taker.len > 0)
 		return refuse(&x, NT_EBADREQ, "'taker' is for petition cases");
+	for (int i = O_PET_NAME; i <= O_PET_ADDRESS; i++)
+		if (a[i].set && c->kind != KIND_PETITION)
+			return refuse(&x, NT_EBADREQ, "'%s' is for petition cases",
+				      open_fields[i].key);
+	c->petitioner_name = a[O_PET_NAME].set ? a[O_PET_NAME].s : PROTO_STR_NULL;
+	c->petitioner_id_number = a[O_PET_ID].set ? a[O_PET_ID].s : PROTO_STR_NULL;
+	c->petitioner_phone = a[O_PET_PHONE].set ? a[O_PET_PHONE].s : PROTO_STR_NULL;
+	c->petitioner_address = a[O_PET_ADDRESS].set ? a[O_PET_ADDRESS].s : PROTO_STR_NULL;
 	if (c->taker.len > 0) {
 		if ((rc = core_get_person(v, c->taker, &taker)) == NT_ENOTFOUND)
 			return refuse(&x, rc, "no person '%.*s' to take the case", (int)c->taker.len,
@@ -361,9 +374,10 @@ static nt_err case_open(const struct core_view *v, const struct core_req *r,
 	e->topic = x.topic;
 	e->case_id = c->id;
 	e->new_case = true;
-	/* the entry: the whole new case (the log alone can rebuild it) */
+	/* the entry: the whole new case but what identifies the petitioner, which stays in
+	 * the record (docs/security.md, "Sensitive fields") */
 	core_kvs_begin(e, &e->entry);
-	e->entry.n = rec_pack_pairs(&e->buf, &case_desc, c, 0, REC_KEY);
+	e->entry.n = rec_pack_pairs(&e->buf, &case_desc, c, 0, REC_KEY | REC_SENSITIVE);
 	core_kvs_end(e, &e->entry);
 	core_kvs_begin(e, &e->reply);
 	proto_kv_u64(&e->buf, "case", c->id);

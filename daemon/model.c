@@ -136,6 +136,10 @@ static const struct rec_field case_fields[] = {
 	C("step_due", RT_DATE, step_due, O),
 	C("step_at", RT_I64, timer_at[SLOT_STEP], O),
 	C("chase_repeats", RT_U32, chase_repeats, O),
+	C("petitioner_name", RT_STR, petitioner_name, O | REC_SENSITIVE),
+	C("petitioner_id_number", RT_STR, petitioner_id_number, O | REC_SENSITIVE),
+	C("petitioner_phone", RT_STR, petitioner_phone, O | REC_SENSITIVE),
+	C("petitioner_address", RT_STR, petitioner_address, O | REC_SENSITIVE),
 };
 
 const char *const deadline_bases[] = { "date", "days", "working_days", NULL };

@@ -305,6 +305,22 @@ bool ops_county_wide(const struct person_rec *viewer)
 	return (viewer->roles & (ROLE_COUNTY | ROLE_THEME | ROLE_SUPERVISION | ROLE_ADMIN)) != 0;
 }
 
+nt_err ops_case_sensitive(const struct ops_query_ctx *c, const struct case_rec *cs, bool *yes)
+{
+	struct core_view v;
+	unsigned rels = 0;
+	nt_err rc;
+
+	*yes = true;
+	if (c->viewer == NULL)
+		return NT_OK;
+	ops_view(&v, c);
+	if ((rc = perm_relations(&v, c->viewer, cs->unit, cs->lead, cs->taker, &rels)) != NT_OK)
+		return rc;
+	*yes = (rels & (REL_LEAD | REL_TAKER | REL_THEME | REL_SUPERVISION)) != 0;
+	return NT_OK;
+}
+
 nt_err ops_case_visible(const struct ops_query_ctx *c, const struct case_rec *cs, bool *yes)
 {
 	struct core_view v;
@@ -345,7 +361,7 @@ static nt_err q_case_get(const struct ops_query_ctx *c, const struct proto_arg *
 	MDB_val k, val, entry;
 	nt_err rc;
 
-	bool visible;
+	bool visible, sees;
 
 	ops_view(&v, c);
 	if ((rc = core_get_case(&v, id, &cs)) != NT_OK) {
@@ -353,7 +369,8 @@ static nt_err q_case_get(const struct ops_query_ctx *c, const struct proto_arg *
 			snprintf(why, whylen, "no case %" PRIu64, id);
 		return rc;
 	}
-	if ((rc = ops_case_visible(c, &cs, &visible)) != NT_OK)
+	if ((rc = ops_case_visible(c, &cs, &visible)) != NT_OK ||
+	    (rc = ops_case_sensitive(c, &cs, &sees)) != NT_OK)
 		return rc;
 	if (!visible) {
 		snprintf(why, whylen, "case.get: '%.*s' may read the cases of their reach, the ones "
@@ -388,7 +405,7 @@ static nt_err q_case_get(const struct ops_query_ctx *c, const struct proto_arg *
 		int rate = case_satisfaction(&cs);
 
 		proto_pack_cstr(out, "case");
-		rec_pack(out, &case_desc, &cs, 0, 0);
+		rec_pack(out, &case_desc, &cs, 0, sees ? 0 : REC_SENSITIVE);
 		proto_pack_cstr(out, "history");
 		msgpack_pack_array(&out->pk, items);
 		proto_out_raw(out, page.sb.data, page.sb.size);

@@ -126,6 +126,8 @@ struct case_rec {
 	uint32_t step_limit;		/* working days it has to take the next; 0: no limit */
 	int64_t step_due;		/* the last day for it (a day; 0: no limit) */
 	uint32_t chase_repeats;		/* repeats of the level below chase_level so far */
+	/* a petition's petitioner: sensitive (REC_SENSITIVE), never in the log */
+	proto_str petitioner_name, petitioner_id_number, petitioner_phone, petitioner_address;
 };
 
 /* How a deadline was computed: a date given, or counted from a day in calendar days or

@@ -51,11 +51,14 @@ enum ops_read_rule {
 enum ops_read_rule ops_read_rule_of(const struct op *op);
 /* Does viewer read the whole county (county leaders, the offices, admins)? */
 bool ops_county_wide(const struct person_rec *viewer);
+/* May c's viewer see the sensitive fields of case cs (REC_SENSITIVE: its lead, a
+ * petition's taker, the theme and supervision offices; always, without a viewer)? */
+nt_err ops_case_sensitive(const struct ops_query_ctx *c, const struct case_rec *cs, bool *yes);
 /* May c's viewer read case cs (always, without a viewer)? NT_OK with *yes, or the
  * ledger's failure. */
 nt_err ops_case_visible(const struct ops_query_ctx *c, const struct case_rec *cs, bool *yes);
 
-#define OPS_MAX_FIELDS 16
+#define OPS_MAX_FIELDS 20
 
 /* The first op whose schema has more than OPS_MAX_FIELDS fields (a request's arguments
  * are held in an array of that many), or NULL: every op fits. */

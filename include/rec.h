@@ -38,6 +38,8 @@ enum rec_type {
 #define REC_SUMMARY	0x1	/* part of the short form (lists) */
 #define REC_OMIT0	0x2	/* left out of the wire form when zero or empty */
 #define REC_KEY		0x4	/* the record's key (log entries carry it apart) */
+#define REC_SENSITIVE	0x8	/* identifying a person: never in the log, shown only to those
+				 * allowed (docs/security.md, "Sensitive fields") */
 
 struct rec_field {
 	const char *key;

@@ -14,16 +14,20 @@ names the person whose rights it is judged by.
 
 Run with /usr/bin/python3 (Debian's python3-zmq and python3-msgpack).
 """
+import json
 import os
+import subprocess
 import sys
+import time
 
+import msgpack
 import zmq
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from flow import COLLEAGUE, DEADLINE, FIELDS, HEAD, LEAD, OTHER_HEAD, OUTSIDER, RESIDENT, \
     SUPERVISION, THEME, UNIT, Flow  # noqa: E402
-from pyclient import County, error_code, run_tests, test, today  # noqa: E402
+from pyclient import ROOT, County, context, error_code, run_tests, test, today  # noqa: E402
 
 VILLAGE_CADRE = "xu.cun"          # a cadre of xiaxi itself
 COUNTY_LEADER = County.COUNTY_LEADER
@@ -164,6 +168,60 @@ def _(t):
                 t.check(r["ok"], "%s by %s (%s): %r" % (op, actor, row(actor), r))
             else:
                 r = f.refused(actor, op, "forbidden", **fields)
+
+
+PETITIONER = {"petitioner_name": "张三", "petitioner_id_number": "330000199001011234",
+              "petitioner_phone": "13800000000", "petitioner_address": "下溪村 3 组 12 号"}
+
+
+@test("a petitioner's identifying fields are shown to the lead, the taker and the offices, "
+      "hidden from everyone else, and never in the log, a notification or an exported entry")
+def _(t):
+    d = t.daemon()
+    f = Flow(t, d)
+    sub = context().socket(zmq.SUB)
+    sub.setsockopt(zmq.LINGER, 0)
+    sub.setsockopt(zmq.RCVTIMEO, 5000)
+    sub.setsockopt(zmq.SUBSCRIBE, b"case.opened")
+    sub.connect(d.events)
+    t.defer(sub.close)
+    time.sleep(0.3)     # the subscription reaches the daemon
+    k = f.ok(THEME, "case.open", title="a repeat petition about the road", area="livelihood",
+             unit=UNIT, lead=LEAD, kind="petition", taker=HEAD, **PETITIONER)["case"]
+    topic, body = sub.recv_multipart()
+    live = msgpack.unpackb(body, raw=False)
+    t.eq((topic, live["case"]), (b"case.opened", k), "the notification")
+    t.eq([x for x in PETITIONER if x in live], [], "the notification leaves them out")
+    entry = f.c.request({"op": "log.read", "after": live["seq"] - 1, "limit": 1})["items"][0]
+    t.eq([x for x in PETITIONER if x in entry], [], "the log entry leaves them out")
+    seers = {LEAD, HEAD, THEME, SUPERVISION}            # the lead, the taker, the offices
+    for actor in sorted(EVERYONE):
+        r = f.c.request({"op": "case.get", "actor": actor, "case": k})
+        if not r["ok"]:
+            t.check(actor not in REACH | COUNTY_WIDE, "case.get by %s: %r" % (actor, r))
+            continue
+        shown = {x: r["case"][x] for x in PETITIONER if x in r["case"]}
+        t.eq(shown, PETITIONER if actor in seers else {},
+             "what %s (%s) sees" % (actor, row(actor)))
+    r = f.c.request({"op": "case.get", "case": k})
+    t.eq({x: r["case"].get(x) for x in PETITIONER}, PETITIONER, "the operator's tools see them")
+    r = f.w(THEME, "case.open", title="not a petition", area="livelihood", unit=UNIT,
+            lead=LEAD, petitioner_name="李四")
+    t.check(error_code(r) == "bad_request" and "petition" in r["error"]["message"],
+            "petitioner fields on another kind: %r" % r)
+    path = os.path.join(d.base, "e.jsonl")
+    d.stop()
+    out = subprocess.run([os.path.join(ROOT, "build", "nanti"), "admin", "export", path,
+                          "--state-dir", d.state_dir], capture_output=True, text=True)
+    t.require(out.returncode == 0, out.stderr)
+    with open(path) as fh:
+        lines = [json.loads(ln) for ln in fh]
+    entries = [ln["entry"] for ln in lines if "entry" in ln]
+    t.eq([e["seq"] for e in entries if "petitioner_name" in e], [],
+         "no exported entry holds them")
+    t.eq([ln["case"].get("petitioner_name") for ln in lines
+          if "case" in ln and ln["case"]["case"] == k], [PETITIONER["petitioner_name"]],
+         "the case record in the export does (the file is 0600: docs/operations.md)")
 
 
 if __name__ == "__main__":

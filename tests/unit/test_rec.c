@@ -427,16 +427,22 @@ static void an_export_record_out_of_order_mistyped_or_not_canonical_is_refused(v
 	m = unpack(&rec, &z);
 	CHECK(rec_from_map(&back, &case_desc, &m, why, sizeof why) == NT_EBADREQ);
 	/* a whole record that decodes to the same values but is not packed as this version
-	 * packs: its last integer (a fixint) in the wider uint8 form */
+	 * packs: its first field, the id 77 (a fixint after the array16 header), in the wider
+	 * uint8 form */
 	proto_out_reset(&rec);
 	rec_encode(&rec, &case_desc, &c);
 	CHECK(rec_canonical(&case_desc, rec.sb.data, rec.sb.size, why, sizeof why) == NT_OK);
 	{
-		char last = rec.sb.data[rec.sb.size - 1], wide[2] = { (char)0xcc, last };
+		proto_out wide;
 
-		CHECK((unsigned char)last < 0x80);
-		rec.sb.size--;
-		proto_out_raw(&rec, wide, 2);
+		CHECK((unsigned char)rec.sb.data[0] == 0xdc && rec.sb.data[3] == 77);
+		proto_out_init(&wide);
+		proto_out_raw(&wide, rec.sb.data, 3);
+		proto_out_raw(&wide, "\xcc", 1);
+		proto_out_raw(&wide, rec.sb.data + 3, rec.sb.size - 3);
+		proto_out_reset(&rec);
+		proto_out_raw(&rec, wide.sb.data, wide.sb.size);
+		proto_out_fini(&wide);
 	}
 	CHECK(rec_canonical(&case_desc, rec.sb.data, rec.sb.size, why, sizeof why) == NT_EBADREQ);
 	CHECK(strstr(why, "not in the form this version stores") != NULL);
