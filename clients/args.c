@@ -29,7 +29,8 @@
 #include "args.h"
 #include "cli.h"
 
-#define ARGS_MAX_FIELDS 16	/* request keys of one command; a command has at most 11 */
+#define ARGS_MAX_FIELDS 20	/* request keys of one command, as many as an op may have
+				 * (OPS_MAX_FIELDS); case.open has the most: 17 */
 
 /* "nanti: CMD: MESSAGE" on stderr; just "nanti: MESSAGE" without a command. */
 static void args_warn(const char *cmd, const char *fmt, ...)
@@ -435,13 +436,19 @@ int args_check(const proto_out *out, const struct args_table *t, char *why, size
 			 "a frame may hold", out->sb.size, PROTO_MAX_FRAME);
 		return CLI_USAGE;
 	}
-	for (size_t i = 0; i < t->n && n < ARGS_MAX_FIELDS; i++) {
+	for (size_t i = 0; i < t->n; i++) {
 		bool again = false;	/* an alternative: its key is in fields already */
 
 		for (size_t j = 0; j < i; j++)
 			again = again || args_same_key(&t->spec[i], &t->spec[j]);
-		if (t->spec[i].field.key != NULL && !again)
-			fields[n++] = t->spec[i].field;
+		if (t->spec[i].field.key == NULL || again)
+			continue;
+		if (n == ARGS_MAX_FIELDS) {	/* a build error: say so rather than drop keys */
+			snprintf(why, whylen, "more than %d request keys in one command",
+				 ARGS_MAX_FIELDS);
+			return CLI_LOCAL;
+		}
+		fields[n++] = t->spec[i].field;
 	}
 	e = proto_request(&doc, out->sb.data, out->sb.size, &req, why, whylen);
 	if (e == NT_OK)

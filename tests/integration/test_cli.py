@@ -1182,7 +1182,8 @@ def _(t):
     want = {
         "open": "TITLE --area A --unit U [--kind K] [--source S] [--lead P] [--units A,B...] "
                 "[--deadline D] [--deadline-days N] [--deadline-working-days N] [--tag T...] "
-                "[--taker P] [--description TEXT]",
+                "[--taker P] [--petitioner-name NAME] [--petitioner-id-number ID] "
+                "[--petitioner-phone PHONE] [--petitioner-address ADDR] [--description TEXT]",
         "plan": "CASE --measures TEXT --schedule TEXT [--deadline D] [--deadline-days N] "
                 "[--deadline-working-days N] --units A,B... [--lead P]",
         "consult": "CASE --date D --place P --residents N --summary TEXT [--changes TEXT]",
