@@ -5,9 +5,8 @@ shared county (by what they are to a case of xiaxi, in anling, led by wang.li) a
 every read op and every write op on units, people, the campaign, keys and the steps of a
 case (docs/protocol.md section 9). Each cell is either done, or refused `forbidden` with
 nothing changed; a write that is allowed is done on a case of its own, brought first to
-the step the op needs. The petition's ops (case.guarantee, case.repeat) and the deadline's
-(case.extend, case.decide_extension, case.ack) have their rules tested in
-test_workflow.py and test_deadlines.py.
+the step the op needs: a petition for the petition's ops, a case with a deadline for the
+deadline's, and a passed deadline, with the clock moved on, for acknowledging its notice.
 
 The tests connect over ipc as root, which may name any actor (ipc-users): each request
 names the person whose rights it is judged by.
@@ -27,7 +26,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from flow import COLLEAGUE, DEADLINE, FIELDS, HEAD, LEAD, OTHER_HEAD, OUTSIDER, RESIDENT, \
     SUPERVISION, THEME, UNIT, Flow  # noqa: E402
-from pyclient import ROOT, County, context, error_code, run_tests, test, today  # noqa: E402
+from pyclient import (  # noqa: E402
+    ROOT, County, context, error_code, read_log, restart_shifted, run_tests, test, today)
 
 VILLAGE_CADRE = "xu.cun"          # a cadre of xiaxi itself
 COUNTY_LEADER = County.COUNTY_LEADER
@@ -72,6 +72,10 @@ WRITES = {
     "case.escalate": {SUPERVISION, THEME},
     "unit.put": {ADMIN}, "person.put": {ADMIN}, "key.add": {ADMIN}, "key.revoke": {ADMIN},
     "campaign.set": {THEME, ADMIN},
+    # a petition, taken by anling's unit head
+    "case.guarantee": {LEAD, HEAD}, "case.repeat": {LEAD, HEAD, THEME, SUPERVISION},
+    # the deadline: asking for an extension, deciding it (acknowledging: a test below)
+    "case.extend": {LEAD}, "case.decide_extension": {THEME},
 }
 # Where each case op is done: the step to bring the case to, and what must come first.
 PREP = {
@@ -148,14 +152,25 @@ def request_for(f, op, actor, n):
     if op == "key.revoke":
         f.ok(ADMIN, "key.add", person=COLLEAGUE, key=zmq.curve_keypair()[0].decode())
         return {"person": COLLEAGUE}
+    if op in ("case.guarantee", "case.repeat"):
+        k = f.ok(THEME, "case.open", title="a petition", area="livelihood", unit=UNIT,
+                 lead=LEAD, kind="petition", taker=HEAD)["case"]
+        return dict(FIELDS[op], case=k)
+    if op in ("case.extend", "case.decide_extension"):
+        k = f.open(deadline=DEADLINE)
+        if op == "case.extend":
+            return {"case": k, "until": today(35), "reason": "the rains"}
+        f.ok(LEAD, "case.extend", case=k, until=today(35), reason="the rains")
+        return {"case": k, "approve": True}
     fields = dict(FIELDS[op], case=case_for(f, op))
     if op == "case.reassign":
         fields["lead"] = COLLEAGUE     # within anling: what a unit head may do
     return fields
 
 
-@test("writes: every person against every write op on units, people, the campaign, keys "
-      "and each step of a case; a refusal is forbidden and changes nothing")
+@test("writes: every person against every write op on units, people, the campaign, keys, "
+      "each step of a case, a petition and a deadline; a refusal is forbidden and changes "
+      "nothing")
 def _(t):
     f = Flow(t, t.daemon())
     n = 0
@@ -168,6 +183,32 @@ def _(t):
                 t.check(r["ok"], "%s by %s (%s): %r" % (op, actor, row(actor), r))
             else:
                 r = f.refused(actor, op, "forbidden", **fields)
+
+
+@test("acknowledging the overdue notice: the lead alone, of everyone, on a case whose "
+      "deadline passed")
+def _(t):
+    d = t.daemon()
+    f = Flow(t, d)
+    cases = {actor: f.open(deadline=today()) for actor in EVERYONE}
+    f.c.close()
+    restart_shifted(t, d, 1)
+    with d.client() as c:
+        for _ in range(50):     # the overdue notices fire at start
+            got = {e["case"] for e in read_log(c, topic="deadline.overdue")[0]}
+            if set(cases.values()) <= got:
+                break
+            time.sleep(0.2)
+        t.require(set(cases.values()) <= got, "every case's overdue notice fired")
+        for actor, k in sorted(cases.items()):
+            seq0 = c.call("ping")["seq"]
+            r = c.write("case.ack", actor=actor, case=k, level=0)
+            if actor == LEAD:
+                t.check(r["ok"], "case.ack by the lead: %r" % r)
+            else:
+                t.eq(error_code(r), "forbidden", "case.ack by %s (%s): %r"
+                     % (actor, row(actor), r))
+                t.eq(c.call("ping")["seq"], seq0, "a refused ack changes nothing")
 
 
 PETITIONER = {"petitioner_name": "张三", "petitioner_id_number": "330000199001011234",
