@@ -305,17 +305,26 @@ bool ops_county_wide(const struct person_rec *viewer)
 	return (viewer->roles & (ROLE_COUNTY | ROLE_THEME | ROLE_SUPERVISION | ROLE_ADMIN)) != 0;
 }
 
-nt_err ops_case_sensitive(const struct ops_query_ctx *c, const struct case_rec *cs, bool *yes)
+/* How c's viewer stands to case cs (enum perm_rel bits). */
+static nt_err viewer_rels(const struct ops_query_ctx *c, const struct case_rec *cs,
+			  unsigned *rels)
 {
 	struct core_view v;
-	unsigned rels = 0;
+
+	*rels = 0;
+	ops_view(&v, c);
+	return perm_relations(&v, c->viewer, cs->unit, cs->lead, cs->taker, rels);
+}
+
+nt_err ops_case_sensitive(const struct ops_query_ctx *c, const struct case_rec *cs, bool *yes)
+{
+	unsigned rels;
 	nt_err rc;
 
 	*yes = true;
 	if (c->viewer == NULL)
 		return NT_OK;
-	ops_view(&v, c);
-	if ((rc = perm_relations(&v, c->viewer, cs->unit, cs->lead, cs->taker, &rels)) != NT_OK)
+	if ((rc = viewer_rels(c, cs, &rels)) != NT_OK)
 		return rc;
 	*yes = (rels & (REL_LEAD | REL_TAKER | REL_THEME | REL_SUPERVISION)) != 0;
 	return NT_OK;
@@ -323,15 +332,13 @@ nt_err ops_case_sensitive(const struct ops_query_ctx *c, const struct case_rec *
 
 nt_err ops_case_visible(const struct ops_query_ctx *c, const struct case_rec *cs, bool *yes)
 {
-	struct core_view v;
-	unsigned rels = 0;
+	unsigned rels;
 	nt_err rc;
 
 	*yes = true;
 	if (c->viewer == NULL || ops_county_wide(c->viewer))
 		return NT_OK;
-	ops_view(&v, c);
-	if ((rc = perm_relations(&v, c->viewer, cs->unit, cs->lead, cs->taker, &rels)) != NT_OK)
+	if ((rc = viewer_rels(c, cs, &rels)) != NT_OK)
 		return rc;
 	*yes = rels != 0;
 	return NT_OK;
@@ -359,9 +366,8 @@ static nt_err q_case_get(const struct ops_query_ctx *c, const struct proto_arg *
 	bool more = false;
 	proto_out page;
 	MDB_val k, val, entry;
-	nt_err rc;
-
 	bool visible, sees;
+	nt_err rc;
 
 	ops_view(&v, c);
 	if ((rc = core_get_case(&v, id, &cs)) != NT_OK) {
