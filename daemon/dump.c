@@ -585,16 +585,24 @@ static nt_err record_of(struct importer *im, const struct rec_desc *d, const msg
 	return NT_OK;
 }
 
+/* A unit's or a person's key: a valid id, after the section's last. */
+static nt_err keyed_by_id(struct importer *im, proto_str id, const char *what)
+{
+	nt_err rc = next_key(im, id.ptr, id.len, what);
+
+	if (rc == NT_OK && !proto_id_valid(id))
+		rc = bad(im, "%s needs a valid id", what);
+	return rc;
+}
+
 static nt_err import_unit(struct importer *im, const msgpack_object *o)
 {
 	struct unit_rec u;
 	nt_err rc;
 
 	if ((rc = record_of(im, &unit_desc, o, &u, "a unit")) != NT_OK ||
-	    (rc = next_key(im, u.id.ptr, u.id.len, "a unit")) != NT_OK)
+	    (rc = keyed_by_id(im, u.id, "a unit")) != NT_OK)
 		return rc;
-	if (!proto_id_valid(u.id))
-		return bad(im, "a unit needs a valid id");
 	ledger_put(&im->t, DB_UNITS, u.id.ptr, u.id.len, im->val.sb.data, im->val.sb.size, true);
 	im->n->units++;
 	return NT_OK;
@@ -606,10 +614,8 @@ static nt_err import_person(struct importer *im, const msgpack_object *o)
 	nt_err rc;
 
 	if ((rc = record_of(im, &person_desc, o, &p, "a person")) != NT_OK ||
-	    (rc = next_key(im, p.id.ptr, p.id.len, "a person")) != NT_OK)
+	    (rc = keyed_by_id(im, p.id, "a person")) != NT_OK)
 		return rc;
-	if (!proto_id_valid(p.id))
-		return bad(im, "a person needs a valid id");
 	if (p.key.len > 0) {
 		MDB_val other;
 
