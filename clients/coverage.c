@@ -7,6 +7,10 @@
  *   consult   due 2026-06-10 (passed): 2,901 of 3,000 done; 99 missing
  *     anling       wang.fang    王芳         cases 12, 57
  *
+ *   pair      due 2026-06-20 (passed): 3,990 of 8,000 done; 4,010 missing
+ *     anling       li.ming      李明
+ *     xiaxi        -            -            households 330781-0012, 330781-0040
+ *
  * With --by-unit, one line per unit instead of one per person:
  *     anling       3 people, 5 cases
  * (the reply lists people sorted by unit, so a unit's lines are consecutive).
@@ -43,11 +47,16 @@ static uint64_t u64_or0(const msgpack_object *o)
 	return v;
 }
 
-static uint32_t ncases(const msgpack_object *p)
+/* What a line of "missing" lists: its cases, or for the household milestones its
+ * households (an array), and what they are called. */
+static const msgpack_object *items_of(const msgpack_object *p, const char **what)
 {
-	const msgpack_object *cases = get(p, "cases");
+	const msgpack_object *o = get(p, "households");
 
-	return cases != NULL && cases->type == MSGPACK_OBJECT_ARRAY ? cases->via.array.size : 0;
+	*what = o != NULL ? "household" : "case";
+	if (o == NULL)
+		o = get(p, "cases");
+	return o != NULL && o->type == MSGPACK_OBJECT_ARRAY ? o : NULL;
 }
 
 static bool same_unit(const msgpack_object *a, const msgpack_object *b)
@@ -63,18 +72,22 @@ static void render_units(FILE *f, const msgpack_object *missing, bool count_case
 {
 	for (uint32_t i = 0; i < missing->via.array.size;) {
 		const msgpack_object *first = &missing->via.array.ptr[i];
-		uint32_t people = 0, cases = 0;
+		const char *what = "case";
+		uint32_t people = 0, items = 0;
 
 		for (; i < missing->via.array.size && same_unit(first, &missing->via.array.ptr[i]);
 		     i++) {
-			people++;
-			cases += ncases(&missing->via.array.ptr[i]);
+			const msgpack_object *p = &missing->via.array.ptr[i], *list = items_of(p, &what);
+			const msgpack_object *person = get(p, "person");
+
+			people += person != NULL && person->type == MSGPACK_OBJECT_STR;
+			items += list != NULL ? list->via.array.size : 0;
 		}
 		fputs("  ", f);
 		put_str(f, get(first, "unit"), 14);
 		fprintf(f, " %4u %s", people, people == 1 ? "person" : "people");
 		if (count_cases)
-			fprintf(f, ", %u %s", cases, cases == 1 ? "case" : "cases");
+			fprintf(f, ", %u %s%s", items, what, items == 1 ? "" : "s");
 		fputc('\n', f);
 	}
 }
@@ -106,7 +119,9 @@ static void render_milestone(FILE *f, const msgpack_object *m, bool by_unit)
 	}
 	for (uint32_t i = 0; missing != NULL && missing->type == MSGPACK_OBJECT_ARRAY &&
 			     i < missing->via.array.size; i++) {
-		const msgpack_object *p = &missing->via.array.ptr[i], *cases = get(p, "cases");
+		const msgpack_object *p = &missing->via.array.ptr[i];
+		const char *what;
+		const msgpack_object *list = items_of(p, &what);
 
 		fputs("  ", f);
 		put_str(f, get(p, "unit"), 14);
@@ -114,16 +129,24 @@ static void render_milestone(FILE *f, const msgpack_object *m, bool by_unit)
 		put_str(f, get(p, "person"), 14);
 		fputc(' ', f);
 		put_str(f, get(p, "name"), 0);
-		if (cases != NULL && cases->type == MSGPACK_OBJECT_ARRAY && cases->via.array.size) {
-			fputs(cases->via.array.size == 1 ? "  case " : "  cases ", f);
-			for (uint32_t k = 0; k < cases->via.array.size; k++)
-				fprintf(f, "%s%" PRIu64, k ? ", " : "",
-					u64_or0(&cases->via.array.ptr[k]));
+		if (list != NULL && list->via.array.size > 0) {
+			fprintf(f, "  %s%s ", what, list->via.array.size == 1 ? "" : "s");
+			for (uint32_t k = 0; k < list->via.array.size; k++) {
+				const msgpack_object *x = &list->via.array.ptr[k];
+				proto_str id;
+
+				if (k > 0)
+					fputs(", ", f);
+				if (proto_obj_str(x, &id))
+					fprintf(f, "%.*s", (int)id.len, id.ptr);
+				else
+					fprintf(f, "%" PRIu64, u64_or0(x));
+			}
 		}
 		fputc('\n', f);
 	}
 	if (more > 0)
-		fprintf(f, "  ... and %" PRIu64 " more cases not listed\n", more);
+		fprintf(f, "  ... and %" PRIu64 " more not listed\n", more);
 }
 
 void coverage_render(FILE *f, const msgpack_object *reply, bool by_unit)
