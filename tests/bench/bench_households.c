@@ -9,7 +9,9 @@
  *   2. the import: `nanti household import FILE.csv` of the 140,000 households, timed
  *      as a subprocess (the client checks the file, reads the ledger's register and sends
  *      the puts pipelined), with the daemon's group commits counted by its stats op;
- *      then the same file again: the no-op (it reads the register back and sends nothing);
+ *      before it, the same with --check (the client's own part: the file read and checked,
+ *      the empty register read, nothing sent); after it, the same file again: the no-op
+ *      (it reads the whole register back and sends nothing);
  *   3. the raw limit, beside it: the same household records, with their index keys, a
  *      log entry and a request-id record each, encoded beforehand (untimed) by the
  *      daemon's own core and batch functions, put straight into a separate LMDB
@@ -776,11 +778,14 @@ static void last_line(const char *path, char *buf, size_t n)
 	buf[strcspn(buf, "\n")] = '\0';
 }
 
-/* `nanti --runtime-dir RUN --actor admin WHAT... FILE`: the seconds it took. */
-static double client(const char *what1, const char *what2, const char *file, const char *log)
+/* `nanti --runtime-dir RUN --actor admin WHAT1 WHAT2 FILE [--check]`: the seconds it
+ * took. */
+static double client(const char *what1, const char *what2, const char *file, bool check,
+		     const char *log)
 {
 	char prog[700], run[700], w1[32], w2[32], path[700], line[1024];
-	char *argv[] = { prog, "--runtime-dir", run, "--actor", "admin", w1, w2, path, NULL };
+	char *argv[] = { prog, "--runtime-dir", run, "--actor", "admin", w1, w2, path,
+			 check ? "--check" : NULL, NULL };
 	int status;
 	double s;
 
@@ -978,7 +983,7 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	double imp[MAX_ROUNDS], raw[MAX_ROUNDS], ratio[MAX_ROUNDS], again[MAX_ROUNDS],
-	       pair[MAX_ROUNDS], pair_again[MAX_ROUNDS], batch[MAX_ROUNDS];
+	       pair[MAX_ROUNDS], pair_again[MAX_ROUNDS], batch[MAX_ROUNDS], check[MAX_ROUNDS];
 	char hcsv[700], pcsv[700], log[700], rawdir[700], cmd[1500], line[1024];
 	struct lat lat[L__N];
 	pid_t pid = 0;
@@ -1046,10 +1051,14 @@ int main(int argc, char **argv)
 		pid = daemon_start(opt_nantid, opt_dir, r > 0);
 		county_send();
 
+		/* the disk quiet first: what the setup left dirty is not the import's to write */
+		sync();
 		s0 = daemon_stats();
+		snprintf(log, sizeof log, "%s/check.out", opt_dir);
+		check[r] = has_import ? client("household", "import", hcsv, true, log) : 0;
 		snprintf(log, sizeof log, "%s/import.out", opt_dir);
 		if (has_import) {
-			imp[r] = client("household", "import", hcsv, log);
+			imp[r] = client("household", "import", hcsv, false, log);
 		} else {
 			double t0 = now_s();
 
@@ -1063,9 +1072,10 @@ int main(int argc, char **argv)
 						     (double)(s1.commits - s0.commits) : 1;
 		last_line(log, line, sizeof line);
 		snprintf(log, sizeof log, "%s/import-again.out", opt_dir);
-		again[r] = has_import ? client("household", "import", hcsv, log) : 0;
+		again[r] = has_import ? client("household", "import", hcsv, false, log) : 0;
 		if (daemon_stats().seq != s1.seq)
 			die("importing the same file again wrote something");
+		sync();
 		raw[r] = raw_run(rawdir, batch[r]);
 		ratio[r] = raw[r] / imp[r];	/* rows/s: the import's over the raw limit's */
 		printf("round %d: import %.2f s, %.0f rows/s (batch %.1f, writer busy %.0f%%); raw "
@@ -1074,7 +1084,8 @@ int main(int argc, char **argv)
 		       (double)(s1.commit_us - s0.commit_us) / (imp[r] * 1e4), raw[r],
 		       opt_households / raw[r], ratio[r]);
 		if (has_import)
-			printf("; the same file again %.2f s", again[r]);
+			printf("; the check alone %.2f s, the same file again %.2f s", check[r],
+			       again[r]);
 		printf("\n");
 		if (has_import)
 			printf("         the client said: %s\n", line);
@@ -1082,7 +1093,7 @@ int main(int argc, char **argv)
 		snprintf(log, sizeof log, "%s/pair.out", opt_dir);
 		s0 = daemon_stats();
 		if (has_import) {
-			pair[r] = client("pair", "import", pcsv, log);
+			pair[r] = client("pair", "import", pcsv, false, log);
 		} else {
 			double t0 = now_s();
 
@@ -1093,7 +1104,7 @@ int main(int argc, char **argv)
 		if (s1.seq - s0.seq != (uint64_t)npairs)
 			die("the pair import did not write one entry per pairing");
 		snprintf(log, sizeof log, "%s/pair-again.out", opt_dir);
-		pair_again[r] = has_import ? client("pair", "import", pcsv, log) : 0;
+		pair_again[r] = has_import ? client("pair", "import", pcsv, false, log) : 0;
 		printf("         pair import %.2f s, %.0f rows/s", pair[r], npairs / pair[r]);
 		if (has_import)
 			printf("; again %.2f s", pair_again[r]);
@@ -1126,6 +1137,9 @@ int main(int argc, char **argv)
 	       median(raw, opt_rounds), opt_households / median(raw, opt_rounds),
 	       median(batch, opt_rounds));
 	printf("  %-34s %9.2f\n", "ratio (rows/s: import / raw)", median(ratio, opt_rounds));
+	if (has_import)
+		printf("  %-34s %9.2f s   (--check before the import: the client's own part)\n",
+		       "the check alone", median(check, opt_rounds));
 	if (has_import)
 		printf("  %-34s %9.2f s\n", "the same file again (no-op)",
 		       median(again, opt_rounds));
