@@ -196,15 +196,16 @@ static proto_str opt_str(const struct proto_arg *a)
 	return a->set ? a->s : PROTO_STR_NULL;
 }
 
-/* Copy a list argument into strs (n of them); false if an item comes twice. */
-static bool take_list(const struct proto_arg *a, proto_str *strs, uint32_t *n)
+/* Copy a list argument into strs (n of them); with unique, false if an item comes twice
+ * (needs are a set; two members may share a name). */
+static bool take_list(const struct proto_arg *a, proto_str *strs, uint32_t *n, bool unique)
 {
 	*n = 0;
 	if (!a->set)
 		return true;
 	for (uint32_t i = 0; i < a->o->via.array.size; i++) {
 		proto_obj_str(&a->o->via.array.ptr[i], &strs[i]);
-		for (uint32_t j = 0; j < i; j++)
+		for (uint32_t j = 0; unique && j < i; j++)
 			if (proto_str_same(strs[i], strs[j]))
 				return false;
 		(*n)++;
@@ -251,13 +252,13 @@ static nt_err household_put(const struct core_view *v, const struct core_req *r,
 	h.village = a[HP_VILLAGE].s;
 	h.category = (uint32_t)rec_enum_find(hh_categories, a[HP_CATEGORY].s);
 	h.members = (uint32_t)a[HP_MEMBERS].u;
-	if (!take_list(&a[HP_NEEDS], h.needs, &h.nneeds))
+	if (!take_list(&a[HP_NEEDS], h.needs, &h.nneeds, true))
 		return refuse(why, whylen, NT_EBADREQ, "'needs' names a need twice");
 	h.head = a[HP_HEAD].s;
 	h.id_number = opt_str(&a[HP_ID_NUMBER]);
 	h.phone = opt_str(&a[HP_PHONE]);
 	h.address = opt_str(&a[HP_ADDRESS]);
-	take_list(&a[HP_MEMBER_NAMES], h.member_names, &h.nmember_names);	/* may repeat */
+	take_list(&a[HP_MEMBER_NAMES], h.member_names, &h.nmember_names, false);
 	h.notes = opt_str(&a[HP_NOTES]);
 
 	for (size_t i = 0; i < HH_PUT_FIELDS; i++) {

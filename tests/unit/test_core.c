@@ -543,6 +543,19 @@ static void a_household_put_keeps_its_village_index_and_history_in_step(void)
 	CHECK(memmem(r.ebuf.sb.data, r.ebuf.sb.size, "13800000000", 11) == NULL &&
 	      memmem(r.ebuf.sb.data, r.ebuf.sb.size, "phone", 5) != NULL);	/* named only */
 
+	/* two members may share a name: both are kept */
+	{
+		const char *names[] = { "张三", "张三", "李四", NULL };
+		struct core_view v = { f, fake_get, 0, 0, 0, NULL, NULL };
+		struct household_rec h;
+
+		apply(&r, f, "household.put", "admin", "s:household", "h3", "s:village", "dongcun",
+		      "s:category", "other", "u:members", (uint64_t)3, "s:head", "x",
+		      "l:member_names", names, NULL);
+		CHECK(accepted(&r));
+		CHECK(core_get_household(&v, (proto_str){ "h3", 2 }, &h) == NT_OK &&
+		      h.nmember_names == 3);
+	}
 	/* out of reach: a cadre of tianshi keeps anling's register */
 	put_household(&r, f, "h2", "dongcun", "1");
 	apply(&r, f, "household.put", "chen", "s:household", "h2", "s:village", "beicun",
