@@ -7,9 +7,15 @@
  *   consult   due 2026-06-10 (passed): 2,901 of 3,000 done; 99 missing
  *     anling       wang.fang    王芳         cases 12, 57
  *
+ *   pair      due 2026-06-15 (passed): 3,950 of 4,000 done; 50 missing
+ *     anling       li.ming      李明
+ *     xiaxi        -            -            households 1001, 1002
+ *
  * With --by-unit, one line per unit instead of one per person:
  *     anling       3 people, 5 cases
- * (the reply lists people sorted by unit, so a unit's lines are consecutive).
+ * (the reply lists people sorted by unit, so a unit's lines are consecutive). The
+ * household milestones (pair, visit) name households where the others name cases, and
+ * a village's households without a cadre come on a line with no person.
  *
  * The reply is read defensively: a key missing or of another type prints as "?" rather
  * than stopping the report (the command checked the top-level keys already).
@@ -43,11 +49,19 @@ static uint64_t u64_or0(const msgpack_object *o)
 	return v;
 }
 
-static uint32_t ncases(const msgpack_object *p)
+/* The ids a missing entry names: its cases, or (pair, visit) its households. */
+static const msgpack_object *ids_of(const msgpack_object *p, bool households)
 {
-	const msgpack_object *cases = get(p, "cases");
+	const msgpack_object *ids = get(p, households ? "households" : "cases");
 
-	return cases != NULL && cases->type == MSGPACK_OBJECT_ARRAY ? cases->via.array.size : 0;
+	return ids != NULL && ids->type == MSGPACK_OBJECT_ARRAY ? ids : NULL;
+}
+
+static uint32_t nids(const msgpack_object *p, bool households)
+{
+	const msgpack_object *ids = ids_of(p, households);
+
+	return ids != NULL ? ids->via.array.size : 0;
 }
 
 static bool same_unit(const msgpack_object *a, const msgpack_object *b)
@@ -59,22 +73,29 @@ static bool same_unit(const msgpack_object *a, const msgpack_object *b)
 	return x.len == y.len && (x.len == 0 || memcmp(x.ptr, y.ptr, x.len) == 0);
 }
 
-static void render_units(FILE *f, const msgpack_object *missing, bool count_cases)
+static void render_units(FILE *f, const msgpack_object *missing, bool count_cases,
+			 bool households)
 {
+	const char *what = households ? "household" : "case";
+
 	for (uint32_t i = 0; i < missing->via.array.size;) {
 		const msgpack_object *first = &missing->via.array.ptr[i];
 		uint32_t people = 0, cases = 0;
 
 		for (; i < missing->via.array.size && same_unit(first, &missing->via.array.ptr[i]);
 		     i++) {
-			people++;
-			cases += ncases(&missing->via.array.ptr[i]);
+			const msgpack_object *p = &missing->via.array.ptr[i];
+
+			/* a village's households without a cadre are on a line of no person */
+			people += !households || (get(p, "person") != NULL &&
+						  get(p, "person")->type == MSGPACK_OBJECT_STR);
+			cases += nids(p, households);
 		}
 		fputs("  ", f);
 		put_str(f, get(first, "unit"), 14);
 		fprintf(f, " %4u %s", people, people == 1 ? "person" : "people");
 		if (count_cases)
-			fprintf(f, ", %u %s", cases, cases == 1 ? "case" : "cases");
+			fprintf(f, ", %u %s%s", cases, what, cases == 1 ? "" : "s");
 		fputc('\n', f);
 	}
 }
@@ -84,9 +105,11 @@ static void render_milestone(FILE *f, const msgpack_object *m, bool by_unit)
 	const msgpack_object *by = get(m, "by"), *missing = get(m, "missing");
 	uint64_t done = u64_or0(get(m, "done")), expected = u64_or0(get(m, "expected"));
 	uint64_t more = u64_or0(get(m, "more"));
-	bool passed = false;
-	proto_str s;
+	bool passed = false, households;
+	proto_str s = PROTO_STR_NULL;
 
+	proto_obj_str(get(m, "milestone"), &s);
+	households = proto_str_eq(s, "pair") || proto_str_eq(s, "visit");
 	proto_obj_bool(get(m, "passed"), &passed);
 	put_str(f, get(m, "milestone"), 9);
 	if (proto_obj_str(by, &s))
@@ -101,12 +124,14 @@ static void render_milestone(FILE *f, const msgpack_object *m, bool by_unit)
 		fprintf(f, "  %.*s\n", (int)s.len, s.ptr);
 	if (by_unit && missing != NULL && missing->type == MSGPACK_OBJECT_ARRAY) {
 		proto_obj_str(get(m, "milestone"), &s);
-		render_units(f, missing, !proto_str_eq(s, "identify"));
+		render_units(f, missing, !proto_str_eq(s, "identify"), households);
 		missing = NULL;
 	}
 	for (uint32_t i = 0; missing != NULL && missing->type == MSGPACK_OBJECT_ARRAY &&
 			     i < missing->via.array.size; i++) {
-		const msgpack_object *p = &missing->via.array.ptr[i], *cases = get(p, "cases");
+		const msgpack_object *p = &missing->via.array.ptr[i];
+		const msgpack_object *cases = ids_of(p, households);
+		const char *what = households ? "household" : "case";
 
 		fputs("  ", f);
 		put_str(f, get(p, "unit"), 14);
@@ -114,16 +139,23 @@ static void render_milestone(FILE *f, const msgpack_object *m, bool by_unit)
 		put_str(f, get(p, "person"), 14);
 		fputc(' ', f);
 		put_str(f, get(p, "name"), 0);
-		if (cases != NULL && cases->type == MSGPACK_OBJECT_ARRAY && cases->via.array.size) {
-			fputs(cases->via.array.size == 1 ? "  case " : "  cases ", f);
-			for (uint32_t k = 0; k < cases->via.array.size; k++)
-				fprintf(f, "%s%" PRIu64, k ? ", " : "",
-					u64_or0(&cases->via.array.ptr[k]));
+		if (cases != NULL && cases->via.array.size > 0) {
+			fprintf(f, "  %s%s ", what, cases->via.array.size == 1 ? "" : "s");
+			for (uint32_t k = 0; k < cases->via.array.size; k++) {
+				const msgpack_object *id = &cases->via.array.ptr[k];
+
+				fputs(k ? ", " : "", f);
+				if (id->type == MSGPACK_OBJECT_STR)
+					put_str(f, id, 0);
+				else
+					fprintf(f, "%" PRIu64, u64_or0(id));
+			}
 		}
 		fputc('\n', f);
 	}
 	if (more > 0)
-		fprintf(f, "  ... and %" PRIu64 " more cases not listed\n", more);
+		fprintf(f, "  ... and %" PRIu64 " more %ss not listed\n", more,
+			households ? "household" : "case");
 }
 
 void coverage_render(FILE *f, const msgpack_object *reply, bool by_unit)

@@ -186,6 +186,25 @@ void sheet_json_str(FILE *f, const char *s)
 	fputc('"', f);
 }
 
+void sheet_csv_field(FILE *f, proto_str s)
+{
+	bool quote = false;
+
+	for (uint32_t i = 0; i < s.len && !quote; i++)
+		quote = s.ptr[i] == ',' || s.ptr[i] == '"' || s.ptr[i] == '\n' || s.ptr[i] == '\r';
+	if (!quote) {
+		fwrite(s.ptr, 1, s.len, f);
+		return;
+	}
+	fputc('"', f);
+	for (uint32_t i = 0; i < s.len; i++) {
+		if (s.ptr[i] == '"')
+			fputc('"', f);
+		fputc(s.ptr[i], f);
+	}
+	fputc('"', f);
+}
+
 void sheet_json_head(const struct sheet *s, bool ok)
 {
 	printf("{\"ok\":%s,\"records\":\"%s\",\"file\":", ok ? "true" : "false", s->k->records);
@@ -570,28 +589,30 @@ struct sheet_id *sheet_id_add(struct sheet_ids *t, proto_str id)
 	return e;
 }
 
-struct sheet_id *sheet_id_add_copy(struct sheet_ids *t, const msgpack_object *map,
-				   const char *key, bool *bad)
+struct sheet_id *sheet_id_add_dup(struct sheet_ids *t, proto_str id)
 {
 	struct sheet_id *e;
-	proto_str s;
 	char *copy;
 
-	*bad = false;
-	if (!proto_obj_str(proto_map_get(map, key), &s)) {
-		*bad = true;
+	if ((e = sheet_id_find(t, id)) != NULL)
+		return e;
+	if ((copy = strndup(id.ptr, id.len)) == NULL)
 		return NULL;
-	}
-	if ((e = sheet_id_find(t, s)) != NULL)
-		return e;	/* listed twice */
-	if ((copy = strndup(s.ptr, s.len)) == NULL)
-		return NULL;
-	if ((e = sheet_id_add(t, (proto_str){ copy, s.len })) == NULL) {
+	if ((e = sheet_id_add(t, (proto_str){ copy, id.len })) == NULL) {
 		free(copy);
 		return NULL;
 	}
 	e->owned = copy;
 	return e;
+}
+
+struct sheet_id *sheet_id_add_copy(struct sheet_ids *t, const msgpack_object *map,
+				   const char *key, bool *bad)
+{
+	proto_str s;
+
+	*bad = !proto_obj_str(proto_map_get(map, key), &s);
+	return *bad ? NULL : sheet_id_add_dup(t, s);
 }
 
 void sheet_ids_fini(struct sheet_ids *t)
@@ -691,7 +712,8 @@ int sheet_lookup(struct sheet *s, struct pipeline *pl, struct sheet_ids *t, cons
 			}
 			pipeline_reply_fini(&rep);
 		}
-		if (i == t->cap || rc != CLI_OK || t->e[i].id.ptr == NULL)
+		if (i == t->cap || rc != CLI_OK || t->e[i].id.ptr == NULL ||
+		    t->e[i].kind != SHEET_UNASKED)
 			continue;
 		proto_new_id(id);
 		proto_out_reset(&out);

@@ -130,6 +130,10 @@ const char *sheet_q(char out[SHEET_Q], proto_str s);
 /* s as a JSON string; bytes that are not UTF-8 as '?'. */
 void sheet_json_str(FILE *f, const char *s);
 
+/* s as a CSV field (RFC 4180, as csv.c reads it): quoted when it holds a comma, a quote or
+ * a line break, a quote doubled. */
+void sheet_csv_field(FILE *f, proto_str s);
+
 /* The start of the JSON summary object: {"ok":ok,"records":...,"file":... */
 void sheet_json_head(const struct sheet *s, bool ok);
 
@@ -180,8 +184,10 @@ struct sheet_id *sheet_id_find(const struct sheet_ids *t, proto_str id);
 /* The entry of id in t, added (row -1, kind SHEET_UNASKED) if new; NULL when out of
  * memory. Pointers into t are valid until the next sheet_id_add(). */
 struct sheet_id *sheet_id_add(struct sheet_ids *t, proto_str id);
-/* Add a copy of the string under key in map (owned by t); NULL when out of memory or
- * when there is no such string (*bad set). */
+/* The entry of id in t, added as a copy that t owns if new; NULL when out of memory. */
+struct sheet_id *sheet_id_add_dup(struct sheet_ids *t, proto_str id);
+/* sheet_id_add_dup() of the string under key in map; NULL when out of memory or when
+ * there is no such string (*bad set). */
 struct sheet_id *sheet_id_add_copy(struct sheet_ids *t, const msgpack_object *map,
 				   const char *key, bool *bad);
 void sheet_ids_fini(struct sheet_ids *t);
@@ -206,7 +212,7 @@ int sheet_list(struct run *r, const char *op, const struct sheet_kv *kv, size_t 
 
 /*
  * sheet_lookup - ask op {key: id} (unit.get, person.get, household.get) about every id of
- * t, many at a time over pl, calling reply(arg, e, rc, rep) for each answer (rc CLI_OK or
+ * t not asked yet (kind SHEET_UNASKED), many at a time over pl, calling reply(arg, e, rc, rep) for each answer (rc CLI_OK or
  * CLI_REFUSED; e is the entry asked about); reply returns CLI_OK or a status that stops.
  * Steps the bar. Returns an exit status.
  */
