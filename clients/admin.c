@@ -252,13 +252,14 @@ static void print_counts(const struct run *r, const char *verb, const char *what
 	if (r->conf->json)
 		printf("{\"ok\": true, \"lines\": %" PRIu64 ", \"entries\": %" PRIu64
 		       ", \"units\": %" PRIu64 ", \"people\": %" PRIu64 ", \"cases\": %" PRIu64
-		       ", \"requests\": %" PRIu64 ", \"seq\": %" PRIu64 "}\n", n->lines,
-		       n->entries, n->units, n->people, n->cases, n->requests, n->last_seq);
+		       ", \"households\": %" PRIu64 ", \"requests\": %" PRIu64 ", \"seq\": %"
+		       PRIu64 "}\n", n->lines, n->entries, n->units, n->people, n->cases,
+		       n->households, n->requests, n->last_seq);
 	else
 		printf("%s %s: %" PRIu64 " log entries (up to seq %" PRIu64 "), %" PRIu64
-		       " units, %" PRIu64 " people, %" PRIu64 " cases, %" PRIu64
-		       " request ids\n", verb, what, n->entries, n->last_seq, n->units,
-		       n->people, n->cases, n->requests);
+		       " units, %" PRIu64 " people, %" PRIu64 " cases, %" PRIu64 " households, %"
+		       PRIu64 " request ids\n", verb, what, n->entries, n->last_seq, n->units,
+		       n->people, n->cases, n->households, n->requests);
 }
 
 int admin_export_run(struct run *r)

@@ -7,15 +7,13 @@
  *   consult   due 2026-06-10 (passed): 2,901 of 3,000 done; 99 missing
  *     anling       wang.fang    王芳         cases 12, 57
  *
- *   pair      due 2026-06-15 (passed): 3,950 of 4,000 done; 50 missing
+ *   pair      due 2026-06-20 (passed): 3,990 of 8,000 done; 4,010 missing
  *     anling       li.ming      李明
- *     xiaxi        -            -            households 1001, 1002
+ *     xiaxi        -            -            households 330781-0012, 330781-0040
  *
  * With --by-unit, one line per unit instead of one per person:
  *     anling       3 people, 5 cases
- * (the reply lists people sorted by unit, so a unit's lines are consecutive). The
- * household milestones (pair, visit) name households where the others name cases, and
- * a village's households without a cadre come on a line with no person.
+ * (the reply lists people sorted by unit, so a unit's lines are consecutive).
  *
  * The reply is read defensively: a key missing or of another type prints as "?" rather
  * than stopping the report (the command checked the top-level keys already).
@@ -49,19 +47,16 @@ static uint64_t u64_or0(const msgpack_object *o)
 	return v;
 }
 
-/* The ids a missing entry names: its cases, or (pair, visit) its households. */
-static const msgpack_object *ids_of(const msgpack_object *p, bool households)
+/* What a line of "missing" lists: its cases, or for the household milestones its
+ * households (an array), and what they are called. */
+static const msgpack_object *items_of(const msgpack_object *p, const char **what)
 {
-	const msgpack_object *ids = get(p, households ? "households" : "cases");
+	const msgpack_object *o = get(p, "households");
 
-	return ids != NULL && ids->type == MSGPACK_OBJECT_ARRAY ? ids : NULL;
-}
-
-static uint32_t nids(const msgpack_object *p, bool households)
-{
-	const msgpack_object *ids = ids_of(p, households);
-
-	return ids != NULL ? ids->via.array.size : 0;
+	*what = o != NULL ? "household" : "case";
+	if (o == NULL)
+		o = get(p, "cases");
+	return o != NULL && o->type == MSGPACK_OBJECT_ARRAY ? o : NULL;
 }
 
 static bool same_unit(const msgpack_object *a, const msgpack_object *b)
@@ -73,29 +68,26 @@ static bool same_unit(const msgpack_object *a, const msgpack_object *b)
 	return x.len == y.len && (x.len == 0 || memcmp(x.ptr, y.ptr, x.len) == 0);
 }
 
-static void render_units(FILE *f, const msgpack_object *missing, bool count_cases,
-			 bool households)
+static void render_units(FILE *f, const msgpack_object *missing, bool count_cases)
 {
-	const char *what = households ? "household" : "case";
-
 	for (uint32_t i = 0; i < missing->via.array.size;) {
 		const msgpack_object *first = &missing->via.array.ptr[i];
-		uint32_t people = 0, cases = 0;
+		const char *what = "case";
+		uint32_t people = 0, items = 0;
 
 		for (; i < missing->via.array.size && same_unit(first, &missing->via.array.ptr[i]);
 		     i++) {
-			const msgpack_object *p = &missing->via.array.ptr[i];
+			const msgpack_object *p = &missing->via.array.ptr[i], *list = items_of(p, &what);
+			const msgpack_object *person = get(p, "person");
 
-			/* a village's households without a cadre are on a line of no person */
-			people += !households || (get(p, "person") != NULL &&
-						  get(p, "person")->type == MSGPACK_OBJECT_STR);
-			cases += nids(p, households);
+			people += person != NULL && person->type == MSGPACK_OBJECT_STR;
+			items += list != NULL ? list->via.array.size : 0;
 		}
 		fputs("  ", f);
 		put_str(f, get(first, "unit"), 14);
 		fprintf(f, " %4u %s", people, people == 1 ? "person" : "people");
 		if (count_cases)
-			fprintf(f, ", %u %s%s", cases, what, cases == 1 ? "" : "s");
+			fprintf(f, ", %u %s%s", items, what, items == 1 ? "" : "s");
 		fputc('\n', f);
 	}
 }
@@ -105,11 +97,9 @@ static void render_milestone(FILE *f, const msgpack_object *m, bool by_unit)
 	const msgpack_object *by = get(m, "by"), *missing = get(m, "missing");
 	uint64_t done = u64_or0(get(m, "done")), expected = u64_or0(get(m, "expected"));
 	uint64_t more = u64_or0(get(m, "more"));
-	bool passed = false, households;
-	proto_str s = PROTO_STR_NULL;
+	bool passed = false;
+	proto_str s;
 
-	proto_obj_str(get(m, "milestone"), &s);
-	households = proto_str_eq(s, "pair") || proto_str_eq(s, "visit");
 	proto_obj_bool(get(m, "passed"), &passed);
 	put_str(f, get(m, "milestone"), 9);
 	if (proto_obj_str(by, &s))
@@ -124,14 +114,14 @@ static void render_milestone(FILE *f, const msgpack_object *m, bool by_unit)
 		fprintf(f, "  %.*s\n", (int)s.len, s.ptr);
 	if (by_unit && missing != NULL && missing->type == MSGPACK_OBJECT_ARRAY) {
 		proto_obj_str(get(m, "milestone"), &s);
-		render_units(f, missing, !proto_str_eq(s, "identify"), households);
+		render_units(f, missing, !proto_str_eq(s, "identify"));
 		missing = NULL;
 	}
 	for (uint32_t i = 0; missing != NULL && missing->type == MSGPACK_OBJECT_ARRAY &&
 			     i < missing->via.array.size; i++) {
 		const msgpack_object *p = &missing->via.array.ptr[i];
-		const msgpack_object *cases = ids_of(p, households);
-		const char *what = households ? "household" : "case";
+		const char *what;
+		const msgpack_object *list = items_of(p, &what);
 
 		fputs("  ", f);
 		put_str(f, get(p, "unit"), 14);
@@ -139,23 +129,24 @@ static void render_milestone(FILE *f, const msgpack_object *m, bool by_unit)
 		put_str(f, get(p, "person"), 14);
 		fputc(' ', f);
 		put_str(f, get(p, "name"), 0);
-		if (cases != NULL && cases->via.array.size > 0) {
-			fprintf(f, "  %s%s ", what, cases->via.array.size == 1 ? "" : "s");
-			for (uint32_t k = 0; k < cases->via.array.size; k++) {
-				const msgpack_object *id = &cases->via.array.ptr[k];
+		if (list != NULL && list->via.array.size > 0) {
+			fprintf(f, "  %s%s ", what, list->via.array.size == 1 ? "" : "s");
+			for (uint32_t k = 0; k < list->via.array.size; k++) {
+				const msgpack_object *x = &list->via.array.ptr[k];
+				proto_str id;
 
-				fputs(k ? ", " : "", f);
-				if (id->type == MSGPACK_OBJECT_STR)
-					put_str(f, id, 0);
+				if (k > 0)
+					fputs(", ", f);
+				if (proto_obj_str(x, &id))
+					fprintf(f, "%.*s", (int)id.len, id.ptr);
 				else
-					fprintf(f, "%" PRIu64, u64_or0(id));
+					fprintf(f, "%" PRIu64, u64_or0(x));
 			}
 		}
 		fputc('\n', f);
 	}
 	if (more > 0)
-		fprintf(f, "  ... and %" PRIu64 " more %ss not listed\n", more,
-			households ? "household" : "case");
+		fprintf(f, "  ... and %" PRIu64 " more not listed\n", more);
 }
 
 void coverage_render(FILE *f, const msgpack_object *reply, bool by_unit)

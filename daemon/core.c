@@ -15,6 +15,7 @@
  */
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core.h"
@@ -43,12 +44,32 @@ void core_effect_fini(struct core_effect *e)
 	if (e == NULL)
 		return;
 	proto_out_fini(&e->buf);
+	free(e->puts);
+	e->puts = NULL;
+	e->capputs = 0;
 }
 
 struct core_put *core_put_begin(struct core_effect *e, enum ledger_db db, const void *key,
 				size_t klen, bool append)
 {
-	struct core_put *p = &e->puts[e->nputs++];
+	struct core_put *p;
+
+	if (e->nputs == e->capputs) {
+		unsigned cap = e->capputs ? 2 * e->capputs : 8;
+		struct core_put *more = cap <= CORE_MAX_PUTS ? realloc(e->puts, cap * sizeof *more)
+							     : NULL;
+
+		if (more == NULL) {
+			/* out of memory, or an op beyond its bound: the effect fails whole */
+			e->buf.oom = true;
+			p = &e->spare;
+			goto fill;
+		}
+		e->puts = more;
+		e->capputs = cap;
+	}
+	p = &e->puts[e->nputs++];
+fill:
 
 	p->db = db;
 	memcpy(p->key, key, klen);
@@ -512,7 +533,7 @@ static nt_err key_revoke(const struct core_view *v, const struct core_req *r,
 /* ---- campaign.set ---- */
 
 enum { G_NAME, G_START, G_END, G_IDENTIFY, G_CONSULT, G_PLAN, G_COMMIT, G_JOURNAL,
-       G_THRESHOLD };
+       G_THRESHOLD, G_PAIR, G_VISIT };
 static const struct proto_field campaign_set_fields[] = {
 	[G_NAME] = { "name", PT_LINE, true, 1, MODEL_MAX_NAME, 0, NULL },
 	[G_START] = { "start", PT_DATE, true, 0, 0, 0, NULL },
@@ -523,6 +544,8 @@ static const struct proto_field campaign_set_fields[] = {
 	[G_COMMIT] = { "commit_by", PT_DATE, false, 0, 0, 0, NULL },
 	[G_JOURNAL] = { "journal_by", PT_DATE, false, 0, 0, 0, NULL },
 	[G_THRESHOLD] = { "threshold", PT_UINT, false, 0, 100, 0, NULL },
+	[G_PAIR] = { "pair_by", PT_DATE, false, 0, 0, 0, NULL },
+	[G_VISIT] = { "visit_by", PT_DATE, false, 0, 0, 0, NULL },
 };
 
 static nt_err campaign_set(const struct core_view *v, const struct core_req *r,
@@ -531,8 +554,12 @@ static nt_err campaign_set(const struct core_view *v, const struct core_req *r,
 	const struct proto_arg *a = r->args;
 	struct campaign_rec c = { 0 };
 	struct person_rec actor;
-	int64_t *days[] = { &c.identify_by, &c.consult_by, &c.plan_by, &c.commit_by,
-			    &c.journal_by };
+	/* the milestones' dates, by argument */
+	const struct { unsigned arg; int64_t *day; } dates[] = {
+		{ G_IDENTIFY, &c.identify_by }, { G_CONSULT, &c.consult_by },
+		{ G_PLAN, &c.plan_by }, { G_COMMIT, &c.commit_by }, { G_JOURNAL, &c.journal_by },
+		{ G_PAIR, &c.pair_by }, { G_VISIT, &c.visit_by },
+	};
 	nt_err rc;
 
 	if ((rc = perm_actor(v, r->actor, &actor, why, whylen)) != NT_OK)
@@ -548,15 +575,15 @@ static nt_err campaign_set(const struct core_view *v, const struct core_req *r,
 		snprintf(why, whylen, "the campaign ends before it starts");
 		return NT_EBADREQ;
 	}
-	for (int i = 0; i < 5; i++) {
-		const struct proto_arg *m = &a[G_IDENTIFY + i];
+	for (size_t i = 0; i < sizeof dates / sizeof dates[0]; i++) {
+		const struct proto_arg *m = &a[dates[i].arg];
 
 		if (!m->set)
 			continue;
-		*days[i] = (int64_t)m->u;
-		if (*days[i] < c.start || *days[i] > c.end) {
-			snprintf(why, whylen, "'%s' %.*s is outside the campaign", r->op->fields[G_IDENTIFY + i].key,
-				 (int)m->s.len, m->s.ptr);
+		*dates[i].day = (int64_t)m->u;
+		if (*dates[i].day < c.start || *dates[i].day > c.end) {
+			snprintf(why, whylen, "'%s' %.*s is outside the campaign",
+				 r->op->fields[dates[i].arg].key, (int)m->s.len, m->s.ptr);
 			return NT_EBADREQ;
 		}
 	}

@@ -241,7 +241,7 @@ static nt_err case_step(const struct step_op *op, const struct core_view *v,
 
 enum { O_TITLE, O_DESCRIPTION, O_KIND, O_AREA, O_SOURCE, O_UNIT, O_LEAD, O_UNITS, O_DEADLINE,
        O_DEADLINE_DAYS, O_DEADLINE_WORKING_DAYS, O_TAGS, O_TAKER, O_PET_NAME, O_PET_ID,
-       O_PET_PHONE, O_PET_ADDRESS };
+       O_PET_PHONE, O_PET_ADDRESS, O_HOUSEHOLDS, O_CONSULTATION };
 static const struct proto_field open_fields[] = {
 	[O_TITLE] = { "title", PT_LINE, true, 1, CASE_MAX_TITLE, 0, NULL },
 	[O_DESCRIPTION] = { "description", PT_STR, false, 0, CASE_MAX_TEXT, 0, NULL },
@@ -258,6 +258,8 @@ static const struct proto_field open_fields[] = {
 	[O_PET_ID] = { "petitioner_id_number", PT_LINE, false, 1, 32, 0, NULL },
 	[O_PET_PHONE] = { "petitioner_phone", PT_LINE, false, 1, 32, 0, NULL },
 	[O_PET_ADDRESS] = { "petitioner_address", PT_LINE, false, 1, CASE_MAX_TITLE, 0, NULL },
+	[O_HOUSEHOLDS] = { "households", PT_IDS, false, 1, HH_MAX_CASE, 0, NULL },
+	[O_CONSULTATION] = { "consultation", PT_UINT, false, 1, UINT64_MAX, 0, NULL },
 };
 
 static nt_err case_open(const struct core_view *v, const struct core_req *r,
@@ -342,6 +344,9 @@ static nt_err case_open(const struct core_view *v, const struct core_req *r,
 				      (int)c->taker.len, c->taker.ptr);
 	}
 	if (a[O_UNITS].set && (rc = take_units(&x, &a[O_UNITS])) != NT_OK)
+		return rc;
+	if ((rc = core_case_households(v, &x.actor, c, &a[O_HOUSEHOLDS], &a[O_CONSULTATION], e,
+				       why, whylen)) != NT_OK)
 		return rc;
 	if ((rc = take_deadline(&x, &a[O_DEADLINE], false, &given)) != NT_OK)
 		return rc;

@@ -522,15 +522,18 @@ nt_err core_milestones_rearm(const struct core_view *v, struct core_effect *e,
  * changes nothing.
  */
 
-enum { MS_F_MILESTONE, MS_F_DUE, MS_F_LEVEL, MS_F_UNIT, MS_F_PEOPLE, MS_F_MORE, MS_F_CASES };
+enum { MS_F_MILESTONE, MS_F_DUE, MS_F_LEVEL, MS_F_UNIT, MS_F_PEOPLE, MS_F_MORE, MS_F_CASES,
+       MS_F_HOUSEHOLDS };
 static const struct proto_field missing_fields[] = {
 	[MS_F_MILESTONE] = { "milestone", PT_STR, true, 1, 16, 0, milestone_names },
 	[MS_F_DUE] = { "due", PT_UINT, true, 1, INT64_MAX, 0, NULL },
 	[MS_F_LEVEL] = { "level", PT_UINT, true, 0, CORE_MAX_LADDER, 0, NULL },
 	[MS_F_UNIT] = { "unit", PT_ID, true, 0, 0, 0, NULL },
-	[MS_F_PEOPLE] = { "people", PT_IDS, true, 1, CORE_MISSING_MAX_PEOPLE, 0, NULL },
+	/* none: a village whose households have no cadre (the pair milestone) */
+	[MS_F_PEOPLE] = { "people", PT_IDS, true, 0, CORE_MISSING_MAX_PEOPLE, 0, NULL },
 	[MS_F_MORE] = { "more", PT_UINT, false, 0, UINT32_MAX, 0, NULL },
 	[MS_F_CASES] = { "cases", PT_UINT, false, 0, UINT32_MAX, 0, NULL },
+	[MS_F_HOUSEHOLDS] = { "households", PT_UINT, false, 0, UINT32_MAX, 0, NULL },
 };
 
 /* The keys every milestone entry begins with: milestone, by, due, late, level. */
@@ -591,11 +594,21 @@ static nt_err campaign_missing(const struct core_view *v, const struct core_req 
 	}
 	proto_kv_u64(&e->buf, "more", a[MS_F_MORE].u);
 	proto_kv_u64(&e->buf, "cases", a[MS_F_CASES].u);
-	if (level == 0) {
+	if (a[MS_F_HOUSEHOLDS].set) {
+		proto_kv_u64(&e->buf, "households", a[MS_F_HOUSEHOLDS].u);
+		e->entry.n++;
+	}
+	if (level == 0 && people->via.array.size > 0) {
 		/* the people named are told themselves */
 		proto_pack_cstr(&e->buf, "notify");
 		msgpack_pack_map(&e->buf.pk, 1);
 		proto_kv_obj(&e->buf, "people", people);
+	} else if (level == 0) {
+		/* nobody to name (households without a cadre): the unit's head */
+		proto_pack_cstr(&e->buf, "notify");
+		msgpack_pack_map(&e->buf.pk, 2);
+		proto_kv_cstr(&e->buf, "role", role_name(ROLE_HEAD));
+		proto_kv_str(&e->buf, "unit", a[MS_F_UNIT].s);
 	} else {
 		pack_notify(e, v, level, a[MS_F_UNIT].s);
 	}

@@ -8,14 +8,19 @@
  *   consult   every case has had its first consultation by consult_by;
  *   plan      every case has its plan by plan_by;
  *   commit    every case has its commitment published by commit_by;
- *   journal   every case has an accepted journal by journal_by.
+ *   journal   every case has an accepted journal by journal_by;
+ *   pair      every pairing cadre has a household, and every low-income and near-low-income
+ *             household a cadre, by pair_by (一户一干部);
+ *   visit     every paired household has had its first visit by visit_by.
  * A step counts as done by a date when the ledger recorded it on or before that day
  * (China Standard Time); what the ledger recorded later is late, and stays missing for
  * that milestone. A milestone without a date counts what is done at all.
  *
- * One read transaction, two scans: the people (into a hash table by id, pointing into
- * the map, which stays valid for the transaction), then the cases. The cost is linear in
- * the ledger (a few milliseconds for the demo county); the lists in the reply are capped.
+ * One read transaction, three scans: the people (into a hash table by id, pointing into
+ * the map, which stays valid for the transaction), the cases, and the households (only
+ * when a household milestone is asked for). The cost is linear in the ledger (a few
+ * milliseconds for the demo county's cases, some tens for its 140,000 households); the
+ * lists in the reply are capped.
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -29,7 +34,9 @@
 #define OWNER_ROLES (ROLE_COUNTY | ROLE_LEADER | ROLE_RESIDENT)
 
 enum { M_IDENTIFY = MS_IDENTIFY, M_CONSULT = MS_CONSULT, M_PLAN = MS_PLAN,
-       M_COMMIT = MS_COMMIT, M_JOURNAL = MS_JOURNAL };
+       M_COMMIT = MS_COMMIT, M_JOURNAL = MS_JOURNAL, M_PAIR = MS_PAIR, M_VISIT = MS_VISIT };
+/* The milestones counted in households rather than cases. */
+#define HH_MILESTONE(m) ((m) == M_PAIR || (m) == M_VISIT)
 static const char *const milestone_rules[MILESTONES] = {
 	"every county leader, leadership member and village-resident cadre leads a case "
 	"identified by the date",
@@ -37,6 +44,9 @@ static const char *const milestone_rules[MILESTONES] = {
 	"every case has its work plan by the date",
 	"every case has its public commitment by the date",
 	"every case has an accepted journal by the date",
+	"every pairing cadre has a household, and every low-income and near-low-income "
+	"household a cadre, paired by the date",
+	"every paired household has had its first visit by the date",
 };
 
 enum { CV_UNIT, CV_MILESTONE };
@@ -50,12 +60,19 @@ struct person {
 	uint32_t roles;
 	bool in_scope;		/* within the unit asked for */
 	bool owns;		/* leads a case opened by identify_by */
+	bool pairs;		/* a pairing cadre (perm_pairing_cadre) */
+	bool paired;		/* paired with a household by pair_by */
 };
 
-/* A case missing a milestone: its lead (index into people, or -1) and id. */
+/*
+ * Someone or something missing a milestone: its person (index into people, or -1), and
+ * the case id or the household concerned, if any. A household without a person (not
+ * paired, or paired with someone no longer in the ledger) is told to its village: unit.
+ */
 struct miss {
 	int32_t lead;
 	uint64_t id;
+	proto_str hh, unit;
 };
 
 struct cov {
@@ -63,6 +80,7 @@ struct cov {
 	size_t npeople, cap;
 	int32_t *slots;		/* open addressing over people, -1: empty */
 	size_t nslots;
+	bool households;	/* a household milestone is wanted: scan them */
 	struct miss *miss[MILESTONES];
 	size_t nmiss[MILESTONES], capmiss[MILESTONES];
 	uint64_t expected[MILESTONES], done[MILESTONES];
@@ -123,9 +141,11 @@ static nt_err load_people(struct cov *c, struct ledger_txn *t, struct core_view 
 			rc = NT_ECORRUPT;
 			break;
 		}
-		*x = (struct person){ p.id, p.name, p.unit, p.roles, true, false };
+		*x = (struct person){ p.id, p.name, p.unit, p.roles, true, false, false, false };
 		if (unit->set)
 			rc = perm_within(v, p.unit, unit->s, &x->in_scope);
+		if (rc == NT_OK && c->households)
+			rc = perm_pairing_cadre(v, &p, &x->pairs);
 		slot = str_hash(p.id) & (c->nslots - 1);
 		while (c->slots[slot] >= 0)
 			slot = (slot + 1) & (c->nslots - 1);
@@ -135,7 +155,8 @@ static nt_err load_people(struct cov *c, struct ledger_txn *t, struct core_view 
 	return rc != NT_OK ? rc : t->err;
 }
 
-static nt_err add_miss(struct cov *c, int m, int32_t lead, uint64_t id)
+static nt_err add_miss(struct cov *c, int m, int32_t lead, uint64_t id, proto_str hh,
+		       proto_str unit)
 {
 	if (c->nmiss[m] == c->capmiss[m]) {
 		size_t cap = c->capmiss[m] ? 2 * c->capmiss[m] : 64;
@@ -146,7 +167,7 @@ static nt_err add_miss(struct cov *c, int m, int32_t lead, uint64_t id)
 		c->miss[m] = p;
 		c->capmiss[m] = cap;
 	}
-	c->miss[m][c->nmiss[m]++] = (struct miss){ lead, id };
+	c->miss[m][c->nmiss[m]++] = (struct miss){ lead, id, hh, unit };
 	return NT_OK;
 }
 
@@ -191,7 +212,58 @@ static nt_err scan_cases(struct cov *c, struct ledger_txn *t, struct core_view *
 			if (done[m])
 				c->done[m]++;
 			else
-				rc = add_miss(c, m, lead, cs.id);
+				rc = add_miss(c, m, lead, cs.id, PROTO_STR_NULL, PROTO_STR_NULL);
+		}
+	}
+	ledger_iter_close(&it);
+	return rc != NT_OK ? rc : t->err;
+}
+
+/* The households: who has a cadre, who has been visited; and which cadres are paired. */
+static nt_err scan_households(struct cov *c, struct ledger_txn *t, struct core_view *v,
+			      const struct proto_arg *unit)
+{
+	struct ledger_iter it;
+	proto_str scope_village = PROTO_STR_NULL;	/* the last village asked about */
+	bool scope_in = true;
+	MDB_val k, val;
+	nt_err rc = NT_OK;
+
+	ledger_iter_init(&it, t, DB_HOUSEHOLDS, NULL, 0);
+	while (rc == NT_OK && ledger_iter_next(&it, &k, &val)) {
+		struct household_rec h;
+		int32_t cadre = -1;
+		bool paired;
+
+		if (rec_decode(val.mv_data, val.mv_size, &household_desc, &h) != NT_OK) {
+			rc = NT_ECORRUPT;
+			break;
+		}
+		paired = h.cadre.len > 0 && done_by(v, h.paired_at, c->by[M_PAIR]);
+		if (h.cadre.len > 0 && (cadre = person_find(c, h.cadre)) >= 0 && paired)
+			c->people[cadre].paired = true;
+		if (unit->set && !proto_str_same(scope_village, h.village)) {
+			/* a register is mostly in village order: one walk up per village */
+			if ((rc = perm_within(v, h.village, unit->s, &scope_in)) != NT_OK)
+				break;
+			scope_village = h.village;
+		}
+		if (!scope_in)
+			continue;
+		if (hh_needs_cadre(h.category)) {
+			c->expected[M_PAIR]++;
+			if (paired)
+				c->done[M_PAIR]++;
+			else
+				rc = add_miss(c, M_PAIR, -1, 0, h.id, h.village);
+		}
+		if (rc == NT_OK && h.cadre.len > 0) {
+			c->expected[M_VISIT]++;
+			if (h.first_visit != 0 &&
+			    (c->by[M_VISIT] == 0 || h.first_visit <= c->by[M_VISIT]))
+				c->done[M_VISIT]++;
+			else
+				rc = add_miss(c, M_VISIT, cadre, 0, h.id, h.village);
 		}
 	}
 	ledger_iter_close(&it);
@@ -200,58 +272,83 @@ static nt_err scan_cases(struct cov *c, struct ledger_txn *t, struct core_view *
 
 static const struct cov *sort_ctx;
 
-/* By the lead's unit, then the lead, then the case. */
+/* The unit a miss is told to: its person's, or a household's village. */
+static proto_str miss_unit(const struct cov *c, const struct miss *x)
+{
+	return x->lead >= 0 ? c->people[x->lead].unit : x->unit;
+}
+
+/* Do two misses (sorted) belong to one line: the same person, or the same village? */
+static bool same_line(const struct miss *a, const struct miss *b)
+{
+	return a->lead == b->lead && (a->lead >= 0 || proto_str_same(a->unit, b->unit));
+}
+
+/* By the unit told, then the person, then the case or household. */
 static int miss_cmp(const void *pa, const void *pb)
 {
 	const struct miss *a = pa, *b = pb;
-	proto_str ua = a->lead >= 0 ? sort_ctx->people[a->lead].unit : PROTO_STR_NULL;
-	proto_str ub = b->lead >= 0 ? sort_ctx->people[b->lead].unit : PROTO_STR_NULL;
-	int d = proto_str_cmp(ua, ub);
+	int d = proto_str_cmp(miss_unit(sort_ctx, a), miss_unit(sort_ctx, b));
 
 	if (d == 0 && a->lead != b->lead)
 		d = a->lead < b->lead ? -1 : 1;
 	if (d == 0 && a->id != b->id)
 		d = a->id < b->id ? -1 : 1;
+	if (d == 0)
+		d = proto_str_cmp(a->hh, b->hh);
 	return d;
 }
 
-static void pack_person(proto_out *out, const struct cov *c, int32_t p, uint32_t ncases)
+/* One line of "missing": x's unit and person, then the list (key) of n ids. */
+static void pack_person(proto_out *out, const struct cov *c, const struct miss *x,
+			const char *key, uint32_t n)
 {
+	proto_str unit = miss_unit(c, x);
+
 	msgpack_pack_map(&out->pk, 4);
-	if (p >= 0) {
-		proto_kv_str(out, "unit", c->people[p].unit);
-		proto_kv_str(out, "person", c->people[p].id);
-		proto_kv_str(out, "name", c->people[p].name);
+	if (unit.len > 0)
+		proto_kv_str(out, "unit", unit);
+	else
+		proto_kv_nil(out, "unit");	/* a lead who is no longer a person */
+	if (x->lead >= 0) {
+		proto_kv_str(out, "person", c->people[x->lead].id);
+		proto_kv_str(out, "name", c->people[x->lead].name);
 	} else {
-		/* a lead who is no longer a person in the ledger */
-		proto_kv_nil(out, "unit");
 		proto_kv_nil(out, "person");
 		proto_kv_nil(out, "name");
 	}
-	proto_pack_cstr(out, "cases");
-	msgpack_pack_array(&out->pk, ncases);
+	proto_pack_cstr(out, key);
+	msgpack_pack_array(&out->pk, n);
 }
 
-/* The "missing" list of a case milestone: one entry per lead, with their case ids. */
+/* The "missing" list of a milestone counted in cases or households: one line per
+ * person (or village), with their case ids or household ids; a pairing cadre without a
+ * household has a line with none. */
 static void pack_case_missing(proto_out *out, struct cov *c, int m, uint64_t *more)
 {
 	struct miss *x = c->miss[m];
 	size_t n = c->nmiss[m] < COVERAGE_MAX_CASES ? c->nmiss[m] : COVERAGE_MAX_CASES;
 	uint32_t groups = 0;
+	bool hh = HH_MILESTONE(m);
 
 	sort_ctx = c;
 	qsort(x, c->nmiss[m], sizeof *x, miss_cmp);
 	for (size_t i = 0; i < n; i++)
-		groups += i == 0 || x[i].lead != x[i - 1].lead;
+		groups += i == 0 || !same_line(&x[i], &x[i - 1]);
 	msgpack_pack_array(&out->pk, groups);
 	for (size_t i = 0; i < n;) {
 		size_t j = i;
+		uint32_t ids = 0;
 
-		while (j < n && x[j].lead == x[i].lead)
-			j++;
-		pack_person(out, c, x[i].lead, (uint32_t)(j - i));
-		for (; i < j; i++)
-			msgpack_pack_uint64(&out->pk, x[i].id);
+		for (; j < n && same_line(&x[j], &x[i]); j++)
+			ids += hh ? x[j].hh.len > 0 : 1;
+		pack_person(out, c, &x[i], hh ? "households" : "cases", ids);
+		for (; i < j; i++) {
+			if (!hh)
+				msgpack_pack_uint64(&out->pk, x[i].id);
+			else if (x[i].hh.len > 0)
+				proto_pack_str(out, x[i].hh);
+		}
 	}
 	*more = c->nmiss[m] - n;
 }
@@ -266,12 +363,30 @@ static nt_err owner_missing(struct cov *c)
 			c->expected[M_IDENTIFY]++;
 			if (x->owns)
 				c->done[M_IDENTIFY]++;
-			else if (add_miss(c, M_IDENTIFY, (int32_t)p, 0) != NT_OK)
+			else if (add_miss(c, M_IDENTIFY, (int32_t)p, 0, PROTO_STR_NULL,
+					  PROTO_STR_NULL) != NT_OK)
 				return NT_ENOMEM;
 		}
 	}
 	sort_ctx = c;
 	qsort(c->miss[M_IDENTIFY], c->nmiss[M_IDENTIFY], sizeof(struct miss), miss_cmp);
+	return NT_OK;
+}
+
+/* The pairing cadres in scope without a household paired by the date. */
+static nt_err cadre_missing(struct cov *c)
+{
+	for (size_t p = 0; p < c->npeople; p++) {
+		struct person *x = &c->people[p];
+
+		if (!x->pairs || !x->in_scope)
+			continue;
+		c->expected[M_PAIR]++;
+		if (x->paired)
+			c->done[M_PAIR]++;
+		else if (add_miss(c, M_PAIR, (int32_t)p, 0, PROTO_STR_NULL, PROTO_STR_NULL) != NT_OK)
+			return NT_ENOMEM;
+	}
 	return NT_OK;
 }
 
@@ -282,7 +397,7 @@ static void pack_owner_missing(proto_out *out, struct cov *c)
 		out->oom = true;	/* reported as out of memory */
 	msgpack_pack_array(&out->pk, (uint32_t)c->nmiss[M_IDENTIFY]);
 	for (size_t i = 0; i < c->nmiss[M_IDENTIFY]; i++)
-		pack_person(out, c, c->miss[M_IDENTIFY][i].lead, 0);
+		pack_person(out, c, &c->miss[M_IDENTIFY][i], "cases", 0);
 }
 
 nt_err coverage_query(const struct ops_query_ctx *q, const struct proto_arg *a, proto_out *out,
@@ -308,8 +423,11 @@ nt_err coverage_query(const struct ops_query_ctx *q, const struct proto_arg *a, 
 		return rc;
 	for (unsigned m = 0; m < MILESTONES; m++)
 		c.by[m] = campaign_by(&g, m);
+	c.households = only < 0 || HH_MILESTONE(only);
 	if ((rc = load_people(&c, q->t, &v, &a[CV_UNIT])) != NT_OK ||
-	    (rc = scan_cases(&c, q->t, &v, &a[CV_UNIT])) != NT_OK)
+	    (rc = scan_cases(&c, q->t, &v, &a[CV_UNIT])) != NT_OK ||
+	    (c.households && (rc = scan_households(&c, q->t, &v, &a[CV_UNIT])) != NT_OK) ||
+	    (c.households && (rc = cadre_missing(&c)) != NT_OK))
 		goto out;
 
 	if (g.name.len > 0)
@@ -366,8 +484,11 @@ nt_err coverage_missing(struct ledger_txn *t, const struct core_view *v, unsigne
 	if (m >= MILESTONES)
 		return NT_EINTERNAL;
 	c.by[m] = by;
+	c.households = HH_MILESTONE(m);
 	if ((rc = load_people(&c, t, &view, &all)) != NT_OK ||
-	    (rc = scan_cases(&c, t, &view, &all)) != NT_OK)
+	    (rc = scan_cases(&c, t, &view, &all)) != NT_OK ||
+	    (c.households && (rc = scan_households(&c, t, &view, &all)) != NT_OK) ||
+	    (c.households && (rc = cadre_missing(&c)) != NT_OK))
 		goto out;
 	if (m == M_IDENTIFY) {
 		if ((rc = owner_missing(&c)) != NT_OK)
@@ -380,23 +501,25 @@ nt_err coverage_missing(struct ledger_txn *t, const struct core_view *v, unsigne
 		rc = NT_ENOMEM;
 		goto out;
 	}
-	/* one call per unit of the people missing it (leads no longer in the ledger have no
-	 * unit to tell, and are left out); sorted by unit, then person */
+	/* one call per unit missing it: the units of the people missing it, and the villages
+	 * of households without a person (leads no longer in the ledger have no unit to
+	 * tell, and are left out); sorted by unit, then person */
 	for (i = 0; i < c.nmiss[m] && rc == NT_OK; i = j) {
 		const struct miss *x = c.miss[m];
-		uint64_t cases = 0;
+		proto_str unit = miss_unit(&c, &x[i]);
+		uint64_t count = 0;
 
-		if (x[i].lead < 0) {
+		if (unit.len == 0) {
 			j = i + 1;
 			continue;
 		}
-		for (j = i, n = 0; j < c.nmiss[m] && x[j].lead >= 0 &&
-				   proto_str_same(c.people[x[j].lead].unit, c.people[x[i].lead].unit); j++) {
-			if (j == i || x[j].lead != x[j - 1].lead)
+		for (j = i, n = 0; j < c.nmiss[m] && proto_str_same(miss_unit(&c, &x[j]), unit); j++) {
+			if (x[j].lead >= 0 && (n == 0 || !proto_str_same(people[n - 1],
+									 c.people[x[j].lead].id)))
 				people[n++] = c.people[x[j].lead].id;
-			cases += m != M_IDENTIFY;
+			count += HH_MILESTONE(m) ? x[j].hh.len > 0 : m != M_IDENTIFY;
 		}
-		rc = fn(arg, c.people[x[i].lead].unit, people, n, cases);
+		rc = fn(arg, unit, people, n, count);
 	}
 out:
 	free(people);

@@ -14,17 +14,19 @@
  * the requests under today's configuration would quietly give another ledger. So an
  * export carries the log and, after it, the records the log led to; the import writes
  * both and checks one against the other. It derives only what is a function of the
- * rest: the history of each case (the entries that name it), the timers index (the
- * first armed timer of each case record, each armed milestone) and the keys index (each
- * person record's CURVE key).
+ * rest: the history of each case and of each household (the entries that name it), the
+ * timers index (the first armed timer of each case record, each armed milestone), the
+ * keys index (each person record's CURVE key) and the household indexes (by village and
+ * cadre from the household records, the cases of a household from the case records).
  *
  * The lines, in this order (docs/operations.md has the reference):
  *
- *	{"nanti_export":1, "ledger_format":4, "version":..., "last_seq":N, "exported_at":MS}
+ *	{"nanti_export":1, "ledger_format":5, "version":..., "last_seq":N, "exported_at":MS}
  *	{"entry":{...}}			every log entry, by seq, exactly as log.read returns it
  *	{"unit":{...}}			records by key: the stored values under the table's
  *	{"person":{...}}		  keys (rec_to_map()): enums as indexes, dates as day
  *	{"case":{...}}			  numbers, times as Unix ms
+ *	{"household":{...}}
  *	{"meta":{"key":K,"value":V}}	the singletons: county, campaign, milestones, ...
  *	{"request":{"id":...,"seq":N,"hash":N,"reply":{...}}}	the idempotency index
  *	{"end":{"lines":L}}		L lines came before it: a cut file is refused
@@ -58,9 +60,10 @@
 #define REQ_MAX 256	/* BATCH_REQVAL_MAX */
 
 /* The sections of an export, in file order. */
-enum section { S_HEADER, S_ENTRY, S_UNIT, S_PERSON, S_CASE, S_META, S_REQUEST, S_END };
+enum section { S_HEADER, S_ENTRY, S_UNIT, S_PERSON, S_CASE, S_HOUSEHOLD, S_META, S_REQUEST,
+	       S_END };
 static const char *const section_names[] = {
-	"header", "entry", "unit", "person", "case", "meta", "request", "end", NULL
+	"header", "entry", "unit", "person", "case", "household", "meta", "request", "end", NULL
 };
 
 /* The singletons in the meta database and how each is written. `format` is the
@@ -337,6 +340,8 @@ nt_err dump_export(struct ledger *lg, FILE *f, int64_t now, struct dump_counts *
 	    (rc = export_records(&x, DB_UNITS, "unit", &unit_desc, &n->units)) == NT_OK &&
 	    (rc = export_records(&x, DB_PEOPLE, "person", &person_desc, &n->people)) == NT_OK &&
 	    (rc = export_records(&x, DB_CASES, "case", &case_desc, &n->cases)) == NT_OK &&
+	    (rc = export_records(&x, DB_HOUSEHOLDS, "household", &household_desc,
+				 &n->households)) == NT_OK &&
 	    (rc = export_meta(&x)) == NT_OK && (rc = export_requests(&x)) == NT_OK) {
 		line_begin(&x, "end");
 		msgpack_pack_map(&x.line.pk, 1);
@@ -502,10 +507,42 @@ static nt_err import_header(struct importer *im)
 	if (!proto_obj_u64(proto_map_get(o, "ledger_format"), &lfmt) ||
 	    !proto_obj_u64(proto_map_get(o, "last_seq"), &im->header_last_seq))
 		return bad(im, "the header needs ledger_format and last_seq");
-	if (lfmt != LEDGER_FORMAT) {
+	if (lfmt < 4 || lfmt > LEDGER_FORMAT) {
+		/* format 4 is format 5 without households: its records are read as older ones */
 		snprintf(im->why, im->whylen, "the export holds a ledger of format %" PRIu64
-			 "; this version of nanti imports format %d", lfmt, LEDGER_FORMAT);
+			 "; this version of nanti imports formats 4 to %d", lfmt, LEDGER_FORMAT);
 		return NT_EFORMAT;
+	}
+	return NT_OK;
+}
+
+/* Link entry seq into the history of each household it names: `household`, or the
+ * `households` of a consultation (marked "c", as core_household.c links it) or of a case
+ * opened about them. */
+static nt_err link_households(struct importer *im, const msgpack_object *e, uint64_t seq,
+			      proto_str topic)
+{
+	const msgpack_object *one = proto_map_get(e, "household");
+	const msgpack_object *many = proto_map_get(e, "households");
+	bool consulted = proto_str_eq(topic, "household.consulted");
+	uint8_t key[HIX_KEY_MAX], be[8];
+	proto_str id;
+
+	ledger_key_u64(be, seq);
+	if (one != NULL) {
+		if (!proto_obj_str(one, &id) || !proto_id_valid(id))
+			return bad(im, "entry %" PRIu64 " names no possible household", seq);
+		ledger_put(&im->t, DB_HINDEX, key, hix_key(key, HIX_HIST, id, be, 8), "", 0, false);
+	}
+	if (many == NULL)
+		return NT_OK;
+	if (many->type != MSGPACK_OBJECT_ARRAY)
+		return bad(im, "entry %" PRIu64 " has households that are not a list", seq);
+	for (uint32_t i = 0; i < many->via.array.size; i++) {
+		if (!proto_obj_str(&many->via.array.ptr[i], &id) || !proto_id_valid(id))
+			return bad(im, "entry %" PRIu64 " names no possible household", seq);
+		ledger_put(&im->t, DB_HINDEX, key, hix_key(key, HIX_HIST, id, be, 8),
+			   consulted ? "c" : "", consulted, false);
 	}
 	return NT_OK;
 }
@@ -567,7 +604,7 @@ static nt_err import_entry(struct importer *im, const msgpack_object *e)
 		hist_key(key, case_id, seq);
 		ledger_put(&im->t, DB_HIST, key, HIST_KEY_LEN, "", 0, false);
 	}
-	return NT_OK;
+	return link_households(im, e, seq, topic);
 }
 
 /* A record line: packed into im->val in the stored form, and checked. */
@@ -655,7 +692,39 @@ static nt_err import_case(struct importer *im, const msgpack_object *o)
 	ledger_put(&im->t, DB_CASES, key, 8, im->val.sb.data, im->val.sb.size, true);
 	if (case_timer_key(key, c.id, c.timer_at))
 		ledger_put(&im->t, DB_TIMERS, key, TIMER_KEY_LEN, "", 0, false);
+	for (uint32_t i = 0; i < c.nhouseholds; i++) {
+		uint8_t hk[HIX_KEY_MAX];
+
+		if (!proto_id_valid(c.households[i]))
+			return bad(im, "case %" PRIu64 " names no possible household", c.id);
+		ledger_key_u64(key, c.id);
+		ledger_put(&im->t, DB_HINDEX, hk, hix_key(hk, HIX_CASE, c.households[i], key, 8),
+			   "", 0, false);
+	}
 	im->n->cases++;
+	return NT_OK;
+}
+
+static nt_err import_household(struct importer *im, const msgpack_object *o)
+{
+	struct household_rec h;
+	uint8_t key[HIX_KEY_MAX];
+	nt_err rc;
+
+	if ((rc = record_of(im, &household_desc, o, &h, "a household")) != NT_OK ||
+	    (rc = keyed_by_id(im, h.id, "a household")) != NT_OK)
+		return rc;
+	if (!proto_id_valid(h.village) || (h.cadre.len > 0 && !proto_id_valid(h.cadre)))
+		return bad(im, "household '%.*s' names no possible village or cadre",
+			   (int)h.id.len, h.id.ptr);
+	ledger_put(&im->t, DB_HOUSEHOLDS, h.id.ptr, h.id.len, im->val.sb.data, im->val.sb.size,
+		   true);
+	ledger_put(&im->t, DB_HINDEX, key, hix_key(key, HIX_VILLAGE, h.village, h.id.ptr,
+						   h.id.len), "", 0, false);
+	if (h.cadre.len > 0)
+		ledger_put(&im->t, DB_HINDEX, key, hix_key(key, HIX_CADRE, h.cadre, h.id.ptr,
+							   h.id.len), "", 0, false);
+	im->n->households++;
 	return NT_OK;
 }
 
@@ -764,7 +833,8 @@ static nt_err import_request(struct importer *im, const msgpack_object *o)
 static nt_err check_empty(struct importer *im)
 {
 	static const enum ledger_db dbs[] = { DB_LOG, DB_CASES, DB_HIST, DB_REQS, DB_UNITS,
-					      DB_PEOPLE, DB_TIMERS, DB_KEYS };
+					      DB_PEOPLE, DB_TIMERS, DB_KEYS, DB_HOUSEHOLDS,
+					      DB_HINDEX };
 	struct ledger_iter it;
 	MDB_val k, v;
 	bool other = false;
@@ -813,10 +883,10 @@ static nt_err import_line(struct importer *im)
 	if (im->root.via.map.size != 1 || !proto_obj_str(&kv->key, &kind) ||
 	    (s = rec_enum_find(section_names, kind)) <= S_HEADER)
 		return bad(im, "a line is {\"KIND\": ...}, KIND one of entry, unit, person, case, "
-			   "meta, request, end");
+			   "household, meta, request, end");
 	if (s < (int)im->section)
 		return bad(im, "a line of kind '%s' after the '%s' lines: an export's lines come"
-			   " in the order entry, unit, person, case, meta, request, end",
+			   " in the order entry, unit, person, case, household, meta, request, end",
 			   section_names[s], section_names[im->section]);
 	if (s != (int)im->section) {
 		im->section = (enum section)s;
@@ -827,6 +897,7 @@ static nt_err import_line(struct importer *im)
 	case S_UNIT: return import_unit(im, &kv->val);
 	case S_PERSON: return import_person(im, &kv->val);
 	case S_CASE: return import_case(im, &kv->val);
+	case S_HOUSEHOLD: return import_household(im, &kv->val);
 	case S_META: return import_meta(im, &kv->val);
 	case S_REQUEST: return import_request(im, &kv->val);
 	case S_END: {

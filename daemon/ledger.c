@@ -57,6 +57,8 @@ static const char *const db_names[DB__N] = {
 	[DB_PEOPLE] = "people",
 	[DB_TIMERS] = "timers",
 	[DB_KEYS] = "keys",
+	[DB_HOUSEHOLDS] = "households",
+	[DB_HINDEX] = "hindex",
 };
 
 static nt_err ledger_err(int rc)
@@ -138,7 +140,8 @@ static nt_err open_env(struct ledger **out, const char *dir, size_t mapsize, boo
 		goto out;
 	for (int i = 0; i < DB__N; i++) {
 		rc = mdb_dbi_open(t.txn, db_names[i], readonly ? 0 : MDB_CREATE, &lg->dbi[i]);
-		if (rc == MDB_NOTFOUND && readonly && i == DB_KEYS) {
+		if (rc == MDB_NOTFOUND && readonly && i >= DB_KEYS) {
+			/* added by a later format than the ledger's: read as empty */
 			lg->absent[i] = true;
 			continue;
 		}

@@ -140,6 +140,8 @@ static const struct rec_field case_fields[] = {
 	C("petitioner_id_number", RT_STR, petitioner_id_number, O | REC_SENSITIVE),
 	C("petitioner_phone", RT_STR, petitioner_phone, O | REC_SENSITIVE),
 	C("petitioner_address", RT_STR, petitioner_address, O | REC_SENSITIVE),
+	FS(struct case_rec, "households", households, nhouseholds, O),
+	C("consultation", RT_U64, consultation, O),
 };
 
 const char *const deadline_bases[] = { "date", "days", "working_days", NULL };
@@ -158,6 +160,58 @@ int case_satisfaction(const struct case_rec *c)
 	return (int)(((uint64_t)c->satisfied + c->basic) * 100 / all);
 }
 
+/* ---- households ---- */
+
+const char *const hh_categories[] = { "low_income", "near_low_income", "other", NULL };
+
+#define H(key, type, member, flags) F(struct household_rec, key, type, member, flags)
+#define SEN REC_SENSITIVE
+
+static const struct rec_field household_fields[] = {
+	/* what household.put describes (HH_PUT_FIELDS), in the order of protocol.md */
+	H("household", RT_STR, id, S | REC_KEY),
+	H("village", RT_STR, village, S),
+	FE(struct household_rec, "category", category, hh_categories, S),
+	H("members", RT_U32, members, S),
+	FS(struct household_rec, "needs", needs, nneeds, S | O),
+	H("head", RT_STR, head, SEN),
+	H("id_number", RT_STR, id_number, O | SEN),
+	H("phone", RT_STR, phone, O | SEN),
+	H("address", RT_STR, address, O | SEN),
+	FS(struct household_rec, "member_names", member_names, nmember_names, O | SEN),
+	H("notes", RT_STR, notes, O | SEN),
+	/* what the campaign did with it */
+	H("cadre", RT_STR, cadre, S | O),
+	H("paired_at", RT_I64, paired_at, O),
+	H("visits", RT_U32, visits, S),
+	H("first_visit", RT_DATE, first_visit, O),
+	H("last_visit", RT_DATE, last_visit, S | O),
+	H("consultations", RT_U32, consultations, O),
+	H("created_at", RT_I64, created_at, 0),
+	H("updated_at", RT_I64, updated_at, 0),
+	H("created_seq", RT_U64, created_seq, 0),
+	H("updated_seq", RT_U64, updated_seq, 0),
+};
+const struct rec_desc household_desc = {
+	household_fields, sizeof household_fields / sizeof household_fields[0],
+	sizeof(struct household_rec)
+};
+_Static_assert(offsetof(struct household_rec, cadre) > offsetof(struct household_rec, notes),
+	       "household.put describes the fields before cadre");
+
+size_t hix_key(uint8_t key[HIX_KEY_MAX], int tag, proto_str id, const void *tail, size_t tlen)
+{
+	size_t n = 0;
+
+	key[n++] = (uint8_t)tag;
+	memcpy(key + n, id.ptr, id.len);
+	n += id.len;
+	key[n++] = 0;
+	if (tlen > 0)
+		memcpy(key + n, tail, tlen);
+	return n + tlen;
+}
+
 /* ---- the campaign ---- */
 
 #define G(key, type, member, flags) F(struct campaign_rec, key, type, member, flags)
@@ -174,6 +228,8 @@ static const struct rec_field campaign_fields[] = {
 	G("threshold", RT_U32, threshold, 0),
 	G("set_at", RT_I64, set_at, 0),
 	G("set_seq", RT_U64, set_seq, 0),
+	G("pair_by", RT_DATE, pair_by, O),
+	G("visit_by", RT_DATE, visit_by, O),
 };
 const struct rec_desc campaign_desc = {
 	campaign_fields, sizeof campaign_fields / sizeof campaign_fields[0],
@@ -183,13 +239,13 @@ const struct rec_desc campaign_desc = {
 int64_t campaign_by(const struct campaign_rec *g, unsigned m)
 {
 	const int64_t by[MS__N] = { g->identify_by, g->consult_by, g->plan_by, g->commit_by,
-				    g->journal_by };
+				    g->journal_by, g->pair_by, g->visit_by };
 
 	return m < MS__N ? by[m] : 0;
 }
 
 const char *const milestone_names[] = {
-	"identify", "consult", "plan", "commit", "journal", NULL
+	"identify", "consult", "plan", "commit", "journal", "pair", "visit", NULL
 };
 
 #define M(key, type, member, flags) F(struct milestone_rec, key, type, member, flags)
@@ -246,5 +302,6 @@ _Static_assert(sizeof(struct case_rec) <= REC_MAX_STRUCT &&
 	       sizeof(struct unit_rec) <= REC_MAX_STRUCT &&
 	       sizeof(struct person_rec) <= REC_MAX_STRUCT &&
 	       sizeof(struct campaign_rec) <= REC_MAX_STRUCT &&
-	       sizeof(struct milestone_rec) <= REC_MAX_STRUCT,
+	       sizeof(struct milestone_rec) <= REC_MAX_STRUCT &&
+	       sizeof(struct household_rec) <= REC_MAX_STRUCT,
 	       "rec_canonical() decodes records into REC_MAX_STRUCT bytes");

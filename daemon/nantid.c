@@ -896,7 +896,7 @@ struct missing_run {
 };
 
 static nt_err send_missing(void *arg, proto_str unit, const proto_str *people, size_t n,
-			   uint64_t cases)
+			   uint64_t count)
 {
 	struct missing_run *r = arg;
 	size_t shown = n < CORE_MISSING_MAX_PEOPLE ? n : CORE_MISSING_MAX_PEOPLE;
@@ -923,7 +923,8 @@ static nt_err send_missing(void *arg, proto_str unit, const proto_str *people, s
 	for (size_t i = 0; i < shown; i++)
 		proto_pack_str(&body, people[i]);
 	proto_kv_u64(&body, "more", n - shown);
-	proto_kv_u64(&body, "cases", cases);
+	/* what they miss: cases, or for the household milestones households */
+	proto_kv_u64(&body, r->m == MS_PAIR || r->m == MS_VISIT ? "households" : "cases", count);
 	submit_internal(r->d, msg_get(r->d), &body);
 	proto_out_fini(&body);
 	return NT_OK;

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "coverage.h"
+#include "household.h"
 #include "ops.h"
 #include "perm.h"
 
@@ -83,8 +84,7 @@ static bool str_match(const struct proto_arg *want, proto_str have)
 	       (want->s.len == have.len && memcmp(want->s.ptr, have.ptr, have.len) == 0);
 }
 
-/* Finish a page of items built in `page`: "items" and "next" (nil at the end). */
-static void page_pack(proto_out *out, proto_out *page, uint32_t items, bool more,
+void ops_page_pack(proto_out *out, proto_out *page, uint32_t items, bool more,
 		      const void *next, size_t nlen, bool next_u64, uint32_t *n)
 {
 	proto_pack_cstr(out, "items");
@@ -231,7 +231,7 @@ static nt_err id_list(const struct ops_query_ctx *c, const struct proto_arg *a,
 	if (rc == NT_OK && c->t->err != NT_OK)
 		rc = c->t->err;
 	if (rc == NT_OK)
-		page_pack(out, &page, items, more, last, lastlen, false, n);
+		ops_page_pack(out, &page, items, more, last, lastlen, false, n);
 	proto_out_fini(&page);
 	return rc;
 }
@@ -519,7 +519,7 @@ static nt_err q_case_list(const struct ops_query_ctx *c, const struct proto_arg 
 	if (rc == NT_OK && c->t->err != NT_OK)
 		rc = c->t->err;
 	if (rc == NT_OK)
-		page_pack(out, &page, items, more, last, 8, true, n);
+		ops_page_pack(out, &page, items, more, last, 8, true, n);
 	proto_out_fini(&page);
 	return rc;
 }
@@ -640,6 +640,8 @@ const char *ops_too_wide(void)
 	const struct { const struct op *t; size_t n; } all[] = {
 		{ read_ops, N(read_ops) }, { core_case_ops, core_case_nops },
 		{ core_org_ops, core_org_nops }, { core_timer_ops, core_timer_nops },
+		{ core_household_ops, core_household_nops },
+		{ household_read_ops, HOUSEHOLD_READ_NOPS },
 	};
 
 	for (size_t i = 0; i < N(all); i++)
@@ -659,5 +661,9 @@ const struct op *ops_find(proto_str name)
 		op = find_in(core_org_ops, core_org_nops, name);
 	if (op == NULL)
 		op = find_in(core_timer_ops, core_timer_nops, name);
+	if (op == NULL)
+		op = find_in(core_household_ops, core_household_nops, name);
+	if (op == NULL)
+		op = find_in(household_read_ops, HOUSEHOLD_READ_NOPS, name);
 	return op;
 }

@@ -109,3 +109,37 @@ nt_err perm_admin(const struct core_view *v, proto_str actor, char *why, size_t 
 		 (int)actor.len, actor.ptr);
 	return NT_EFORBIDDEN;
 }
+
+/* ---- households ---- */
+
+#define COUNTY_READERS (ROLE_COUNTY | ROLE_THEME | ROLE_SUPERVISION | ROLE_ADMIN)
+
+nt_err perm_household_read(const struct core_view *v, const struct person_rec *actor,
+			   const struct household_rec *h, bool *yes)
+{
+	*yes = (actor->roles & COUNTY_READERS) != 0 || proto_str_same(h->cadre, actor->id);
+	if (*yes)
+		return NT_OK;
+	return perm_reaches(v, actor, h->village, yes);
+}
+
+bool perm_household_sensitive(const struct person_rec *actor, const struct household_rec *h)
+{
+	return (actor->roles & (ROLE_THEME | ROLE_SUPERVISION | ROLE_ADMIN)) != 0 ||
+	       proto_str_same(h->cadre, actor->id) ||
+	       ((actor->roles & ROLE_RESIDENT) && proto_str_same(actor->village, h->village));
+}
+
+nt_err perm_pairing_cadre(const struct core_view *v, const struct person_rec *p, bool *yes)
+{
+	struct unit_rec u;
+	nt_err rc;
+
+	*yes = false;
+	if (!(p->roles & HH_PAIR_ROLES))
+		return NT_OK;
+	if ((rc = core_get_unit(v, p->unit, &u)) != NT_OK)
+		return rc == NT_ENOTFOUND ? NT_OK : rc;
+	*yes = u.kind != UNIT_VILLAGE;
+	return NT_OK;
+}

@@ -189,15 +189,51 @@ uint32_t rec_pack_pairs(proto_out *out, const struct rec_desc *d, const void *s,
 	return n;
 }
 
-void rec_pack(proto_out *out, const struct rec_desc *d, const void *s, unsigned need,
-	      unsigned without)
+uint32_t rec_count_pairs(const struct rec_desc *d, const void *s, unsigned need,
+			 unsigned without)
 {
 	uint32_t n = 0;
 
 	for (size_t i = 0; i < d->n; i++)
 		n += wanted(&d->fields[i], s, need, without);
-	msgpack_pack_map(&out->pk, n);
+	return n;
+}
+
+void rec_pack(proto_out *out, const struct rec_desc *d, const void *s, unsigned need,
+	      unsigned without)
+{
+	msgpack_pack_map(&out->pk, rec_count_pairs(d, s, need, without));
 	rec_pack_pairs(out, d, s, need, without);
+}
+
+bool rec_field_same(const struct rec_field *f, const void *a, const void *b)
+{
+	switch (f->type) {
+	case RT_U64:
+		return *CAT(a, f->off, uint64_t) == *CAT(b, f->off, uint64_t);
+	case RT_I64:
+	case RT_DATE:
+		return *CAT(a, f->off, int64_t) == *CAT(b, f->off, int64_t);
+	case RT_U32:
+	case RT_ENUM:
+	case RT_FLAGS:
+		return *CAT(a, f->off, uint32_t) == *CAT(b, f->off, uint32_t);
+	case RT_BOOL:
+		return *CAT(a, f->off, bool) == *CAT(b, f->off, bool);
+	case RT_STR:
+		return proto_str_same(*CAT(a, f->off, proto_str), *CAT(b, f->off, proto_str));
+	case RT_STRS: {
+		uint32_t n = *CAT(a, f->noff, uint32_t);
+
+		if (n != *CAT(b, f->noff, uint32_t))
+			return false;
+		for (uint32_t i = 0; i < n; i++)
+			if (!proto_str_same(CAT(a, f->off, proto_str)[i], CAT(b, f->off, proto_str)[i]))
+				return false;
+		return true;
+	}
+	}
+	return false;
 }
 
 int rec_enum_find(const char *const *names, proto_str s)

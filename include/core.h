@@ -90,7 +90,9 @@ struct core_req {
 	const struct op *op;
 };
 
-#define CORE_MAX_PUTS 24	/* campaign.set: the campaign, five milestones, their timers off and on */
+/* Puts of one effect, at most: household.consult writes two for each of 20 households,
+ * case.open two for each of 16; the array grows to what an effect uses. */
+#define CORE_MAX_PUTS 64
 
 struct core_put {
 	enum ledger_db db;
@@ -109,8 +111,9 @@ struct core_kvs {
 
 struct core_effect {
 	proto_out buf;		/* owned; core_effect_init/fini */
-	struct core_put puts[CORE_MAX_PUTS];
-	unsigned nputs;
+	struct core_put *puts;	/* owned, grown as needed, kept across resets */
+	unsigned nputs, capputs;
+	struct core_put spare;	/* where a put goes that could not be had (buf.oom is set) */
 	const char *topic;	/* the log entry's topic; NULL: the request changed nothing */
 	uint64_t case_id;	/* the case it concerns; 0: none */
 	bool new_case;		/* the event used view->next_case */
@@ -152,6 +155,19 @@ extern const struct op core_case_ops[];
 extern const size_t core_case_nops;
 extern const struct op core_timer_ops[];
 extern const size_t core_timer_nops;
+extern const struct op core_household_ops[];
+extern const size_t core_household_nops;
+
+/*
+ * core_case_households - case.open's `households` and `consultation` (core_household.c):
+ * check them for actor (each household exists and actor may read it; the consultation
+ * discussed each), set c's households and consultation, and put the links: each
+ * household lists the case and has this entry in its history.
+ */
+nt_err core_case_households(const struct core_view *v, const struct person_rec *actor,
+			    struct case_rec *c, const struct proto_arg *households,
+			    const struct proto_arg *consultation, struct core_effect *e,
+			    char *why, size_t whylen);
 
 /*
  * core_timers_rearm - make c's armed timers match its state: none unless it has a
@@ -223,6 +239,7 @@ uint32_t core_pack_args(struct core_effect *e, const struct core_req *r, uint64_
 nt_err core_get_unit(const struct core_view *v, proto_str id, struct unit_rec *u);
 nt_err core_get_person(const struct core_view *v, proto_str id, struct person_rec *p);
 nt_err core_get_case(const struct core_view *v, uint64_t id, struct case_rec *c);
+nt_err core_get_household(const struct core_view *v, proto_str id, struct household_rec *h);
 /* The campaign, or the defaults (threshold CAMPAIGN_DEFAULT_THRESHOLD) if none is set. */
 nt_err core_get_campaign(const struct core_view *v, struct campaign_rec *c);
 

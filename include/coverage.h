@@ -24,7 +24,8 @@ nt_err deadline_list_query(const struct ops_query_ctx *q, const struct proto_arg
 /*
  * coverage_missing - who has not done their part of milestone m, by unit, in t: fn is
  * called once per unit with someone missing, in unit id order, with the people (sorted,
- * each once) and, for the milestones counted in cases, how many cases they miss. A step
+ * each once; none for a village whose only gap is households without a cadre) and, for
+ * the milestones counted in cases (households: pair, visit), how many they miss. A step
  * counts as done if the ledger recorded it on or before `by` (a day; 0: at all). Used by
  * the daemon's campaign.missing notifications (docs/deadlines.md).
  */

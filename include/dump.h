@@ -24,7 +24,7 @@
 /* What an export holds, or what an import read. */
 struct dump_counts {
 	uint64_t lines;
-	uint64_t entries, units, people, cases, meta, requests;
+	uint64_t entries, units, people, cases, households, meta, requests;
 	uint64_t last_seq;
 };
 

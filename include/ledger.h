@@ -15,6 +15,9 @@
  *   reqs   request id -> u64 seq, u64 hash, reply extras   (idempotency index)
  *   keys   CURVE public key (Z85, 40 bytes) -> person id   (key.add; derived from the
  *          people's records, which hold the key too)
+ *   households household id -> record
+ *   hindex tag, id, NUL, tail -> (empty)   a household's history, households by village
+ *          and by cadre, the cases of a household (model.h; derived)
  *
  * The wrapper (struct ledger_txn) records the first LMDB error of a transaction and turns
  * every later call into a no-op, so callers write begin, puts, commit and check once.
@@ -46,14 +49,17 @@ enum ledger_db {
 	DB_PEOPLE,
 	DB_TIMERS,
 	DB_KEYS,
+	DB_HOUSEHOLDS,
+	DB_HINDEX,
 	DB__N
 };
 
-#define LEDGER_FORMAT 4	/* 1: the development versions before units and people; 2: a
+#define LEDGER_FORMAT 5	/* 1: the development versions before units and people; 2: a
 			 * case had a key in timers for each armed timer; 3: log entries
-			 * without the hash chain (batch_upgrade() brings 2 and 3 up) */
+			 * without the hash chain; 4: no households (batch_upgrade() brings
+			 * 2, 3 and 4 up) */
 #define LEDGER_FORMAT_UPGRADABLE 2	/* the oldest format batch_upgrade() brings up */
-#define LEDGER_MAX_KEY 80
+#define LEDGER_MAX_KEY 136	/* hindex: a tag, two ids, a NUL (model.h) */
 
 struct ledger;
 

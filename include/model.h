@@ -27,6 +27,7 @@
 #define CASE_MAX_TAG	32
 #define CASE_MAX_UNITS	16	/* responsible units */
 #define UNIT_MAX_DEPTH	8	/* county > township > village is 3; a bound for walks */
+#define HH_MAX_CASE	16	/* households one case concerns */
 
 /* ---- units: a tree, county > townships, streets, organs > villages ---- */
 
@@ -128,6 +129,10 @@ struct case_rec {
 	uint32_t chase_repeats;		/* repeats of the level below chase_level so far */
 	/* a petition's petitioner: sensitive (REC_SENSITIVE), never in the log */
 	proto_str petitioner_name, petitioner_id_number, petitioner_phone, petitioner_address;
+	/* the households it concerns (household.consult finds them; HH_MAX_CASE of them) */
+	proto_str households[HH_MAX_CASE];
+	uint32_t nhouseholds;
+	uint64_t consultation;	/* the seq of the household.consulted entry that found it; 0 */
 };
 
 /* How a deadline was computed: a date given, or counted from a day in calendar days or
@@ -170,12 +175,14 @@ struct campaign_rec {
 	uint32_t threshold;			/* satisfaction needed to cross off, percent */
 	int64_t set_at;
 	uint64_t set_seq;
+	int64_t pair_by, visit_by;		/* days: pairing done, first visits done */
 };
 extern const struct rec_desc campaign_desc;
 #define CAMPAIGN_DEFAULT_THRESHOLD 80
 
 /* The campaign's milestones, in the order of the procedure (docs/workflow.md). */
-enum milestone { MS_IDENTIFY, MS_CONSULT, MS_PLAN, MS_COMMIT, MS_JOURNAL, MS__N };
+enum milestone { MS_IDENTIFY, MS_CONSULT, MS_PLAN, MS_COMMIT, MS_JOURNAL, MS_PAIR, MS_VISIT,
+		 MS__N };
 extern const char *const milestone_names[];	/* "identify", ... NULL */
 /* The date of milestone m (a day; 0: none). */
 int64_t campaign_by(const struct campaign_rec *g, unsigned m);
@@ -200,6 +207,66 @@ size_t milestone_key(char key[META_MILESTONE_MAX], unsigned m);
 /* Calendar days are counted in the county's time zone (configuration `time-zone`, a zone
  * without daylight saving time); this is the default's, China Standard Time. */
 #define MODEL_UTC_OFFSET_MIN 480
+
+/* ---- households (民情档案) and their pairing (一户一干部) ---- */
+
+enum hh_category { HH_LOW_INCOME, HH_NEAR_LOW_INCOME, HH_OTHER };
+extern const char *const hh_categories[];
+#define HH_MAX_MEMBERS	99
+#define HH_MAX_NEEDS	16
+#define HH_MAX_NEED	32
+#define HH_MAX_NAMES	20	/* member_names */
+#define HH_MAX_NOTES	2000
+#define HH_MAX_TEXT	2000	/* a visit's done and support */
+#define HH_MAX_CONSULT	20	/* households one consultation discusses */
+
+struct household_rec {
+	proto_str id, village;
+	uint32_t category, members;
+	proto_str needs[HH_MAX_NEEDS];
+	uint32_t nneeds;
+	/* sensitive (REC_SENSITIVE): never in the log */
+	proto_str head, id_number, phone, address;
+	proto_str member_names[HH_MAX_NAMES];
+	uint32_t nmember_names;
+	proto_str notes;
+	/* what the campaign did with it */
+	proto_str cadre;		/* paired with; empty: none */
+	int64_t paired_at;
+	uint32_t visits;
+	int64_t first_visit, last_visit;	/* days; 0: none */
+	uint32_t consultations;
+	int64_t created_at, updated_at;
+	uint64_t created_seq, updated_seq;
+};
+extern const struct rec_desc household_desc;
+/* The fields household.put describes: the first HH_PUT_FIELDS of the table. */
+#define HH_PUT_FIELDS	11
+/* Does the category need a cadre (low-income and near-low-income households)? */
+static inline bool hh_needs_cadre(uint32_t category)
+{
+	return category == HH_LOW_INCOME || category == HH_NEAR_LOW_INCOME;
+}
+/* Roles of a pairing cadre (whose unit must also not be a village: perm_pairing_cadre) */
+#define HH_PAIR_ROLES	(ROLE_COUNTY | ROLE_LEADER | ROLE_HEAD | ROLE_CADRE | ROLE_RESIDENT)
+
+/*
+ * hindex: what is derived from households, one database, four families of keys, each a
+ * tag byte, an id, a NUL (ids hold none, so a prefix ends there) and a tail:
+ *   'h' household \0 seq(u64 BE)    its history: the log entries that name it
+ *   'v' village \0 household        households by village
+ *   'c' cadre \0 household          households by paired cadre
+ *   'k' household \0 case(u64 BE)   cases that concern it
+ */
+enum { HIX_HIST = 'h', HIX_VILLAGE = 'v', HIX_CADRE = 'c', HIX_CASE = 'k' };
+#define HIX_KEY_MAX (2 + PROTO_MAX_NAME_ID + PROTO_MAX_NAME_ID)
+/* The key tag, id, NUL, then tail[0..tlen) into key; returns its length. */
+size_t hix_key(uint8_t key[HIX_KEY_MAX], int tag, proto_str id, const void *tail, size_t tlen);
+/* Its prefix (tag, id, NUL): the length. */
+static inline size_t hix_prefix(uint8_t key[HIX_KEY_MAX], int tag, proto_str id)
+{
+	return hix_key(key, tag, id, NULL, 0);
+}
 
 /* ---- keys ---- */
 

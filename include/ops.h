@@ -70,6 +70,11 @@ const struct op *ops_find(proto_str name);
 #define OPS_LIST_SCAN	10000	/* records one list or log.read call examines */
 #define OPS_MAX_LIMIT	1000
 
+/* Finish a page of items built in `page`: "items" and "next" (more: next[0..nlen), a u64
+ * key when next_u64, else a str; nil at the end); *n = 2 pairs. */
+void ops_page_pack(proto_out *out, proto_out *page, uint32_t items, bool more,
+		   const void *next, size_t nlen, bool next_u64, uint32_t *n);
+
 /* A view of the ledger for the core's helpers (core_get_*, perm_*) over c's read txn. */
 void ops_view(struct core_view *v, const struct ops_query_ctx *c);
 /* The county's day of c->now. */

@@ -63,4 +63,17 @@ nt_err perm_actor(const struct core_view *v, proto_str actor, struct person_rec 
  */
 nt_err perm_admin(const struct core_view *v, proto_str actor, char *why, size_t whylen);
 
+/*
+ * Households (docs/protocol.md section 9). perm_household_read: may actor read household h
+ * (its village within their reach, its paired cadre, or the whole county's readers)?
+ * perm_household_sensitive: may they see its sensitive fields (its paired cadre, a
+ * village-resident cadre of its village, the theme and supervision offices, admins)?
+ * perm_pairing_cadre: may p be paired with a household (a pairing role, in a unit that is
+ * not a village)? Each NT_OK with *yes, or the ledger's failure.
+ */
+nt_err perm_household_read(const struct core_view *v, const struct person_rec *actor,
+			   const struct household_rec *h, bool *yes);
+bool perm_household_sensitive(const struct person_rec *actor, const struct household_rec *h);
+nt_err perm_pairing_cadre(const struct core_view *v, const struct person_rec *p, bool *yes);
+
 #endif

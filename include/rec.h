@@ -77,6 +77,9 @@ void rec_pack(proto_out *out, const struct rec_desc *d, const void *s, unsigned 
 	      unsigned without);
 uint32_t rec_pack_pairs(proto_out *out, const struct rec_desc *d, const void *s, unsigned need,
 			unsigned without);
+/* How many pairs rec_pack_pairs() would pack. */
+uint32_t rec_count_pairs(const struct rec_desc *d, const void *s, unsigned need,
+			 unsigned without);
 
 /*
  * The export's form (`nanti admin export`, daemon/dump.c): a record as a map from the
@@ -95,6 +98,9 @@ nt_err rec_from_map(proto_out *out, const struct rec_desc *d, const msgpack_obje
 #define REC_MAX_STRUCT 2048	/* bytes of the largest record struct */
 nt_err rec_canonical(const struct rec_desc *d, const void *buf, size_t len, char *why,
 		     size_t whylen);
+
+/* Does field f hold the same value in records a and b (strings by their bytes)? */
+bool rec_field_same(const struct rec_field *f, const void *a, const void *b);
 
 /* The index of s in the NULL-terminated names, or -1. */
 int rec_enum_find(const char *const *names, proto_str s);

@@ -97,7 +97,8 @@ def _(t):
     t.eq(r["today"], today(), "today, in the county's calendar")
     m = by_name(r)
     t.eq([x["milestone"] for x in r["milestones"]],
-         ["identify", "consult", "plan", "commit", "journal"], "the milestones, in order")
+         ["identify", "consult", "plan", "commit", "journal", "pair", "visit"],
+         "the milestones, in order")
     ident = m["identify"]
     t.eq((ident["by"], ident["passed"]), (today(), False), "identify: due today")
     t.eq((ident["expected"], ident["done"]), (6, 3), "identify: six owners, three with a case")
@@ -202,7 +203,7 @@ def _(t):
     t.check("identify" not in r.stdout and "plan      due" in r.stdout, r.stdout)
     r = nanti(g.d, "--json", "coverage")
     t.eq(r.returncode, 0, "exit status")
-    t.eq(len(json.loads(r.stdout)["milestones"]), 5, "--json prints the reply")
+    t.eq(len(json.loads(r.stdout)["milestones"]), 7, "--json prints the reply")
     r = nanti(g.d, "coverage", "--unit", "nowhere")
     t.eq(r.returncode, 1, "an unknown unit is refused by the daemon")
     t.check("no unit 'nowhere'" in r.stderr, r.stderr)
