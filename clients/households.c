@@ -221,6 +221,7 @@ struct hh_row {
 	int8_t category;		/* its index, -1 if it is not one */
 	uint8_t members;		/* 1..99, 0 if it is not that */
 	uint8_t state;			/* enum hh_state */
+	bool moves_out;			/* it moves from a village out of the actor's reach */
 	struct hh_field f[HH_COLS];
 };
 
@@ -540,7 +541,7 @@ static void hh_check_village(struct hh_import *h, const struct hh_row *w)
 static void hh_check_row(struct hh_import *h, const struct hh_row *w)
 {
 	proto_str id = hh_v(h, w, C_HOUSEHOLD);
-	char q[SHEET_Q];
+	char q[SHEET_Q], q2[SHEET_Q];
 
 	if (id.len == 0)
 		hh_error(h, w, "the household is empty");
@@ -551,6 +552,9 @@ static void hh_check_row(struct hh_import *h, const struct hh_row *w)
 		hh_error(h, w, "household %s again: it is on line %" PRIu32 " already; a file "
 			 "names each household once", sheet_q(q, id), w->first_line);
 	hh_check_village(h, w);
+	if (w->moves_out)
+		hh_error(h, w, "household %s moves from a village the actor %s may not register "
+			 "the households of", sheet_q(q, id), sheet_q(q2, h->actor));
 	if (w->category < 0)
 		hh_error(h, w, "unknown category %s: the categories are low_income, "
 			 "near_low_income, other", sheet_q(q, hh_v(h, w, C_CATEGORY)));
@@ -627,8 +631,13 @@ static bool hh_record_item(void *arg, const msgpack_object *item)
 
 	h->compared++;
 	if (proto_obj_str(proto_map_get(item, "household"), &id) &&
-	    (w = hh_find(h, id)) != NULL)
+	    (w = hh_find(h, id)) != NULL) {
 		w->state = (uint8_t)hh_compare(h, w, item);
+		/* a household that moves needs both villages in reach (household.put) */
+		w->moves_out = proto_obj_str(proto_map_get(item, "village"), &id) &&
+			       !sheet_eq(id, hh_v(h, w, C_VILLAGE)) &&
+			       !households_may(&h->reach, id, false);
+	}
 	if ((h->compared & 1023) == 0)
 		sheet_bar_step(&h->sh);
 	return true;
@@ -761,8 +770,10 @@ static void hh_summary(struct hh_import *h)
 	if (h->r->conf->json) {
 		sheet_json_head(&h->sh, true);
 		sheet_json_counts(t, h->nrows, same);
-		printf(",\"sent\":%zu,\"seq\":%" PRIu64 ",\"seconds\":%.3f}\n", t->sent, t->seq,
-		       sheet_seconds(&h->sh));
+		printf(",\"sent\":%zu", t->sent);
+		if (t->sent > 0)	/* the seq the puts brought the ledger to */
+			printf(",\"seq\":%" PRIu64, t->seq);
+		printf(",\"seconds\":%.3f}\n", sheet_seconds(&h->sh));
 		return;
 	}
 	printf("households: %zu rows: %zu created, %zu updated, %zu unchanged (%.2f s)\n",

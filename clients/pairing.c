@@ -65,8 +65,9 @@ static const char *const pr_pairing_roles[] = {
 /* What the ledger says of a household (struct sheet_id's kind) and of a cadre. */
 #define PR_FOUND	0	/* there, and for a cadre: holds a pairing role */
 #define PR_UNREADABLE	1	/* household: the actor may not read it */
-#define PR_NOT_CADRE	1	/* person: holds no pairing role */
+#define PR_NOT_CADRE	1	/* person: holds no pairing role, or is of a village */
 #define PR_MAY		1u	/* household flag: the actor may pair it */
+#define PR_VILLAGE	3	/* a unit's kind: a village (the daemon's UNIT_VILLAGE) */
 
 enum pr_state {
 	PR_NEW,		/* not paired: sent */
@@ -91,6 +92,8 @@ struct pr_import {
 	struct pr_row *row;
 	size_t nrows, caprows;
 	struct sheet_ids households, cadres;
+	char **cadre_unit;		/* by entry of cadres: the unit of a pairing cadre */
+	struct sheet_ids units;		/* those units: is one a village? */
 	struct households_reach reach;
 	struct pipeline pl;
 	struct sheet_tally tally;
@@ -182,12 +185,13 @@ static int pr_household_reply(void *arg, struct sheet_id *e, int rc,
 	return CLI_OK;
 }
 
-/* person.get: the cadre exists and holds a pairing role. */
+/* person.get: the cadre exists and holds a pairing role; the unit they are of, to ask
+ * whether it is a village (a village's own cadres do not pair: household.pair). */
 static int pr_cadre_reply(void *arg, struct sheet_id *e, int rc, const struct pipeline_reply *rep)
 {
 	struct pr_import *p = arg;
-	const msgpack_object *roles;
-	proto_str role;
+	const msgpack_object *person = proto_map_get(rep->root, "person"), *roles;
+	proto_str role, unit;
 
 	if (rc == CLI_REFUSED && proto_str_eq(rep->code, "not_found")) {
 		e->kind = SHEET_ABSENT;
@@ -198,13 +202,54 @@ static int pr_cadre_reply(void *arg, struct sheet_id *e, int rc, const struct pi
 		sheet_refused_read("person.get", rep->code, rep->message);
 		return rc;
 	}
-	roles = proto_map_get(proto_map_get(rep->root, "person"), "roles");
+	roles = proto_map_get(person, "roles");
 	e->kind = PR_NOT_CADRE;
 	for (uint32_t i = 0; roles != NULL && roles->type == MSGPACK_OBJECT_ARRAY &&
 			     i < roles->via.array.size; i++)
 		if (proto_obj_str(&roles->via.array.ptr[i], &role) &&
 		    sheet_enum(pr_pairing_roles, role) >= 0)
 			e->kind = PR_FOUND;
+	if (e->kind != PR_FOUND)
+		return CLI_OK;
+	if (!proto_obj_str(proto_map_get(person, "unit"), &unit) || !proto_id_valid(unit))
+		return conn_bad_reply(&p->r->conn, "person.get: a person without a unit");
+	if ((p->cadre_unit[e - p->cadres.e] = strndup(unit.ptr, unit.len)) == NULL)
+		return sheet_oom();
+	return CLI_OK;
+}
+
+/* unit.get of a cadre's unit: its kind. */
+static int pr_unit_reply(void *arg, struct sheet_id *e, int rc, const struct pipeline_reply *rep)
+{
+	struct pr_import *p = arg;
+	proto_str kind;
+
+	if (rc == CLI_REFUSED) {
+		sheet_bar_clear(&p->sh);
+		sheet_refused_read("unit.get", rep->code, rep->message);
+		return rc;
+	}
+	e->kind = proto_obj_str(proto_map_get(proto_map_get(rep->root, "unit"), "kind"), &kind) &&
+		  proto_str_eq(kind, "village") ? PR_VILLAGE : 0;
+	return CLI_OK;
+}
+
+/* A pairing cadre of a village is not one (perm_pairing_cadre() in the daemon). */
+static int pr_cadre_units(struct pr_import *p)
+{
+	int rc;
+
+	for (size_t i = 0; i < p->cadres.cap; i++)
+		if (p->cadre_unit[i] != NULL &&
+		    sheet_id_add(&p->units, sheet_cstr(p->cadre_unit[i])) == NULL)
+			return sheet_oom();
+	if ((rc = sheet_lookup(&p->sh, &p->pl, &p->units, "unit.get", "unit", pr_unit_reply,
+			       p)) != CLI_OK)
+		return rc;
+	for (size_t i = 0; i < p->cadres.cap; i++)
+		if (p->cadre_unit[i] != NULL &&
+		    sheet_id_find(&p->units, sheet_cstr(p->cadre_unit[i]))->kind == PR_VILLAGE)
+			p->cadres.e[i].kind = PR_NOT_CADRE;
 	return CLI_OK;
 }
 
@@ -221,11 +266,14 @@ static int pr_ask(struct pr_import *p)
 			 "who imports); nothing was sent", sheet_q(q, p->actor));
 		return CLI_REFUSED;
 	}
+	if ((p->cadre_unit = calloc(p->cadres.cap + 1, sizeof *p->cadre_unit)) == NULL)
+		return sheet_oom();
 	sheet_bar_start(&p->sh, "checking", p->households.n + p->cadres.n);
 	if ((rc = sheet_lookup(&p->sh, &p->pl, &p->households, "household.get", "household",
 			       pr_household_reply, p)) != CLI_OK ||
 	    (rc = sheet_lookup(&p->sh, &p->pl, &p->cadres, "person.get", "person",
-			       pr_cadre_reply, p)) != CLI_OK)
+			       pr_cadre_reply, p)) != CLI_OK ||
+	    (rc = pr_cadre_units(p)) != CLI_OK)
 		return rc;
 	sheet_bar_clear(&p->sh);
 	return CLI_OK;
@@ -287,8 +335,9 @@ static void pr_check_row(struct pr_import *p, const struct pr_row *w)
 		if (e->kind == SHEET_ABSENT)
 			pr_error(p, w, "no person %s in the ledger", sheet_q(q, c));
 		else if (e->kind == PR_NOT_CADRE)
-			pr_error(p, w, "%s cannot be paired with a household: that takes a county "
-				 "leader, leader, unit head, cadre or resident cadre", sheet_q(q, c));
+			pr_error(p, w, "%s cannot be paired with a household: pairing cadres are "
+				 "county leaders, leadership members, unit heads and cadres of a "
+				 "township, street, organ or the county", sheet_q(q, c));
 	}
 }
 
@@ -339,8 +388,12 @@ static void pr_import_fini(struct pr_import *p)
 {
 	pipeline_close(&p->pl);
 	households_reach_fini(&p->reach);
+	for (size_t i = 0; p->cadre_unit != NULL && i < p->cadres.cap; i++)
+		free(p->cadre_unit[i]);
+	free(p->cadre_unit);
 	sheet_ids_fini(&p->households);
 	sheet_ids_fini(&p->cadres);
+	sheet_ids_fini(&p->units);
 	for (size_t i = 0; i < p->nrows; i++)
 		free(p->row[i].village);
 	free(p->row);
@@ -370,8 +423,10 @@ static void pr_summary(struct pr_import *p)
 	if (p->r->conf->json) {
 		sheet_json_head(&p->sh, true);
 		sheet_json_counts(t, p->nrows, same);
-		printf(",\"sent\":%zu,\"seq\":%" PRIu64 ",\"seconds\":%.3f}\n", t->sent, t->seq,
-		       sheet_seconds(&p->sh));
+		printf(",\"sent\":%zu", t->sent);
+		if (t->sent > 0)	/* the seq the puts brought the ledger to */
+			printf(",\"seq\":%" PRIu64, t->seq);
+		printf(",\"seconds\":%.3f}\n", sheet_seconds(&p->sh));
 		return;
 	}
 	printf("pairings: %zu rows: %zu paired, %zu paired anew, %zu unchanged (%.2f s)\n",
@@ -622,7 +677,9 @@ static void pr_lines(const struct pr_list *l, const msgpack_object *const *rows,
 				size_t w = render_columns(cell[c]);
 
 				if (f == NULL) {
-					width[c] = w > width[c] ? w : width[c];
+					/* "(no household yet)" ends its line: it widens nothing */
+					if (hh != NULL)
+						width[c] = w > width[c] ? w : width[c];
 					continue;
 				}
 				fputs("  ", f);

@@ -724,10 +724,13 @@ static void render_unknown(FILE *f, const msgpack_object *e)
 	render_rows(f, rows, n, &m, RENDER_MARGIN);
 }
 
-/* The story: one block per entry of entries[0..n). */
-static void render_story(FILE *f, const msgpack_object *const *entries, size_t n)
+/* The story: one block per entry of entries[0..n). A case's story shows the steps it
+ * moves through; a household's (many cases) names the case of each entry instead. */
+static void render_story(FILE *f, const msgpack_object *const *entries, size_t n,
+			 bool one_case)
 {
 	proto_str step = PROTO_STR_NULL, now;
+	char cs[RENDER_NUM_BUF];
 
 	for (size_t i = 0; i < n; i++) {
 		const msgpack_object *e = entries[i];
@@ -739,10 +742,12 @@ static void render_story(FILE *f, const msgpack_object *const *entries, size_t n
 		fprintf(f, "\n%s  seq %s  ", at, render_uint(seq, proto_map_get(e, "seq")));
 		render_out(f, render_str(e, "actor"), 0, NULL);
 		fputs("\n" RENDER_MARGIN, f);
+		if (!one_case && proto_map_get(e, "case") != NULL)
+			fprintf(f, "case %s: ", render_uint(cs, proto_map_get(e, "case")));
 		render_what(f, e, 0, RENDER_MARGIN);
 		/* the step, when this entry moved the case: the opening does; a story that
 		 * starts later cannot tell for its first entry, so it starts from there */
-		if (proto_obj_str(proto_map_get(e, "step"), &now)) {
+		if (one_case && proto_obj_str(proto_map_get(e, "step"), &now)) {
 			bool opening = s != NULL && strcmp(s->topic, "case.opened") == 0;
 
 			if (i == 0 ? opening : step.ptr == NULL || now.len != step.len ||
@@ -762,7 +767,7 @@ static void render_story(FILE *f, const msgpack_object *const *entries, size_t n
 
 void render_history(FILE *f, const msgpack_object *const *entries, size_t n)
 {
-	render_story(f, entries, n);
+	render_story(f, entries, n, false);
 }
 
 void render_case(FILE *f, const msgpack_object *reply, const msgpack_object *const *history,
@@ -782,7 +787,7 @@ void render_case(FILE *f, const msgpack_object *reply, const msgpack_object *con
 			first, n, events);
 	else
 		fprintf(f, "\nhistory (%zu %s):\n", n, n == 1 ? "entry" : "entries");
-	render_story(f, history, n);
+	render_story(f, history, n, true);
 }
 
 /* ---- log entries ---- */

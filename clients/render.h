@@ -44,7 +44,8 @@ void render_campaign(FILE *f, const msgpack_object *reply);
 /* A household as household.get returns it (reply: {household, hidden, cases}). */
 void render_household(FILE *f, const msgpack_object *reply);
 
-/* Log entries as a story, one block each (as render_case() tells a case's history). */
+/* Log entries of several cases and households as a story, one block each, as
+ * render_case() tells a case's history (an entry about a case names it). */
 void render_history(FILE *f, const msgpack_object *const *entries, size_t n);
 
 /*
