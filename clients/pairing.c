@@ -678,7 +678,7 @@ static void pr_lines(const struct pr_list *l, const msgpack_object *const *rows,
 
 				if (f == NULL) {
 					/* "(no household yet)" ends its line: it widens nothing */
-					if (hh != NULL)
+					if (hh != NULL || c != 2)
 						width[c] = w > width[c] ? w : width[c];
 					continue;
 				}
