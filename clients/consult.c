@@ -24,6 +24,7 @@
  * may name), or H1,H2=TITLE for the households it concerns. A title that itself holds an
  * '=' after a word that could be an id is written =TITLE.
  */
+#include <ctype.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,19 +109,14 @@ struct consult {
 	bool duplicate;
 };
 
-/* Is s a list of ids separated by commas, as the part before '=' of a problem? */
-static bool consult_id_list(const char *s, size_t len)
+/* Does s look like a list of households, as the part before '=' of a problem: only the
+ * characters of ids, commas and spaces? (Then it is one, and a mistake in it is said.) */
+static bool consult_looks_listed(const char *s, size_t len)
 {
-	size_t start = 0;
-
-	for (size_t i = 0; i <= len; i++) {
-		if (i < len && s[i] != ',')
-			continue;
-		if (!proto_id_valid((proto_str){ s + start, (uint32_t)(i - start) }))
+	for (size_t i = 0; i < len; i++)
+		if (!isalnum((unsigned char)s[i]) && strchr("._-, ", s[i]) == NULL)
 			return false;
-		start = i + 1;
-	}
-	return true;
+	return len > 0;
 }
 
 static bool consult_discussed(const struct consult *c, const char *id)
@@ -134,7 +130,7 @@ static bool consult_discussed(const struct consult *c, const char *id)
 /* Read one --problem into p: "TITLE", "=TITLE" or "H1,H2=TITLE". */
 static int consult_parse(struct consult *c, struct consult_problem *p, const char *arg)
 {
-	char *eq, *id;
+	char *eq, *id, *next;
 
 	if ((p->copy = strdup(arg)) == NULL)
 		return sheet_oom();
@@ -145,14 +141,25 @@ static int consult_parse(struct consult *c, struct consult_problem *p, const cha
 		p->title = eq + 1;
 		return CLI_OK;
 	}
-	if (!consult_id_list(p->copy, (size_t)(eq - p->copy)))
+	if (!consult_looks_listed(p->copy, (size_t)(eq - p->copy)))
 		return CLI_OK;	/* an '=' inside the title */
 	*eq = '\0';
 	p->title = eq + 1;
-	for (id = strtok(p->copy, ","); id != NULL; id = strtok(NULL, ",")) {
+	for (id = p->copy; id != NULL; id = next) {
+		if ((next = strchr(id, ',')) != NULL)
+			*next++ = '\0';
+		id += strspn(id, " ");
+		for (size_t n = strlen(id); n > 0 && id[n - 1] == ' '; n--)
+			id[n - 1] = '\0';
+		if (!proto_id_valid(sheet_cstr(id))) {
+			cli_warn("household consult: --problem '%s': '%s' is not a household id "
+				 "(the households come before '=', separated by commas)", arg, id);
+			return CLI_USAGE;
+		}
 		if (!consult_discussed(c, id)) {
 			cli_warn("household consult: --problem '%s': household '%s' is not among "
-				 "the --households discussed", arg, id);
+				 "the --households discussed (a title with an '=' in it: write "
+				 "=TITLE)", arg, id);
 			return CLI_USAGE;
 		}
 		for (size_t i = 0; i < p->n; i++) {
@@ -288,13 +295,15 @@ static void consult_households(const struct consult *c, const struct consult_pro
 	}
 }
 
-static void consult_report(const struct consult *c, size_t opened)
+/* What was recorded: the cases opened (the first opened of them); with --json, one object
+ * (ok false when a problem is left). */
+static void consult_report(const struct consult *c, size_t opened, bool ok)
 {
 	if (c->r->conf->json) {
 		char id[PROTO_MAX_ID + 1];
 
 		snprintf(id, sizeof id, "%.*s", (int)c->r->id.len, c->r->id.ptr);
-		printf("{\"ok\":true,\"id\":");
+		printf("{\"ok\":%s,\"id\":", ok ? "true" : "false");
 		sheet_json_str(stdout, id);
 		printf(",\"consultation\":%" PRIu64 ",\"seq\":%" PRIu64 ",\"duplicate\":%s,"
 		       "\"cases\":[", c->seq, c->seq, c->duplicate ? "true" : "false");
@@ -350,11 +359,8 @@ int consult_run(struct run *r)
 	for (; opened < c.n && rc == CLI_OK; opened++)
 		if ((rc = consult_open(&c, opened)) != CLI_OK)
 			break;
-	if (rc == CLI_OK) {
-		consult_report(&c, opened);
-	} else {
-		if (!r->conf->json)
-			consult_report(&c, opened);
+	consult_report(&c, opened, rc == CLI_OK);
+	if (rc != CLI_OK) {
 		cli_warn("household consult: the consultation is recorded (seq %" PRIu64 ") with "
 			 "%zu of its %zu problems opened; to finish, run the same command again "
 			 "with --request-id %.*s: nothing is recorded twice", c.seq, opened, c.n,

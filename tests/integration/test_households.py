@@ -732,7 +732,7 @@ def _(t):
     consult = ["household", "consult", "xiaxi", "--households", "%s,%s" % (a, b),
                "--participants", "%s,%s" % (CADRE, COLLEAGUE), "--residents", "12",
                "--summary", "water and the roof", "--date", today(-1),
-               "--problem", "%s=the roof leaks" % a, "--problem", "no running water",
+               "--problem", " %s =the roof leaks" % a, "--problem", "no running water",
                "--lead", CADRE, "--request-id", "0193a1b2c3d4-consult-1"]
     seq = g.seq()
     out = ok(t, nanti(g.d, *consult, actor=HEAD), "household consult")
@@ -784,6 +784,10 @@ def _(t):
     for extra, why in (
             (["--problem", "330781-0002=not discussed"],
              "household '330781-0002' is not among the --households discussed"),
+            (["--problem", "water=life"],
+             "household 'water' is not among the --households discussed (a title with an "
+             "'=' in it: write =TITLE)"),
+            (["--problem", "330781-0001,,x=two commas"], "'' is not a household id"),
             (["--problem", "x" * 201], "--problem must be 1 to 200 bytes"),
             (["--problem", "ok", "--area", "welfare"], "--area must be one of"),
             (["--problem", "ok", "--request-id", "r" * 61],
