@@ -541,6 +541,17 @@ static nt_err household_consult(const struct core_view *v, const struct core_req
 		hh_store(v, e, &h, &old, true);
 	}
 
+	{
+		/* the consultation itself, by seq: what case.open checks a consultation by */
+		uint8_t key[HIX_KEY_MAX], be[8];
+		struct core_put *put;
+
+		ledger_key_u64(be, v->seq);
+		put = core_put_begin(e, DB_HINDEX, key,
+				   hix_key(key, HIX_CONSULT, PROTO_STR_NULL, be, sizeof be), false);
+		proto_out_raw(&e->buf, village.ptr, village.len);
+		core_put_end(e, put);
+	}
 	e->topic = "household.consulted";
 	core_kvs_begin(e, &e->entry);
 	proto_kv_str(&e->buf, "village", village);
@@ -569,37 +580,19 @@ static nt_err household_consult(const struct core_view *v, const struct core_req
 
 /* ---- the households of a new case (case.open) ---- */
 
-/* Is the log entry at seq a household.consulted entry (committed)? */
+/* Is seq a household consultation's? Its entry put the key HIX_CONSULT for it. */
 static nt_err is_consultation(const struct core_view *v, uint64_t seq, bool *yes)
 {
-	static const char topic[] = "household.consulted";
-	uint8_t key[8];
+	uint8_t key[HIX_KEY_MAX], be[8];
+	size_t klen;
 	MDB_val val;
-	proto_rd rd;
-	uint32_t n;
 	nt_err rc;
 
-	*yes = false;
-	ledger_key_u64(key, seq);
-	if ((rc = v->get(v->ctx, DB_LOG, key, sizeof key, &val)) != NT_OK)
-		return rc == NT_ENOTFOUND ? NT_OK : rc;
-	proto_rd_init(&rd, val.mv_data, val.mv_size);
-	if (!proto_rd_map(&rd, &n))
-		return NT_ECORRUPT;
-	for (uint32_t i = 0; i < n; i++) {
-		proto_str k, s;
-
-		if (!proto_rd_str(&rd, &k))
-			return NT_ECORRUPT;
-		if (k.len == 5 && memcmp(k.ptr, "topic", 5) == 0) {
-			*yes = proto_rd_str(&rd, &s) && s.len == sizeof topic - 1 &&
-			       memcmp(s.ptr, topic, s.len) == 0;
-			return NT_OK;
-		}
-		if (!proto_rd_skip(&rd))
-			return NT_ECORRUPT;
-	}
-	return NT_OK;
+	ledger_key_u64(be, seq);
+	klen = hix_key(key, HIX_CONSULT, PROTO_STR_NULL, be, sizeof be);
+	rc = v->get(v->ctx, DB_HINDEX, key, klen, &val);
+	*yes = rc == NT_OK;
+	return rc == NT_ENOTFOUND ? NT_OK : rc;
 }
 
 nt_err core_case_households(const struct core_view *v, const struct person_rec *actor,

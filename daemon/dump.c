@@ -544,6 +544,14 @@ static nt_err link_households(struct importer *im, const msgpack_object *e, uint
 		ledger_put(&im->t, DB_HINDEX, key, hix_key(key, HIX_HIST, id, be, 8),
 			   consulted ? "c" : "", consulted, false);
 	}
+	if (consulted) {
+		const msgpack_object *village = proto_map_get(e, "village");
+
+		if (!proto_obj_str(village, &id) || !proto_id_valid(id))
+			return bad(im, "consultation %" PRIu64 " names no possible village", seq);
+		ledger_put(&im->t, DB_HINDEX, key, hix_key(key, HIX_CONSULT, PROTO_STR_NULL, be, 8),
+			   id.ptr, id.len, false);
+	}
 	return NT_OK;
 }
 

@@ -23,14 +23,30 @@
 
 /* ---- who reads what ---- */
 
-/* The answers for one village, kept while a list walks its households. */
-struct reach_cache {
+/* An answer about one village, kept while a list walks its households (a register is
+ * mostly in village order, so a list asks the unit tree once per village). */
+struct village_answer {
 	proto_str village;
-	bool valid, reaches, within;
+	bool valid, yes;
 };
 
+static bool answered(const struct village_answer *a, proto_str village, bool *yes)
+{
+	if (a == NULL || !a->valid || !proto_str_same(a->village, village))
+		return false;
+	*yes = a->yes;
+	return true;
+}
+
+static void remember(struct village_answer *a, proto_str village, bool yes)
+{
+	if (a != NULL)
+		*a = (struct village_answer){ village, true, yes };
+}
+
+/* May c's viewer read h? reach: the last village's answer (NULL: none kept). */
 static nt_err may_read(const struct ops_query_ctx *c, struct core_view *v,
-		       const struct household_rec *h, struct reach_cache *rc_, bool *yes)
+		       const struct household_rec *h, struct village_answer *reach, bool *yes)
 {
 	nt_err rc;
 
@@ -39,17 +55,12 @@ static nt_err may_read(const struct ops_query_ctx *c, struct core_view *v,
 		*yes = true;
 		return NT_OK;
 	}
-	if (rc_ != NULL && rc_->valid && proto_str_same(rc_->village, h->village)) {
-		*yes = rc_->reaches;
+	if (answered(reach, h->village, yes))
 		return NT_OK;
-	}
-	if ((rc = perm_household_read(v, c->viewer, h, yes)) != NT_OK)
+	/* neither county-wide nor its cadre: whether they read it is their reach */
+	if ((rc = perm_reaches(v, c->viewer, h->village, yes)) != NT_OK)
 		return rc;
-	if (rc_ != NULL) {
-		rc_->village = h->village;
-		rc_->valid = true;
-		rc_->reaches = *yes;
-	}
+	remember(reach, h->village, *yes);
 	return NT_OK;
 }
 
@@ -254,7 +265,7 @@ static const struct proto_field list_fields[] = {
 /* Does h pass the list's filters (the viewer's right to read it included)? */
 static nt_err list_match(const struct ops_query_ctx *c, struct core_view *v,
 			 const struct proto_arg *a, const struct household_rec *h,
-			 struct reach_cache *cache, bool *yes)
+			 struct village_answer *reach, struct village_answer *within, bool *yes)
 {
 	nt_err rc;
 
@@ -265,15 +276,12 @@ static nt_err list_match(const struct ops_query_ctx *c, struct core_view *v,
 	       (!a[HL_VISITED].set || a[HL_VISITED].b == (h->visits > 0));
 	if (!*yes)
 		return NT_OK;
-	if ((rc = may_read(c, v, h, cache, yes)) != NT_OK || !*yes)
+	if ((rc = may_read(c, v, h, reach, yes)) != NT_OK || !*yes)
 		return rc;
-	if (a[HL_WITHIN].set) {
-		if (cache->valid && cache->within && proto_str_same(cache->village, h->village))
-			return NT_OK;
+	if (a[HL_WITHIN].set && !answered(within, h->village, yes)) {
 		if ((rc = perm_within(v, h->village, a[HL_WITHIN].s, yes)) != NT_OK)
 			return rc;
-		/* remembered only when true: the cache's village may belong to may_read() */
-		cache->within = *yes && proto_str_same(cache->village, h->village);
+		remember(within, h->village, *yes);
 	}
 	return NT_OK;
 }
@@ -284,7 +292,7 @@ static nt_err q_list(const struct ops_query_ctx *c, const struct proto_arg *a, p
 	uint64_t limit = a[HL_LIMIT].set ? a[HL_LIMIT].u : 100;
 	proto_str after = a[HL_AFTER].set ? a[HL_AFTER].s : PROTO_STR_NULL;
 	bool by_index = a[HL_VILLAGE].set || a[HL_CADRE].set;
-	struct reach_cache cache = { 0 };
+	struct village_answer reach = { 0 }, within = { 0 };
 	struct ledger_iter it;
 	struct core_view v;
 	uint8_t prefix[HIX_KEY_MAX], last[PROTO_MAX_NAME_ID];
@@ -338,7 +346,7 @@ static nt_err q_list(const struct ops_query_ctx *c, const struct proto_arg *a, p
 			rc = rc == NT_ENOTFOUND ? NT_ECORRUPT : rc;	/* an index without record */
 			break;
 		}
-		if ((rc = list_match(c, &v, a, &h, &cache, &yes)) != NT_OK)
+		if ((rc = list_match(c, &v, a, &h, &reach, &within, &yes)) != NT_OK)
 			break;
 		if (!yes)
 			continue;

@@ -204,7 +204,8 @@ size_t hix_key(uint8_t key[HIX_KEY_MAX], int tag, proto_str id, const void *tail
 	size_t n = 0;
 
 	key[n++] = (uint8_t)tag;
-	memcpy(key + n, id.ptr, id.len);
+	if (id.len > 0)		/* the consultations' family has no id: never memcpy NULL */
+		memcpy(key + n, id.ptr, id.len);
 	n += id.len;
 	key[n++] = 0;
 	if (tlen > 0)

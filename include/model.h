@@ -257,8 +257,9 @@ static inline bool hh_needs_cadre(uint32_t category)
  *   'v' village \0 household        households by village
  *   'c' cadre \0 household          households by paired cadre
  *   'k' household \0 case(u64 BE)   cases that concern it
+ *   'q' \0 seq(u64 BE) -> village   the household consultations (the id is empty)
  */
-enum { HIX_HIST = 'h', HIX_VILLAGE = 'v', HIX_CADRE = 'c', HIX_CASE = 'k' };
+enum { HIX_HIST = 'h', HIX_VILLAGE = 'v', HIX_CADRE = 'c', HIX_CASE = 'k', HIX_CONSULT = 'q' };
 #define HIX_KEY_MAX (2 + PROTO_MAX_NAME_ID + PROTO_MAX_NAME_ID)
 /* The key tag, id, NUL, then tail[0..tlen) into key; returns its length. */
 size_t hix_key(uint8_t key[HIX_KEY_MAX], int tag, proto_str id, const void *tail, size_t tlen);

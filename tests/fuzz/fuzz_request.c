@@ -7,7 +7,8 @@
  * a fixed in-memory ledger: a county with a township and a village, people in every role
  * (li, a cadre who leads the cases; zhang, the township's head; theme; sup; admin), and a
  * case at each step (case N is at step N-1: 1 identified ... 6 crossed off, with evidence
- * enough for the next step), plus a petition (7). Each run is therefore fast and depends
+ * enough for the next step), plus a petition (7), and a household (h1, of dongcun, paired
+ * with li, discussed by the consultation of seq 5). Each run is therefore fast and depends
  * on nothing but the input. Read ops stop after batch_prepare().
  *
  * Besides the sanitizers, the target checks what must hold for any input, and abort()s
@@ -52,7 +53,7 @@ static void fail(const char *what)
 
 struct fake_kv {
 	enum ledger_db db;
-	char key[16];
+	char key[HIX_KEY_MAX];
 	size_t klen;
 	proto_out val;
 };
@@ -141,6 +142,34 @@ static void fake_setup(void)
 	c.step = STEP_COMMITTED;
 	ledger_key_u64(key, c.id);
 	fake_add(DB_CASES, key, 8, &case_desc, &c);
+	{
+		struct household_rec h = { 0 };
+		uint8_t hk[HIX_KEY_MAX], be[8];
+		struct fake_kv *kv;
+
+		h.id = PS("h1");
+		h.village = PS("dongcun");
+		h.category = HH_LOW_INCOME;
+		h.members = 3;
+		h.head = PS("张大山");
+		h.cadre = PS("li");
+		h.consultations = 1;
+		fake_add(DB_HOUSEHOLDS, h.id.ptr, h.id.len, &household_desc, &h);
+		/* consultation 5 discussed it */
+		ledger_key_u64(be, 5);
+		kv = &fake[nfake++];
+		kv->db = DB_HINDEX;
+		kv->klen = hix_key(hk, HIX_HIST, h.id, be, 8);
+		memcpy(kv->key, hk, kv->klen);
+		proto_out_init(&kv->val);
+		proto_out_raw(&kv->val, "c", 1);
+		kv = &fake[nfake++];
+		kv->db = DB_HINDEX;
+		kv->klen = hix_key(hk, HIX_CONSULT, PROTO_STR_NULL, be, 8);
+		memcpy(kv->key, hk, kv->klen);
+		proto_out_init(&kv->val);
+		proto_out_raw(&kv->val, "dongcun", 7);
+	}
 }
 
 static nt_err fake_get(void *ctx, enum ledger_db db, const void *key, size_t klen, MDB_val *val)
@@ -177,7 +206,8 @@ static void check_kvs(const proto_out *buf, const struct core_kvs *k, const char
 
 static void check_record(const struct core_put *p, const char *v)
 {
-	union { struct case_rec c; struct unit_rec u; struct person_rec p; } r;
+	union { struct case_rec c; struct unit_rec u; struct person_rec p;
+		struct household_rec h; } r;
 
 	switch (p->db) {
 	case DB_CASES:
@@ -194,6 +224,11 @@ static void check_record(const struct core_put *p, const char *v)
 		if (rec_decode(v, p->vlen, &person_desc, &r.p) != NT_OK || r.p.id.len != p->klen ||
 		    memcmp(r.p.id.ptr, p->key, p->klen) != 0)
 			fail("a stored person decodes under its own id");
+		break;
+	case DB_HOUSEHOLDS:
+		if (rec_decode(v, p->vlen, &household_desc, &r.h) != NT_OK ||
+		    r.h.id.len != p->klen || memcmp(r.h.id.ptr, p->key, p->klen) != 0)
+			fail("a stored household decodes under its own id");
 		break;
 	default:
 		break;

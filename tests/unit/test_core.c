@@ -486,6 +486,127 @@ static void the_unit_tree_is_county_then_townships_streets_and_organs_then_villa
 	fake_free(f);
 }
 
+/* ---- households ---- */
+
+static bool hix_has(struct fake *f, int tag, const char *id, const void *tail, size_t tlen,
+		    const char *val)
+{
+	uint8_t key[HIX_KEY_MAX];
+	struct kv *kv = fake_find(f, DB_HINDEX, key,
+				  hix_key(key, tag, (proto_str){ id, (uint32_t)strlen(id) }, tail,
+					  tlen));
+
+	return kv != NULL && (val == NULL || (kv->val.sb.size == strlen(val) &&
+					      memcmp(kv->val.sb.data, val, kv->val.sb.size) == 0));
+}
+
+static bool hist_has(struct fake *f, const char *id, uint64_t seq, const char *val)
+{
+	uint8_t be[8];
+
+	ledger_key_u64(be, seq);
+	return hix_has(f, HIX_HIST, id, be, 8, val);
+}
+
+static void put_household(struct result *r, struct fake *f, const char *id, const char *village,
+			  const char *phone)
+{
+	apply(r, f, "household.put", "admin", "s:household", id, "s:village", village,
+	      "s:category", "low_income", "u:members", (uint64_t)3, "s:head", "张大山",
+	      "s:phone", phone, NULL);
+}
+
+static void a_household_put_keeps_its_village_index_and_history_in_step(void)
+{
+	struct fake *f = county();
+	struct result r = { 0 };
+	uint64_t first;
+	size_t keys;
+
+	put_household(&r, f, "h1", "dongcun", "13905790000");
+	CHECK(accepted(&r) && strcmp(r.topic, "household.created") == 0);
+	first = r.seq;
+	CHECK(hix_has(f, HIX_VILLAGE, "dongcun", "h1", 2, "") && hist_has(f, "h1", first, ""));
+	CHECK(memmem(r.ebuf.sb.data, r.ebuf.sb.size, "1390579", 7) == NULL);
+	CHECK(memmem(r.ebuf.sb.data, r.ebuf.sb.size, "张大山", strlen("张大山")) == NULL);
+
+	keys = f->n;
+	put_household(&r, f, "h1", "dongcun", "13905790000");
+	CHECK(accepted(&r) && r.topic == NULL && f->n == keys);	/* nothing written */
+
+	put_household(&r, f, "h1", "xicun", "13800000000");
+	CHECK(accepted(&r) && strcmp(r.topic, "household.updated") == 0);
+	CHECK(doc_str(&r.entry, "moved_from", "dongcun"));
+	CHECK(!hix_has(f, HIX_VILLAGE, "dongcun", "h1", 2, NULL) &&
+	      hix_has(f, HIX_VILLAGE, "xicun", "h1", 2, ""));
+	CHECK(hist_has(f, "h1", first, "") && hist_has(f, "h1", r.seq, ""));
+	CHECK(memmem(r.ebuf.sb.data, r.ebuf.sb.size, "13800000000", 11) == NULL &&
+	      memmem(r.ebuf.sb.data, r.ebuf.sb.size, "phone", 5) != NULL);	/* named only */
+
+	/* out of reach: a cadre of tianshi keeps anling's register */
+	put_household(&r, f, "h2", "dongcun", "1");
+	apply(&r, f, "household.put", "chen", "s:household", "h2", "s:village", "beicun",
+	      "s:category", "other", "u:members", (uint64_t)1, "s:head", "x", NULL);
+	CHECK(refused(&r, NT_EFORBIDDEN, "outside the reach"));
+	result_fini(&r);
+	fake_free(f);
+}
+
+static void pairing_moves_the_cadre_index_and_only_pairing_cadres_are_paired(void)
+{
+	struct fake *f = county();
+	struct result r = { 0 };
+
+	put_household(&r, f, "h1", "dongcun", "1");
+	apply(&r, f, "household.pair", "admin", "s:household", "h1", "s:cadre", "wu", NULL);
+	CHECK(refused(&r, NT_EBADREQ, "cannot be paired"));	/* a village's cadre */
+	apply(&r, f, "household.pair", "li", "s:household", "h1", "s:cadre", "li", NULL);
+	CHECK(refused(&r, NT_EFORBIDDEN, "unit heads"));
+	apply(&r, f, "household.pair", "zhang", "s:household", "h1", "s:cadre", "li", NULL);
+	CHECK(accepted(&r) && hix_has(f, HIX_CADRE, "li", "h1", 2, ""));
+	apply(&r, f, "household.pair", "theme", "s:household", "h1", "s:cadre", "zhang", NULL);
+	CHECK(accepted(&r) && doc_str(&r.entry, "previous", "li"));
+	CHECK(!hix_has(f, HIX_CADRE, "li", "h1", 2, NULL) &&
+	      hix_has(f, HIX_CADRE, "zhang", "h1", 2, ""));
+	apply(&r, f, "household.unpair", "admin", "s:household", "h1", NULL);
+	CHECK(accepted(&r) && !hix_has(f, HIX_CADRE, "zhang", "h1", 2, NULL));
+	apply(&r, f, "household.unpair", "admin", "s:household", "h1", NULL);
+	CHECK(accepted(&r) && r.topic == NULL);
+	result_fini(&r);
+	fake_free(f);
+}
+
+static void a_case_opened_from_a_consultation_links_the_households_it_discussed(void)
+{
+	struct fake *f = county();
+	struct result r = { 0 };
+	const char *both[] = { "h1", "h2", NULL }, *one[] = { "h1", NULL }, *other[] = { "h3", NULL };
+	uint64_t cons, id;
+	uint8_t be[8];
+
+	put_household(&r, f, "h1", "dongcun", "1");
+	put_household(&r, f, "h2", "dongcun", "2");
+	put_household(&r, f, "h3", "dongcun", "3");
+	apply(&r, f, "household.consult", "li", "s:village", "dongcun", "l:households", both,
+	      "u:residents", (uint64_t)9, NULL);
+	CHECK(accepted(&r) && doc_u64(&r.reply, "consultation", r.seq));
+	cons = r.seq;
+	CHECK(hist_has(f, "h1", cons, "c") && hist_has(f, "h2", cons, "c") &&
+	      !hist_has(f, "h3", cons, NULL));
+	apply(&r, f, "case.open", "li", "s:title", "roof", "s:area", "livelihood", "s:unit",
+	      "dongcun", "l:households", other, "u:consultation", cons, NULL);
+	CHECK(refused(&r, NT_EBADREQ, "did not discuss household 'h3'"));
+	apply(&r, f, "case.open", "li", "s:title", "roof", "s:area", "livelihood", "s:unit",
+	      "dongcun", "l:households", one, "u:consultation", cons, NULL);
+	CHECK(accepted(&r));
+	id = f->next_case - 1;
+	ledger_key_u64(be, id);
+	CHECK(hix_has(f, HIX_CASE, "h1", be, 8, "") && hist_has(f, "h1", r.seq, ""));
+	CHECK(case_of(f, id).nhouseholds == 1 && case_of(f, id).consultation == cons);
+	result_fini(&r);
+	fake_free(f);
+}
+
 static void putting_a_unit_or_person_again_unchanged_writes_nothing(void)
 {
 	struct fake *f = county();
@@ -1560,6 +1681,9 @@ int main(void)
 	RUN(ipc_users_are_uid_person_pairs_or_trusted_uids);
 	RUN(the_unit_tree_is_county_then_townships_streets_and_organs_then_villages);
 	RUN(putting_a_unit_or_person_again_unchanged_writes_nothing);
+	RUN(a_household_put_keeps_its_village_index_and_history_in_step);
+	RUN(pairing_moves_the_cadre_index_and_only_pairing_cadres_are_paired);
+	RUN(a_case_opened_from_a_consultation_links_the_households_it_discussed);
 	RUN(roles_and_villages_are_checked);
 	RUN(the_last_admin_cannot_lose_the_role);
 	RUN(only_registered_people_open_cases);
