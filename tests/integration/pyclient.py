@@ -1044,10 +1044,20 @@ def kill_at_random(d, times, seed, longest):
     d.start()
 
 
+# The county's hour that a shifted clock lands on: before the daemon's 09:00 firings (the
+# reminders, each level of a chase), so that `days` later is the same moment of the
+# county's day whenever the tests run.
+SHIFT_LANDS_AT = 8 * 3600 + 30 * 60
+
+
 def restart_shifted(t, d, days):
-    """Restart daemon d with its clock `days` (a float) on from the real one."""
+    """Restart daemon d with its clock on `days` (a whole number) later in the county's
+    calendar, at SHIFT_LANDS_AT that day."""
+    now = time.time()
+    tod = (now + UTC_OFFSET) % 86400
     d.stop()
-    d.env = {"LD_PRELOAD": clock_shim(t), "NANTI_TEST_SHIFT_S": str(int(days * 86400))}
+    d.env = {"LD_PRELOAD": clock_shim(t),
+             "NANTI_TEST_SHIFT_S": str(int(days * 86400 + SHIFT_LANDS_AT - tod))}
     d.restart()
 
 
