@@ -2,7 +2,8 @@
 #
 #   make run     install missing Debian packages, build, start nantid on ./var/
 #   make test    install missing Debian packages, build, run every test
-#   make bench   the throughput and latency benchmark, then the timer engine's (docs/bench.md)
+#   make bench   the throughput and latency benchmark, then the timer engine's, then the
+#                household register's (docs/bench.md)
 #   make demo    a demo county loaded through a fresh nantid, then its coverage (docs/demo.md)
 #   make memcheck  the C unit tests under valgrind
 #   make install   binaries, the systemd unit, sysusers.d and tmpfiles.d snippets, the
@@ -60,7 +61,7 @@ PATH_DEFS    = -DNANTI_DATADIR='"$(NANTI_DATADIR)"' -DNANTI_SYSCONFDIR='"$(SYSCO
 
 .PHONY: all deps run test bench memcheck fuzz clean demo install uninstall FORCE
 all: $(B)/nantid $(B)/nanti $(B)/nanti-demo $(UNIT_TESTS) $(B)/bench/nanti-bench \
-     $(B)/bench/nanti-bench-timers
+     $(B)/bench/nanti-bench-timers $(B)/bench/nanti-bench-households
 
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do \
@@ -100,9 +101,11 @@ $(B)/tests/%: $(B)/tests/unit/%.o $(DAEMON_OBJ) $(PROTO_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
-# the benchmarks (docs/bench.md): throughput and latency; the deadline timer engine
+# the benchmarks (docs/bench.md): throughput and latency; the deadline timer engine; the
+# household register
 BENCH_LIB := $(B)/tests/bench/benchlib.o
-$(B)/tests/bench/bench.o $(B)/tests/bench/bench_timers.o $(BENCH_LIB): tests/bench/benchlib.h
+$(B)/tests/bench/bench.o $(B)/tests/bench/bench_timers.o $(B)/tests/bench/bench_households.o \
+	$(BENCH_LIB): tests/bench/benchlib.h
 
 $(B)/bench/nanti-bench: $(B)/tests/bench/bench.o $(BENCH_LIB) $(DAEMON_OBJ) $(PROTO_OBJ)
 	@mkdir -p $(dir $@)
@@ -110,6 +113,11 @@ $(B)/bench/nanti-bench: $(B)/tests/bench/bench.o $(BENCH_LIB) $(DAEMON_OBJ) $(PR
 
 $(B)/bench/nanti-bench-timers: $(B)/tests/bench/bench_timers.o $(BENCH_LIB) $(DAEMON_OBJ) \
 			       $(PROTO_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/bench/nanti-bench-households: $(B)/tests/bench/bench_households.o $(BENCH_LIB) \
+				   $(DAEMON_OBJ) $(PROTO_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -127,6 +135,8 @@ bench: deps
 	$(B)/bench/nanti-bench --nantid $(B)/nantid
 	@echo
 	$(B)/bench/nanti-bench-timers --nantid $(B)/nantid
+	@echo
+	$(B)/bench/nanti-bench-households --nantid $(B)/nantid --nanti $(B)/nanti
 
 memcheck: deps
 	$(MAKE) $(UNIT_TESTS)

@@ -12,7 +12,15 @@
  * detours the procedure allows: re-plans, dissatisfied journals (redos), cases the theme
  * office returns or reopens, reassignments, notes, escalations by the supervision office,
  * petition guarantees and repeat petitions. A few leaders are left without a case, so
- * that the coverage report has gaps to show.
+ * that the coverage report has gaps to show. Beside the cases, the household register
+ * (民情档案: 140,000 households at full scale, a few percent of them low-income or
+ * near-low-income), each of the county's pairing cadres (about 4,000) paired with such a
+ * household (一户一干部), their visits, some of them with support, and household
+ * consultations (民情会诊), each of which finds one to three household issues that are
+ * then opened as cases naming their households and the consultation. A few pairing
+ * cadres and low-income households are left without a pair, and a few paired households
+ * without a visit, for the pair and visit milestones' gaps. The sensitive fields of a
+ * household (names, identity numbers, phones, addresses) are fake but well-formed.
  *
  * Determinism. Everything is decided from --seed before the first request is sent: the
  * county, and for every case a script (the list of its requests, each with its actor and
@@ -34,7 +42,10 @@
  * request goes out only after the previous one was acknowledged, but thousands of cases
  * advance at once, so the daemon's group commit sees full groups. The phases that depend
  * on one another (the county and the admin, then townships and organs, then villages,
- * then people, then the campaign, then the cases) each wait for the previous one.
+ * then people, then the campaign, then the households, their pairings, their visits, the
+ * household consultations, then the cases) each wait for the previous one. The
+ * households go like everything else: one household.put a stream, --window in flight;
+ * a household's visits are one stream, in date order, each reply counting one more.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -51,10 +62,9 @@
 #include "proto.h"
 
 #define DEMO_MAX_UNITS		512
-#define DEMO_MAX_PEOPLE		2048
+#define DEMO_MAX_PEOPLE		8192
 #define DEMO_MAX_KIDS		32	/* villages under one township or street */
-#define DEMO_MAX_MEMBERS	96	/* people of one unit */
-#define DEMO_MAX_CASES		20000
+#define DEMO_MAX_MEMBERS	256	/* people of one unit */
 #define DEMO_REPLY_TIMEOUT_S	30	/* no reply at all for this long: give up */
 #define DEMO_THRESHOLD		80	/* the campaign's satisfaction threshold */
 
@@ -150,6 +160,8 @@ struct unit {
 	int members[DEMO_MAX_MEMBERS];	/* people whose unit it is */
 	int nmembers;
 	bool underdeveloped;		/* one of the six underdeveloped townships */
+	int resident;			/* a village's resident cadre, or -1 */
+	int hh_first, hh_n;		/* a village's households: [hh_first, hh_first + hh_n) */
 };
 
 struct person {
@@ -295,6 +307,7 @@ static int unit_add(struct county *c, const char *id, const char *name, enum uki
 	u->kind = kind;
 	u->parent = parent;
 	u->head = -1;
+	u->resident = -1;
 	if (parent >= 0 && kind == U_VILLAGE) {
 		if (c->u[parent].nkids == DEMO_MAX_KIDS)
 			die("too many villages in one township", NULL);
@@ -315,7 +328,7 @@ static int person_add(struct county *c, struct rng *r, int unit, unsigned roles,
 	p = &c->p[c->np];
 	memset(p, 0, sizeof *p);
 	memcpy(uid, u->id, sizeof uid);		/* not p->id's object, as far as snprintf knows */
-	snprintf(p->id, sizeof p->id, "%.40s.p%02d", uid, (u->nmembers + 1) % 100);
+	snprintf(p->id, sizeof p->id, "%.40s.p%02d", uid, (u->nmembers + 1) % 1000);
 	person_name(r, p->name, sizeof p->name);
 	p->unit = unit;
 	p->roles = roles;
@@ -323,6 +336,8 @@ static int person_add(struct county *c, struct rng *r, int unit, unsigned roles,
 	u->members[u->nmembers++] = c->np;
 	if ((roles & R_HEAD) && u->head < 0)
 		u->head = c->np;
+	if ((roles & R_RESIDENT) && village >= 0)
+		c->u[village].resident = c->np;
 	return c->np++;
 }
 
@@ -389,7 +404,11 @@ static void make_villages(struct county *c, struct rng *r, int t, int n)
 /*
  * county_build - the units and people of the county for this seed and scale.
  * Small: 3 townships and streets of 5 villages, 5 organs, about 60 people. Full: 20
- * townships and streets of 10 to 20 villages (about 300), 26 organs, about 750 people.
+ * townships and streets of 10 to 20 villages (about 300), 26 organs, about 4,000 people:
+ * the leadership and the cadres the cases need, then the rest of the cadres of the
+ * townships, streets and bureaus, who are there to pair with households (about 4,000
+ * pairing cadres in all, as in the speech). The rest come from a stream of their own,
+ * so the people before them are those of a county without them.
  */
 static void county_build(struct county *c, const struct options *o)
 {
@@ -477,6 +496,526 @@ static void county_build(struct county *c, const struct options *o)
 			person_add(c, &r, from, R_CADRE | R_RESIDENT, c->u[t].kids[k]);
 		}
 	}
+	if (o->full) {
+		struct rng r2 = rng_for(o->seed, 3);
+
+		for (int i = 0; i < ntw; i++)
+			for (int k = 0, n = rrange(&r2, 85, 125); k < n; k++)
+				person_add(c, &r2, first_township + i, R_CADRE, -1);
+		for (int i = 2; i < norg; i++)	/* the bureaus, not the two offices */
+			for (int k = 0, n = rrange(&r2, 35, 60); k < n; k++)
+				person_add(c, &r2, first_organ + i, R_CADRE, -1);
+	}
+}
+
+/* ---- the household register (民情档案), pairing (一户一干部), visits, consultations ---- */
+
+#define DEMO_HH_FULL		140000	/* households in the speech's county */
+#define DEMO_HH_SMALL		900
+#define DEMO_SUPPORTED		1356	/* "1,356 households visited with support" */
+#define DEMO_CONSULT_FULL	126	/* "120+ household consultations" */
+#define DEMO_CONSULT_SMALL	6
+#define DEMO_CONSULT_HH		8	/* households one demo consultation discusses */
+#define DEMO_CONSULT_PEOPLE	10	/* its participants */
+#define DEMO_AREA_CODE		"331024"	/* the identity numbers' six-digit area code */
+#define HH_STREAM		(1ULL << 32)	/* household i's text: stream HH_STREAM + i */
+
+enum hcat { H_LOW, H_NEAR, H_OTHER, H__N };
+static const char *const hcat_names[H__N] = { "low_income", "near_low_income", "other" };
+
+static const char *const need_names[] = {
+	"medical", "housing", "schooling", "employment", "elderly_care", "disability",
+	"subsistence", "drinking_water",
+};
+#define NNEEDS ((int)NELEM(need_names))
+
+static const char *const hh_notes[] = {
+	"户主患慢性病,常年服药,医疗费用负担重", "子女在外务工,两位老人留守在家",
+	"房屋为C级危房,雨季漏水", "家中有一名重度残疾人,无劳动能力",
+	"两个孩子在读,因学致贫", "丈夫因工伤去世,妻子独自抚养孩子",
+	"老人独居,行动不便,需定期上门照看",
+};
+static const char *const x_visit_done[] = {
+	"入户走访,了解家庭收入和生活情况", "宣讲低保和医疗救助政策",
+	"帮助整理低保申报材料", "联系村卫生室上门体检", "查看房屋安全状况",
+	"了解子女就学情况,对接助学政策", "与户主谈心,听取生产生活困难",
+};
+static const char *const x_visit_support[] = {
+	"发放慰问金500元", "送去大米、食用油等慰问品", "帮助联系就业岗位一个",
+	"代办医疗救助申请", "协调危房改造补助资金", "落实助学金1000元",
+	"帮助申请残疾人两项补贴",
+};
+static const char *const x_hconsult[] = {
+	"逐户分析困难成因,明确帮扶措施", "梳理低保边缘户诉求,提出解决办法",
+	"研究危房改造和饮水安全问题", "群众代表参与会诊,现场答复诉求",
+};
+
+/* One household of the register. Its sensitive fields (the head's name, identity number,
+ * phone, address, members' names, notes) are not kept: household_text() writes them
+ * again from the household's own stream whenever a request needs them. */
+struct dhousehold {
+	int32_t village;
+	int32_t cadre;		/* the pairing cadre, or -1 */
+	int32_t pairer;		/* who pairs it: the head of its township or the theme office */
+	int32_t visit0;		/* its visits: visits[visit0 .. visit0 + nvisits) */
+	uint16_t number;	/* in its village: the digits of its id */
+	uint16_t needs;		/* bit i: need_names[i] */
+	uint8_t category, members, nvisits;
+	bool supported;		/* visited with support at least once */
+	bool poor;		/* low_income or near_low_income */
+};
+
+struct dvisit {
+	int32_t household, actor;
+	int16_t day;
+	uint8_t v;		/* which text; 0x80: with support */
+};
+
+struct dconsult {
+	int village, actor;
+	int16_t day;
+	int households[DEMO_CONSULT_HH], nhouseholds;	/* households of the register */
+	int participants[DEMO_CONSULT_PEOPLE], nparticipants;
+	int residents;
+	uint8_t v;
+	int ncases;				/* the cases it opens, 1 to 3 */
+	int8_t case_hh[3][2];			/* each one's households: indexes into
+						 * households[], -1 for none */
+	uint64_t seq;				/* the daemon's name for it, once recorded */
+};
+
+struct hreg {
+	struct dhousehold *h;
+	int nh;
+	struct dvisit *visits;
+	int nvisits;
+	struct dconsult *consults;
+	int nconsults;
+	int by_cat[H__N];
+	int gap_cadres, gap_hh;	/* pairing cadres, and low-income households, left without
+				 * a pair on purpose, so that coverage has gaps to show */
+	int cadres;		/* pairing cadres */
+	int cadres_without;	/* of them left without a household */
+	int poor_without;	/* low and near-low-income households left without a cadre */
+	int paired;		/* households paired */
+	int unvisited;		/* paired households not visited */
+	int visited, supported;	/* households visited, and visited with support */
+};
+
+/* The sensitive part of a household, written again from its own stream. */
+struct htext {
+	char head[32], id_number[24], phone[24], address[200];
+	char member_names[8][32];
+	int nmember_names;
+	const char *notes;	/* or NULL */
+	const char *surname;	/* the head's */
+};
+
+/* A pairing cadre (docs/protocol.md, "Households"): a county leader, leadership member,
+ * unit head or cadre whose unit is not a village. */
+static bool pairing_cadre(const struct county *c, int p)
+{
+	return (c->p[p].roles & (R_COUNTY | R_LEADER | R_HEAD | R_CADRE | R_RESIDENT)) &&
+	       c->u[c->p[p].unit].kind != U_VILLAGE;
+}
+
+static void household_id(const struct county *c, const struct dhousehold *h, char *buf,
+			 size_t n)
+{
+	snprintf(buf, n, "%.47s.h%04u", c->u[h->village].id, (unsigned)h->number);
+}
+
+static void given_name(struct rng *r, const char *surname, char *buf, size_t n)
+{
+	if (chance(r, 0.7))
+		snprintf(buf, n, "%s%s%s", surname, PICK(r, given_chars), PICK(r, given_chars));
+	else
+		snprintf(buf, n, "%s%s", surname, PICK(r, given_chars));
+}
+
+/* An identity card number of 18 characters: area, date of birth, sequence (odd for men),
+ * and the check character of GB 11643 (ISO 7064 MOD 11-2). */
+static void id_number(struct rng *r, int year, char out[24])
+{
+	static const int w[17] = { 7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2 };
+	int sum = 0;
+
+	snprintf(out, 24, "%s%04d%02d%02d%03d", DEMO_AREA_CODE, year, rrange(r, 1, 12),
+		 rrange(r, 1, 28), rrange(r, 1, 999));
+	for (int i = 0; i < 17; i++)
+		sum += (out[i] - '0') * w[i];
+	out[17] = "10X98765432"[sum % 11];
+	out[18] = '\0';
+}
+
+static void household_text(const struct county *c, const struct dhousehold *h, int i,
+			   uint64_t seed, struct htext *t)
+{
+	struct rng r = rng_for(seed, HH_STREAM + (uint64_t)i);
+	const struct unit *v = &c->u[h->village];
+	int year = rrange(&r, 1940, 2000);
+
+	t->surname = PICK(&r, surnames);
+	given_name(&r, t->surname, t->head, sizeof t->head);
+	id_number(&r, year, t->id_number);
+	if (year < 1950 && chance(&r, 0.5))
+		t->phone[0] = '\0';	/* an old head without a phone */
+	else
+		snprintf(t->phone, sizeof t->phone, "1%c%d%08d", "358"[rnd(&r, 3)], rnd(&r, 10),
+			 rnd(&r, 100000000));
+	snprintf(t->address, sizeof t->address, "%s%s%d组%d号", c->u[v->parent].name, v->name,
+		 rrange(&r, 1, 12), rrange(&r, 1, 80));
+	t->nmember_names = h->members - 1;
+	for (int k = 0; k < t->nmember_names; k++) {
+		char *name = t->member_names[k];
+		bool dup = true;
+
+		/* no two people of a household share a name */
+		for (int tries = 0; dup && tries < 32; tries++) {
+			if (k == 0 && chance(&r, 0.8))	/* the spouse */
+				person_name(&r, name, sizeof t->member_names[k]);
+			else
+				given_name(&r, t->surname, name, sizeof t->member_names[k]);
+			dup = strcmp(name, t->head) == 0;
+			for (int j = 0; j < k; j++)
+				dup = dup || strcmp(name, t->member_names[j]) == 0;
+		}
+	}
+	t->notes = h->poor && chance(&r, 0.6) ? PICK(&r, hh_notes) : NULL;
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static void shuffle(struct rng *r, int *v, int n)
+{
+	for (int i = n - 1; i > 0; i--) {
+		int j = rnd(r, i + 1), x = v[i];
+
+		v[i] = v[j];
+		v[j] = x;
+	}
+}
+
+/* The township head to pair or visit households of village v, or -1. */
+static int township_head(const struct county *c, int v)
+{
+	return c->u[c->u[v].parent].head;
+}
+
+/*
+ * The register: households spread over the villages (each village a weight, the county's
+ * total fixed), the low and near-low-income ones chosen among them (more often in the six
+ * underdeveloped townships), as many as the pairing cadres need plus a few; members,
+ * needs.
+ */
+static void register_households(struct hreg *hr, struct county *c, const struct options *o,
+				struct rng *r)
+{
+	int n = o->full ? DEMO_HH_FULL : DEMO_HH_SMALL, total = 0, at = 0, npoor = 0, want;
+	int *weight = calloc((size_t)c->nu, sizeof *weight);
+
+	hr->h = calloc((size_t)n, sizeof *hr->h);
+	if (weight == NULL || hr->h == NULL)
+		die("out of memory", NULL);
+	for (int u = 0; u < c->nu; u++)
+		if (c->u[u].kind == U_VILLAGE)
+			total += weight[u] = rrange(r, 60, 140);
+	for (int u = 0; u < c->nu; u++)
+		if (c->u[u].kind == U_VILLAGE)
+			at += c->u[u].hh_n = (int)((int64_t)n * weight[u] / total);
+	/* the rounding's remainder: one more to each village from the first */
+	for (int u = 0; u < c->nu && at < n; u++)
+		if (c->u[u].kind == U_VILLAGE)
+			c->u[u].hh_n++, at++;
+	at = 0;
+	for (int u = 0; u < c->nu; u++) {
+		if (c->u[u].kind != U_VILLAGE)
+			continue;
+		c->u[u].hh_first = at;
+		for (int k = 0; k < c->u[u].hh_n; k++, at++) {
+			struct dhousehold *h = &hr->h[at];
+
+			h->village = u;
+			h->number = (uint16_t)(k + 1);
+			h->cadre = h->pairer = -1;
+			h->category = H_OTHER;
+		}
+	}
+	hr->nh = n;
+	free(weight);
+
+	for (int p = 0; p < c->np; p++)
+		hr->cadres += pairing_cadre(c, p);
+	want = hr->cadres - hr->gap_cadres + hr->cadres / 20 + hr->gap_hh;
+	if (want > n / 2)
+		die("generator bug: too few households for the pairing cadres", NULL);
+	while (npoor < want) {
+		struct dhousehold *h = &hr->h[rnd(r, n)];
+
+		if (!h->poor && (c->u[c->u[h->village].parent].underdeveloped || chance(r, 0.5))) {
+			h->poor = true;
+			h->category = chance(r, 0.55) ? H_LOW : H_NEAR;
+			npoor++;
+		}
+	}
+	for (int i = 0; i < n; i++) {
+		struct dhousehold *h = &hr->h[i];
+		int nneeds = h->poor ? rrange(r, 1, 3) : chance(r, 0.15);
+
+		h->members = (uint8_t)(h->poor ? (chance(r, 0.4) ? rrange(r, 1, 2) : rrange(r, 2, 6))
+					       : rrange(r, 1, 8));
+		for (int k = 0; k < nneeds; k++)
+			h->needs |= (uint16_t)(1u << rnd(r, NNEEDS));
+		hr->by_cat[h->category]++;
+	}
+}
+
+/*
+ * Pairing: every pairing cadre but a few gets a low or near-low-income household, a
+ * township's cadres first from their own township's, the county leaders, the organs'
+ * cadres (and a township's cadres when it has run out) from what is left anywhere; the
+ * households left over go to cadres as a second one, except a few left without a cadre.
+ * The head of the household's township pairs it, or the theme office.
+ */
+static void register_pairs(struct hreg *hr, struct county *c, struct rng *r)
+{
+	int gaps = hr->gap_cadres, gap_hh = hr->gap_hh;
+	int *cadres = malloc((size_t)c->np * sizeof *cadres), ncadres = 0;
+	int *poor = malloc((size_t)hr->nh * sizeof *poor), npoor = 0;
+	int *paired = malloc((size_t)c->np * sizeof *paired), npaired = 0;
+	int *from = calloc((size_t)c->nu + 1, sizeof *from), *end, nleft = 0;
+
+	if (cadres == NULL || poor == NULL || paired == NULL || from == NULL)
+		die("out of memory", NULL);
+	end = malloc((size_t)c->nu * sizeof *end);
+	if (end == NULL)
+		die("out of memory", NULL);
+	for (int p = 0; p < c->np; p++)
+		if (pairing_cadre(c, p))
+			cadres[ncadres++] = p;
+	shuffle(r, cadres, ncadres);
+	/* the poor households by township: villages, and so households, come township by
+	 * township; the first gap_hh chosen at random stay without a cadre */
+	for (int i = 0; i < hr->nh; i++)
+		if (hr->h[i].poor)
+			poor[npoor++] = i;
+	for (int k = 0; k < gap_hh; k++) {
+		int j = k + rnd(r, npoor - k), x = poor[k];
+
+		poor[k] = poor[j];
+		poor[j] = x;
+	}
+	hr->poor_without = gap_hh;
+	{
+		int *rest = poor + gap_hh, nrest = npoor - gap_hh;
+
+		/* back in household order, then a range per township */
+		qsort(rest, (size_t)nrest, sizeof *rest, cmp_int);
+		for (int u = 0; u < c->nu; u++)
+			from[u] = end[u] = 0;
+		for (int i = 0; i < nrest; i++) {
+			int t = c->u[hr->h[rest[i]].village].parent;
+
+			if (end[t] == 0)
+				from[t] = i;
+			end[t] = i + 1;
+		}
+		for (int u = 0; u < c->nu; u++)
+			shuffle(r, rest + from[u], end[u] - from[u]);
+		/* a township's cadres, from its own */
+		for (int i = gaps; i < ncadres; i++) {
+			int p = cadres[i], t = c->p[p].unit;
+			enum ukind k = c->u[t].kind;
+
+			if ((k == U_TOWNSHIP || k == U_STREET) && end[t] > from[t]) {
+				hr->h[rest[--end[t]]].cadre = p;
+				paired[npaired++] = p;
+				cadres[i] = -1;
+			}
+		}
+		/* what is left, anywhere, for the others */
+		for (int u = 0; u < c->nu; u++)
+			for (int i = from[u]; i < end[u]; i++)
+				rest[nleft++] = rest[i];
+		shuffle(r, rest, nleft);
+		for (int i = gaps; i < ncadres; i++) {
+			if (cadres[i] < 0)
+				continue;
+			if (nleft == 0)
+				break;
+			hr->h[rest[--nleft]].cadre = cadres[i];
+			paired[npaired++] = cadres[i];
+			cadres[i] = -1;
+		}
+		while (nleft > 0)
+			hr->h[rest[--nleft]].cadre = paired[rnd(r, npaired)];
+	}
+	for (int i = 0; i < ncadres; i++)
+		hr->cadres_without += cadres[i] >= 0;
+	for (int i = 0; i < hr->nh; i++) {
+		struct dhousehold *h = &hr->h[i];
+		int head = township_head(c, h->village);
+
+		if (h->cadre < 0)
+			continue;
+		hr->paired++;
+		h->pairer = head >= 0 && chance(r, 0.6) ? head : c->theme[rnd(r, c->ntheme)];
+	}
+	free(cadres);
+	free(poor);
+	free(paired);
+	free(from);
+	free(end);
+}
+
+/*
+ * Visits: most paired households once to three times in the last three weeks, mostly by
+ * their cadre, sometimes by the village's resident cadre or the township's head; a few
+ * not at all; some with support (exactly DEMO_SUPPORTED households at full scale, a third
+ * of those visited at small).
+ */
+static void register_visits(struct hreg *hr, const struct county *c, const struct options *o,
+			    struct rng *r)
+{
+	int unvisited = o->full ? 40 : 2, cap = hr->paired * 3 + 1, want;
+	bool *skip = calloc((size_t)hr->nh, sizeof *skip);
+
+	if ((hr->visits = calloc((size_t)cap, sizeof *hr->visits)) == NULL || skip == NULL)
+		die("out of memory", NULL);
+	while (hr->unvisited < unvisited && hr->unvisited < hr->paired) {
+		int i = rnd(r, hr->nh);
+
+		if (hr->h[i].cadre >= 0 && !skip[i]) {
+			skip[i] = true;
+			hr->unvisited++;
+		}
+	}
+	for (int i = 0; i < hr->nh; i++) {
+		struct dhousehold *h = &hr->h[i];
+		int n, day, w = rnd(r, 100);
+
+		if (h->cadre < 0 || skip[i])
+			continue;
+		n = w < 55 ? 1 : w < 85 ? 2 : 3;
+		day = -rrange(r, 2, 20);
+		h->visit0 = hr->nvisits;
+		h->nvisits = (uint8_t)n;
+		for (int k = 0; k < n; k++) {
+			struct dvisit *v = &hr->visits[hr->nvisits++];
+			int x = rnd(r, 100), other;
+
+			v->household = i;
+			v->day = (int16_t)day;
+			day += rrange(r, 1, 6);
+			if (day > 0)
+				day = 0;
+			v->actor = h->cadre;
+			other = x < 10 ? c->u[h->village].resident : x < 20 ?
+				township_head(c, h->village) : -1;
+			if (other >= 0)
+				v->actor = other;
+			v->v = (uint8_t)rnd(r, 64);
+		}
+		hr->visited++;
+	}
+	free(skip);
+	want = o->full ? DEMO_SUPPORTED : hr->visited / 3;
+	if (want > hr->visited)
+		want = hr->visited;
+	while (hr->supported < want) {
+		struct dhousehold *h = &hr->h[rnd(r, hr->nh)];
+
+		if (h->nvisits == 0 || h->supported)
+			continue;
+		h->supported = true;
+		hr->visits[h->visit0 + rnd(r, h->nvisits)].v |= 0x80;
+		if (h->nvisits > 1 && chance(r, 0.2))
+			hr->visits[h->visit0 + rnd(r, h->nvisits)].v |= 0x80;
+		hr->supported++;
+	}
+}
+
+/*
+ * Household consultations (民情会诊): in villages with low-income households, held by the
+ * village's resident cadre or the township's head, discussing 2 to 8 of the village's
+ * households (the poor first) with their cadres taking part; each opens 1 to 3 cases,
+ * each about one or two of the households discussed.
+ */
+static void register_consults(struct hreg *hr, const struct county *c, const struct options *o,
+			      struct rng *r)
+{
+	int n = o->full ? DEMO_CONSULT_FULL : DEMO_CONSULT_SMALL;
+
+	if ((hr->consults = calloc((size_t)n, sizeof *hr->consults)) == NULL)
+		die("out of memory", NULL);
+	while (hr->nconsults < n) {
+		struct dconsult *k = &hr->consults[hr->nconsults];
+		const struct dhousehold *pick = &hr->h[rnd(r, hr->nh)];
+		const struct unit *v = &c->u[pick->village];
+		int want;
+
+		if (!pick->poor || v->hh_n < 2)
+			continue;	/* a village picked through one of its poor households */
+		k->village = pick->village;
+		k->actor = v->resident >= 0 && chance(r, 0.7) ? v->resident :
+			   township_head(c, k->village);
+		if (k->actor < 0)
+			k->actor = c->theme[rnd(r, c->ntheme)];
+		k->day = (int16_t)-rrange(r, 1, 18);
+		want = rrange(r, 2, v->hh_n < DEMO_CONSULT_HH ? v->hh_n : DEMO_CONSULT_HH);
+		for (int pass = 0; pass < 2 && k->nhouseholds < want; pass++)
+			for (int i = 0, at = rnd(r, v->hh_n); i < v->hh_n && k->nhouseholds < want;
+			     i++) {
+				int x = v->hh_first + (at + i) % v->hh_n;
+				bool dup = false;
+
+				if (pass == 0 && !hr->h[x].poor)
+					continue;
+				for (int j = 0; j < k->nhouseholds; j++)
+					dup = dup || k->households[j] == x;
+				if (!dup)
+					k->households[k->nhouseholds++] = x;
+			}
+		k->participants[k->nparticipants++] = k->actor;
+		for (int i = 0; i < k->nhouseholds && k->nparticipants < DEMO_CONSULT_PEOPLE; i++) {
+			int p = hr->h[k->households[i]].cadre;
+			bool dup = p < 0;
+
+			for (int j = 0; j < k->nparticipants; j++)
+				dup = dup || k->participants[j] == p;
+			if (!dup)
+				k->participants[k->nparticipants++] = p;
+		}
+		k->residents = rrange(r, 8, 60);
+		k->v = (uint8_t)rnd(r, 64);
+		k->ncases = rrange(r, 1, 3);
+		for (int j = 0; j < k->ncases; j++) {
+			k->case_hh[j][0] = (int8_t)rnd(r, k->nhouseholds);
+			k->case_hh[j][1] = (int8_t)(chance(r, 0.3) ? rnd(r, k->nhouseholds) : -1);
+			if (k->case_hh[j][1] == k->case_hh[j][0])
+				k->case_hh[j][1] = -1;
+		}
+		hr->nconsults++;
+	}
+}
+
+/* register_build - the households, their pairing, visits and consultations. */
+static void register_build(struct hreg *hr, struct county *c, const struct options *o)
+{
+	struct rng r = rng_for(o->seed, 4);
+
+	memset(hr, 0, sizeof *hr);
+	hr->gap_cadres = o->full ? 12 : 2;
+	hr->gap_hh = o->full ? 15 : 2;
+	register_households(hr, c, o, &r);
+	register_pairs(hr, c, &r);
+	register_visits(hr, c, o, &r);
+	register_consults(hr, c, o, &r);
 }
 
 /* ---- the cases ---- */
@@ -532,6 +1071,8 @@ struct dcase {
 	int units[3], nunits;		/* responsible units named when it is opened */
 	int tags[3], ntags;
 	int deadline;			/* days from today; 0: none */
+	int households[2], nhouseholds;	/* the households it concerns (household_issue) */
+	int consult;			/* the consultation that found it, or -1 */
 	char title[200];
 	int first, nops;		/* its script: ops[first .. first + nops) */
 	uint8_t goal;			/* the step it ends at */
@@ -645,6 +1186,7 @@ enum cat { C_COUNTY, C_TW_LEADER, C_ORG_LEADER, C_RESIDENT, C_TW_CADRE, C_ORG_CA
 struct gen {
 	struct county *c;
 	const struct options *o;
+	const struct hreg *hr;
 	struct dcase *cases;
 	int ncases;
 	struct dop_rec *ops;
@@ -1224,16 +1766,24 @@ static int pick_case_unit(const struct county *c, struct rng *r, int p, int cat,
 	}
 }
 
-static void case_title(const struct county *c, struct dcase *k, struct rng *r)
+static void case_title(const struct gen *g, struct dcase *k, struct rng *r)
 {
+	const struct county *c = g->c;
 	const char *where = k->unit == 0 ? "全县" : c->u[k->unit].name;
+	struct htext t;
 
 	switch (k->kind) {
 	case K_PETITION:
 		snprintf(k->title, sizeof k->title, "%s%s", where, PICK(r, t_petition));
 		break;
 	case K_HOUSEHOLD:
-		snprintf(k->title, sizeof k->title, "%s%s某%s", where, PICK(r, surnames),
+		/* the surname of the head of the household it concerns */
+		if (k->nhouseholds > 0)
+			household_text(c, &g->hr->h[k->households[0]], k->households[0],
+				       g->o->seed, &t);
+		else
+			t.surname = PICK(r, surnames);
+		snprintf(k->title, sizeof k->title, "%s%s某%s", where, t.surname,
 			 PICK(r, t_household));
 		break;
 	case K_LAGGING:
@@ -1246,8 +1796,29 @@ static void case_title(const struct county *c, struct dcase *k, struct rng *r)
 	}
 }
 
-/* Fill case g->cases[g->ncases] led by p (kind forced unless -1) and write its script. */
-static void case_make(struct gen *g, int p, int forced_kind, bool extra, int goal)
+/* A household of village v for a case about it: a low-income one if it has any (a few
+ * tries), else any; -1 if the village has no household. */
+static int pick_household(const struct hreg *hr, const struct county *c, struct rng *r, int v)
+{
+	const struct unit *u = &c->u[v];
+	int x = -1;
+
+	for (int tries = 0; tries < 16 && u->hh_n > 0; tries++) {
+		x = u->hh_first + rnd(r, u->hh_n);
+		if (hr->h[x].poor)
+			break;
+	}
+	return x;
+}
+
+/*
+ * Fill case g->cases[g->ncases] led by p (kind forced unless -1) and write its script.
+ * A case found by household consultation `consult` (-1: none) is a household issue of
+ * the consultation's village about the households hh[0..nhh); any other household issue
+ * concerns a household of its village.
+ */
+static void case_make(struct gen *g, int p, int forced_kind, bool extra, int goal, int consult,
+		      const int *hh, int nhh)
 {
 	const struct county *c = g->c;
 	struct dcase *k = &g->cases[g->ncases];
@@ -1258,8 +1829,19 @@ static void case_make(struct gen *g, int p, int forced_kind, bool extra, int goa
 	k->lead = p;
 	k->goal = (uint8_t)goal;
 	k->reassignable = extra;
-	k->kind = (uint8_t)(forced_kind >= 0 ? forced_kind : pick_kind(&r, cat));
-	k->unit = pick_case_unit(c, &r, p, cat, k->kind);
+	k->consult = consult;
+	if (consult >= 0) {
+		k->kind = K_HOUSEHOLD;
+		k->unit = g->hr->consults[consult].village;
+		for (int i = 0; i < nhh; i++)
+			k->households[k->nhouseholds++] = hh[i];
+	} else {
+		k->kind = (uint8_t)(forced_kind >= 0 ? forced_kind : pick_kind(&r, cat));
+		k->unit = pick_case_unit(c, &r, p, cat, k->kind);
+		if (k->kind == K_HOUSEHOLD && c->u[k->unit].kind == U_VILLAGE &&
+		    (k->households[0] = pick_household(g->hr, c, &r, k->unit)) >= 0)
+			k->nhouseholds = 1;
+	}
 	home = home_of(c, k->unit);
 	switch (k->kind) {
 	case K_PETITION:
@@ -1316,16 +1898,41 @@ static void case_make(struct gen *g, int p, int forced_kind, bool extra, int goa
 		k->tags[k->ntags++] = chance(&r, 0.5) ? TAG_HUNDRED : TAG_KEYPROJECT;
 	if (chance(&r, 0.1))
 		k->tags[k->ntags++] = TAG_LISTED;
-	case_title(c, k, &r);
+	case_title(g, k, &r);
 	case_script(g, &r);
 	g->ncases++;
 }
 
 /*
+ * The lead of a case a household consultation found: the village's resident cadre, the
+ * household's own cadre, or a person of the township; never one left idle on purpose, nor
+ * an office (they own no case).
+ */
+static int consult_lead(struct gen *g, struct rng *r, const struct dconsult *k, int hh)
+{
+	const struct county *c = g->c;
+	const struct unit *t = &c->u[c->u[k->village].parent];
+	int res = c->u[k->village].resident, cadre = g->hr->h[hh].cadre;
+
+	if (res >= 0 && !c->p[res].idle && chance(r, 0.5))
+		return res;
+	if (cadre >= 0 && !c->p[cadre].idle && person_cat(c, cadre) >= 0 && chance(r, 0.5))
+		return cadre;
+	for (int tries = 0; tries < 64; tries++) {
+		int p = t->members[rnd(r, t->nmembers)];
+
+		if (!c->p[p].idle && person_cat(c, p) >= 0)
+			return p;
+	}
+	return t->head;		/* never idle */
+}
+
+/*
  * cases_build - every case and its script. First one case for each person who owes one
  * (county leaders, leadership members, village-resident cadres), except a few left idle
- * on purpose; then the rest spread over the categories of leads. The final steps are
- * dealt out in fixed shares, so every step is present at any scale.
+ * on purpose; then the cases the household consultations found; then the rest spread
+ * over the categories of leads. The final steps are dealt out in fixed shares, so every
+ * step is present at any scale.
  */
 static void cases_build(struct gen *g)
 {
@@ -1358,7 +1965,7 @@ static void cases_build(struct gen *g)
 
 	/* the idle: leaders (not unit heads) who will lead nothing */
 	for (int cat = 0; cat < C__N; cat++) {
-		for (int tries = 0; idle_want[cat] > 0 && tries < 1000; tries++) {
+		for (int tries = 0; idle_want[cat] > 0 && tries < 100000; tries++) {
 			int p = rnd(&r, c->np);
 
 			if (person_cat(c, p) == cat && !c->p[p].idle && !(c->p[p].roles & R_HEAD)) {
@@ -1378,7 +1985,21 @@ static void cases_build(struct gen *g)
 	/* one case for each who owes one */
 	for (int p = 0; p < c->np && g->ncases < n; p++)
 		if (person_owes_case(&c->p[p]) && !c->p[p].idle && person_cat(c, p) >= 0)
-			case_make(g, p, -1, false, goals[g->ncases]);
+			case_make(g, p, -1, false, goals[g->ncases], -1, NULL, 0);
+	/* the cases each household consultation found */
+	for (int i = 0; i < g->hr->nconsults; i++) {
+		const struct dconsult *k = &g->hr->consults[i];
+
+		for (int j = 0; j < k->ncases && g->ncases < n; j++) {
+			int hh[2], nhh = 0;
+
+			for (int x = 0; x < 2; x++)
+				if (k->case_hh[j][x] >= 0)
+					hh[nhh++] = k->households[k->case_hh[j][x]];
+			case_make(g, consult_lead(g, &r, k, hh[0]), K_HOUSEHOLD, true,
+				  goals[g->ncases], i, hh, nhh);
+		}
+	}
 	/* the rest; the first four are a township leader's, one of each kind */
 	for (int i = 0; g->ncases < n; i++) {
 		int cat = C_TW_LEADER, x = rnd(&r, 100);
@@ -1390,7 +2011,7 @@ static void cases_build(struct gen *g)
 		if (g->npool[cat] == 0)
 			cat = C_TW_LEADER;
 		case_make(g, g->pool[cat][rnd(&r, g->npool[cat])], i < K__N ? i : -1, true,
-			  goals[g->ncases]);
+			  goals[g->ncases], -1, NULL, 0);
 	}
 	free(goals);
 }
@@ -1758,13 +2379,16 @@ static void wire_run(struct wire *w, const struct phase *ph)
 struct load {
 	struct county *c;
 	struct gen *g;
+	struct hreg *hr;
 	const struct options *o;
 	int from, count;	/* units or people [from, from + count) */
 	int kind;		/* units: 0 the non-villages, 1 the villages */
 	int idx[DEMO_MAX_UNITS > DEMO_MAX_PEOPLE ? DEMO_MAX_UNITS : DEMO_MAX_PEOPLE];
+	int *hidx;		/* the households of a phase's streams */
+	uint64_t *visits;	/* a visits stream: what the previous reply counted */
 	struct {
 		char start[11], end[11], identify_by[11], consult_by[11], plan_by[11],
-		     commit_by[11], journal_by[11];
+		     commit_by[11], journal_by[11], pair_by[11], visit_by[11];
 	} campaign;
 };
 
@@ -1827,6 +2451,8 @@ static void campaign_pack(void *ctx, int s, int pos, struct req *q, const char *
 	rq_str(q, "plan_by", l->campaign.plan_by);
 	rq_str(q, "commit_by", l->campaign.commit_by);
 	rq_str(q, "journal_by", l->campaign.journal_by);
+	rq_str(q, "pair_by", l->campaign.pair_by);
+	rq_str(q, "visit_by", l->campaign.visit_by);
 	rq_u64(q, "threshold", DEMO_THRESHOLD);
 }
 
@@ -1861,6 +2487,224 @@ static void campaign_describe(void *ctx, int s, int pos, FILE *f)
 	(void)s;
 	(void)pos;
 	fputs("the campaign", f);
+}
+
+/* An array of strings. */
+static void rq_strs(struct req *q, const char *k, const char *const *v, int n)
+{
+	proto_pack_cstr(&q->body, k);
+	msgpack_pack_array(&q->body.pk, (size_t)n);
+	for (int i = 0; i < n; i++)
+		proto_pack_cstr(&q->body, v[i]);
+	q->n++;
+}
+
+/* An array of household ids. */
+static void rq_households(struct req *q, const struct county *c, const struct hreg *hr,
+			  const char *k, const int *list, int n)
+{
+	char id[64];
+
+	proto_pack_cstr(&q->body, k);
+	msgpack_pack_array(&q->body.pk, (size_t)n);
+	for (int i = 0; i < n; i++) {
+		household_id(c, &hr->h[list[i]], id, sizeof id);
+		proto_pack_cstr(&q->body, id);
+	}
+	q->n++;
+}
+
+/* Does the reply name household i? Says so if not. */
+static bool reply_names(const struct load *l, int i, const msgpack_object *reply)
+{
+	char id[64];
+	proto_str got;
+
+	household_id(l->c, &l->hr->h[i], id, sizeof id);
+	if (proto_obj_str(proto_map_get(reply, "household"), &got) && proto_str_eq(got, id))
+		return true;
+	fprintf(stderr, "nanti-demo: the reply does not name household '%s'\n", id);
+	return false;
+}
+
+static void household_pack(void *ctx, int s, int pos, struct req *q, const char *id)
+{
+	struct load *l = ctx;
+	const struct dhousehold *h = &l->hr->h[s];
+	const char *needs[NNEEDS], *names[8];
+	struct htext t;
+	char hid[64];
+	int nneeds = 0;
+
+	(void)pos;
+	household_id(l->c, h, hid, sizeof hid);
+	household_text(l->c, h, s, l->o->seed, &t);
+	rq_begin(q, "household.put", id, l->c->p[l->c->admin].id);
+	rq_str(q, "household", hid);
+	rq_str(q, "village", l->c->u[h->village].id);
+	rq_str(q, "category", hcat_names[h->category]);
+	rq_u64(q, "members", h->members);
+	for (int i = 0; i < NNEEDS; i++)
+		if (h->needs & (1u << i))
+			needs[nneeds++] = need_names[i];
+	if (nneeds > 0)
+		rq_strs(q, "needs", needs, nneeds);
+	rq_str(q, "head", t.head);
+	rq_str(q, "id_number", t.id_number);
+	if (t.phone[0] != '\0')
+		rq_str(q, "phone", t.phone);
+	rq_str(q, "address", t.address);
+	for (int i = 0; i < t.nmember_names; i++)
+		names[i] = t.member_names[i];
+	if (t.nmember_names > 0)
+		rq_strs(q, "member_names", names, t.nmember_names);
+	if (t.notes != NULL)
+		rq_str(q, "notes", t.notes);
+}
+
+static bool household_check(void *ctx, int s, int pos, const msgpack_object *reply)
+{
+	(void)pos;
+	return reply_names(ctx, s, reply);
+}
+
+static void household_describe(void *ctx, int s, int pos, FILE *f)
+{
+	struct load *l = ctx;
+	char hid[64];
+
+	(void)pos;
+	household_id(l->c, &l->hr->h[s], hid, sizeof hid);
+	fprintf(f, "household '%s'", hid);
+}
+
+/* Pairings: stream s pairs household hidx[s]. */
+static void pair_pack(void *ctx, int s, int pos, struct req *q, const char *id)
+{
+	struct load *l = ctx;
+	const struct dhousehold *h = &l->hr->h[l->hidx[s]];
+	char hid[64];
+
+	(void)pos;
+	household_id(l->c, h, hid, sizeof hid);
+	rq_begin(q, "household.pair", id, l->c->p[h->pairer].id);
+	rq_str(q, "household", hid);
+	rq_str(q, "cadre", l->c->p[h->cadre].id);
+}
+
+static bool pair_check(void *ctx, int s, int pos, const msgpack_object *reply)
+{
+	struct load *l = ctx;
+
+	(void)pos;
+	return reply_names(l, l->hidx[s], reply);
+}
+
+static void pair_describe(void *ctx, int s, int pos, FILE *f)
+{
+	struct load *l = ctx;
+	const struct dhousehold *h = &l->hr->h[l->hidx[s]];
+
+	household_describe(ctx, l->hidx[s], pos, f);
+	fprintf(f, " paired with '%s' by '%s'", l->c->p[h->cadre].id, l->c->p[h->pairer].id);
+}
+
+/* Visits: stream s is household hidx[s]'s visits, in order. */
+static int visit_len(void *ctx, int s)
+{
+	struct load *l = ctx;
+
+	return l->hr->h[l->hidx[s]].nvisits;
+}
+
+static void visit_pack(void *ctx, int s, int pos, struct req *q, const char *id)
+{
+	struct load *l = ctx;
+	const struct dhousehold *h = &l->hr->h[l->hidx[s]];
+	const struct dvisit *v = &l->hr->visits[h->visit0 + pos];
+	char hid[64];
+
+	household_id(l->c, h, hid, sizeof hid);
+	rq_begin(q, "household.visit", id, l->c->p[v->actor].id);
+	rq_str(q, "household", hid);
+	rq_date(q, "date", v->day);
+	rq_str(q, "done", x_visit_done[(v->v & 0x7f) % (int)NELEM(x_visit_done)]);
+	if (v->v & 0x80)
+		rq_str(q, "support", x_visit_support[(v->v & 0x7f) % (int)NELEM(x_visit_support)]);
+}
+
+/* The model of a household's visits: each reply counts one more than the one before (the
+ * first at least one: a second load on the same ledger counts the first load's too). */
+static bool visit_check(void *ctx, int s, int pos, const msgpack_object *reply)
+{
+	struct load *l = ctx;
+	uint64_t n = 0;
+
+	if (!reply_names(l, l->hidx[s], reply))
+		return false;
+	if (proto_obj_u64(proto_map_get(reply, "visits"), &n) &&
+	    (pos == 0 ? n >= 1 : n == l->visits[s] + 1)) {
+		l->visits[s] = n;
+		return true;
+	}
+	fprintf(stderr, "nanti-demo: visit %d of a household: the daemon counts %" PRIu64
+		" visits, the generator's model %" PRIu64 "\n", pos + 1, n,
+		pos == 0 ? 1 : l->visits[s] + 1);
+	return false;
+}
+
+static void visit_describe(void *ctx, int s, int pos, FILE *f)
+{
+	struct load *l = ctx;
+	const struct dhousehold *h = &l->hr->h[l->hidx[s]];
+
+	household_describe(ctx, l->hidx[s], pos, f);
+	fprintf(f, ": visit %d of %d, by '%s'", pos + 1, h->nvisits,
+		l->c->p[l->hr->visits[h->visit0 + pos].actor].id);
+}
+
+/* Household consultations: stream s is consultation s. */
+static void hconsult_pack(void *ctx, int s, int pos, struct req *q, const char *id)
+{
+	struct load *l = ctx;
+	const struct dconsult *k = &l->hr->consults[s];
+	const char *people[DEMO_CONSULT_PEOPLE];
+
+	(void)pos;
+	rq_begin(q, "household.consult", id, l->c->p[k->actor].id);
+	rq_str(q, "village", l->c->u[k->village].id);
+	rq_date(q, "date", k->day);
+	rq_households(q, l->c, l->hr, "households", k->households, k->nhouseholds);
+	for (int i = 0; i < k->nparticipants; i++)
+		people[i] = l->c->p[k->participants[i]].id;
+	rq_strs(q, "participants", people, k->nparticipants);
+	rq_u64(q, "residents", (uint64_t)k->residents);
+	rq_str(q, "summary", x_hconsult[k->v % (int)NELEM(x_hconsult)]);
+}
+
+/* A consultation is named by its entry's seq, which the cases it found then give. */
+static bool hconsult_check(void *ctx, int s, int pos, const msgpack_object *reply)
+{
+	struct load *l = ctx;
+	struct dconsult *k = &l->hr->consults[s];
+	uint64_t seq = 0;
+
+	(void)pos;
+	if (proto_obj_u64(proto_map_get(reply, "consultation"), &k->seq) &&
+	    proto_obj_u64(proto_map_get(reply, "seq"), &seq) && seq == k->seq && seq > 0)
+		return true;
+	fprintf(stderr, "nanti-demo: a consultation's reply without its seq as 'consultation'\n");
+	return false;
+}
+
+static void hconsult_describe(void *ctx, int s, int pos, FILE *f)
+{
+	struct load *l = ctx;
+	const struct dconsult *k = &l->hr->consults[s];
+
+	(void)pos;
+	fprintf(f, "household consultation %d in '%s' by '%s'", s + 1, l->c->u[k->village].id,
+		l->c->p[k->actor].id);
 }
 
 static int case_len(void *ctx, int s)
@@ -1921,6 +2765,10 @@ static void case_pack(void *ctx, int s, int pos, struct req *q, const char *id)
 		}
 		if (k->taker >= 0)
 			rq_str(q, "taker", c->p[k->taker].id);
+		if (k->nhouseholds > 0)
+			rq_households(q, c, l->hr, "households", k->households, k->nhouseholds);
+		if (k->consult >= 0)
+			rq_u64(q, "consultation", l->hr->consults[k->consult].seq);
 		break;
 	case O_PLAN: {
 		int u[3] = { d->x, d->y, d->z };
@@ -2062,14 +2910,16 @@ static void usage(FILE *f)
 	fputs("usage: nanti-demo [--runtime-dir DIR | --connect ENDPOINT] [--scale small|full]\n"
 	      "                  [--seed N] [--actor ADMIN] [--window N] [--wait S] [--quiet]\n"
 	      "\n"
-	      "Builds a demo county (townships, villages, organs, people, a campaign and cases\n"
-	      "at every step) and loads it through a running nantid.\n"
+	      "Builds a demo county (townships, villages, organs, people, a campaign, the\n"
+	      "household register with its pairings, visits and consultations, and cases at\n"
+	      "every step) and loads it through a running nantid.\n"
 	      "\n"
 	      "  --runtime-dir DIR    the daemon's runtime directory (ipc://DIR/submit.sock)\n"
 	      "  --connect ENDPOINT   its request endpoint instead (tcp://HOST:PORT, ipc://PATH)\n"
-	      "  --scale small|full   small: 3 townships, 15 villages, ~60 people, 150 cases;\n"
-	      "                       full: 20 townships and streets, ~300 villages, ~750\n"
-	      "                       people, 3000 cases (default small)\n"
+	      "  --scale small|full   small: 3 townships, 15 villages, ~60 people, 900\n"
+	      "                       households, 150 cases; full: 20 townships and streets,\n"
+	      "                       ~300 villages, ~4000 people, 140000 households, 3000\n"
+	      "                       cases (default small)\n"
 	      "  --seed N             the county and its cases are a function of N (default 1)\n"
 	      "  --actor ADMIN        the admin's id, created if the ledger has none (default\n"
 	      "                       admin)\n"
@@ -2159,7 +3009,7 @@ static void options_parse(struct options *o, int argc, char **argv)
 static void say(const struct options *o, const char *what, double t0)
 {
 	if (!o->quiet) {
-		printf("  %-9s loaded after %6.2f s\n", what, now_s() - t0);
+		printf("  %-10s loaded after %6.2f s\n", what, now_s() - t0);
 		fflush(stdout);
 	}
 }
@@ -2176,9 +3026,12 @@ static void load_units(struct wire *w, struct load *l, bool villages)
 }
 
 static void summary(const struct options *o, const struct county *c, const struct gen *g,
-		    const struct wire *w, uint64_t units_reqs, uint64_t people_reqs,
-		    uint64_t case_reqs, double elapsed, double case_elapsed)
+		    const struct hreg *hr, const struct wire *w, uint64_t units_reqs,
+		    uint64_t people_reqs, const uint64_t hh_reqs[4], uint64_t case_reqs,
+		    double elapsed, double case_elapsed)
 {
+	int linked = 0, from_consults = 0, discussed = 0;
+
 	int by_step[ST__N] = { 0 }, by_kind[K__N] = { 0 }, by_area[A__N] = { 0 },
 	    by_source[S__N + 1] = { 0 }, by_op[O__N] = { 0 };
 	int roles[NROLES] = { 0 }, redos = 0, skip = 0;
@@ -2225,12 +3078,39 @@ static void summary(const struct options *o, const struct county *c, const struc
 	       by_op[O_RESOLVE], by_op[O_JOURNAL], redos, by_op[O_OUTCOME], by_op[O_CROSS_OFF],
 	       by_op[O_RETURN], by_op[O_REOPEN], by_op[O_REASSIGN], by_op[O_NOTE],
 	       by_op[O_ESCALATE], by_op[O_GUARANTEE], by_op[O_REPEAT], skip);
+	for (int i = 0; i < g->ncases; i++) {
+		linked += g->cases[i].nhouseholds > 0;
+		from_consults += g->cases[i].consult >= 0;
+	}
+	for (int i = 0; i < hr->nconsults; i++)
+		discussed += hr->consults[i].nhouseholds;
+	printf("households: %d\n  by category: low_income %d, near_low_income %d, other %d\n",
+	       hr->nh, hr->by_cat[H_LOW], hr->by_cat[H_NEAR], hr->by_cat[H_OTHER]);
+	printf("  pairing: %d pairing cadres, %d of them with a household, %d without; %d "
+	       "households paired; %d low-income households without a cadre\n", hr->cadres,
+	       hr->cadres - hr->cadres_without, hr->cadres_without, hr->paired, hr->poor_without);
+	printf("  visits: %d to %d households, %d of them with support; %d paired households "
+	       "not visited\n", hr->nvisits, hr->visited, hr->supported, hr->unvisited);
+	printf("  consultations: %d, discussing %d households, finding %d cases; %d household "
+	       "issues name their households\n", hr->nconsults, discussed, from_consults, linked);
 	printf("events sent: %" PRIu64 " (units %" PRIu64 ", people %" PRIu64 ", campaign 1, "
-	       "cases %" PRIu64 "); %" PRIu64 " puts changed nothing\n", w->acked, units_reqs,
-	       people_reqs, case_reqs, w->unchanged);
+	       "households %" PRIu64 ", pairings %" PRIu64 ", visits %" PRIu64 ", consultations "
+	       "%" PRIu64 ", cases %" PRIu64 "); %" PRIu64 " puts changed nothing\n", w->acked,
+	       units_reqs, people_reqs, hh_reqs[0], hh_reqs[1], hh_reqs[2], hh_reqs[3], case_reqs,
+	       w->unchanged);
 	printf("elapsed: %.2f s, %.0f events/s (the cases alone: %.2f s, %.0f events/s)\n",
 	       elapsed, elapsed > 0 ? (double)w->acked / elapsed : 0.0, case_elapsed,
 	       case_elapsed > 0 ? (double)case_reqs / case_elapsed : 0.0);
+}
+
+/* Run the phase of the households with hidx[0..n): pairs or visits. */
+static void load_households(struct wire *w, struct load *l, struct phase *ph, bool visits)
+{
+	ph->nstreams = 0;
+	for (int i = 0; i < l->hr->nh; i++)
+		if (visits ? l->hr->h[i].nvisits > 0 : l->hr->h[i].cadre >= 0)
+			l->hidx[ph->nstreams++] = i;
+	wire_run(w, ph);
 }
 
 int main(int argc, char **argv)
@@ -2239,19 +3119,27 @@ int main(int argc, char **argv)
 	static struct county c;
 	static struct gen g;
 	static struct load l;
+	static struct hreg hr;
 	struct wire w = { 0 };
 	int64_t now, today;
 	double t0, tcases;
-	uint64_t a0, units_reqs, people_reqs, case_reqs;
+	uint64_t a0, units_reqs, people_reqs, case_reqs, hh_reqs[4];
 
 	options_parse(&o, argc, argv);
 	county_build(&c, &o);
+	register_build(&hr, &c, &o);
 	g.c = &c;
 	g.o = &o;
+	g.hr = &hr;
 	cases_build(&g);
 	l.c = &c;
 	l.g = &g;
+	l.hr = &hr;
 	l.o = &o;
+	l.hidx = malloc((size_t)hr.nh * sizeof *l.hidx);
+	l.visits = calloc((size_t)hr.nh, sizeof *l.visits);
+	if (l.hidx == NULL || l.visits == NULL)
+		die("out of memory", NULL);
 
 	wire_open(&w, &o);
 	now = wire_ping(&w, o.wait_s);
@@ -2263,10 +3151,13 @@ int main(int argc, char **argv)
 	proto_date_format(today + 3, l.campaign.plan_by);
 	proto_date_format(today + 14, l.campaign.commit_by);
 	proto_date_format(today + 120, l.campaign.journal_by);
+	proto_date_format(today + 14, l.campaign.pair_by);	/* June 20, as commit_by */
+	proto_date_format(today + 14, l.campaign.visit_by);
 	proto_date_format(today + 125, l.campaign.end);
 	if (!o.quiet) {
-		printf("nanti-demo: loading %d units, %d people and %d cases (%d requests) into %s\n",
-		       c.nu, c.np, g.ncases, g.nops, w.endpoint);
+		printf("nanti-demo: loading %d units, %d people, %d households (%d pairings, %d "
+		       "visits, %d consultations) and %d cases (%d requests) into %s\n", c.nu, c.np,
+		       hr.nh, hr.paired, hr.nvisits, hr.nconsults, g.ncases, g.nops, w.endpoint);
 		fflush(stdout);
 	}
 
@@ -2305,6 +3196,43 @@ int main(int argc, char **argv)
 		wire_run(&w, &ph);
 	}
 	say(&o, "campaign", t0);
+	/* the register, then the pairing lists, then the visits, then the consultations */
+	a0 = w.acked;
+	{
+		struct phase ph = { "household.put", hr.nh, one, household_pack, household_check,
+				    household_describe, &l };
+
+		wire_run(&w, &ph);
+	}
+	hh_reqs[0] = w.acked - a0;
+	say(&o, "households", t0);
+	a0 = w.acked;
+	{
+		struct phase ph = { "household.pair", 0, one, pair_pack, pair_check, pair_describe,
+				    &l };
+
+		load_households(&w, &l, &ph, false);
+	}
+	hh_reqs[1] = w.acked - a0;
+	say(&o, "pairings", t0);
+	a0 = w.acked;
+	{
+		struct phase ph = { "household.visit", 0, visit_len, visit_pack, visit_check,
+				    visit_describe, &l };
+
+		load_households(&w, &l, &ph, true);
+	}
+	hh_reqs[2] = w.acked - a0;
+	say(&o, "visits", t0);
+	a0 = w.acked;
+	{
+		struct phase ph = { "household.consult", hr.nconsults, one, hconsult_pack,
+				    hconsult_check, hconsult_describe, &l };
+
+		wire_run(&w, &ph);
+	}
+	hh_reqs[3] = w.acked - a0;
+	say(&o, "consults", t0);
 	a0 = w.acked;
 	tcases = now_s();
 	{
@@ -2315,10 +3243,15 @@ int main(int argc, char **argv)
 	}
 	case_reqs = w.acked - a0;
 	say(&o, "cases", t0);
-	summary(&o, &c, &g, &w, units_reqs, people_reqs, case_reqs, now_s() - t0,
+	summary(&o, &c, &g, &hr, &w, units_reqs, people_reqs, hh_reqs, case_reqs, now_s() - t0,
 		now_s() - tcases);
 	wire_close(&w);
 	free(g.cases);
 	free(g.ops);
+	free(hr.h);
+	free(hr.visits);
+	free(hr.consults);
+	free(l.hidx);
+	free(l.visits);
 	return 0;
 }

@@ -207,7 +207,7 @@ static nt_err scan_cases(struct cov *c, struct ledger_txn *t, struct core_view *
 		done[M_COMMIT] = done_by(v, cs.committed_at, c->by[M_COMMIT]);
 		done[M_JOURNAL] = cs.step >= STEP_JOURNALED &&
 				  done_by(v, cs.journaled_at, c->by[M_JOURNAL]);
-		for (int m = M_CONSULT; m < MILESTONES && rc == NT_OK; m++) {
+		for (int m = M_CONSULT; m <= M_JOURNAL && rc == NT_OK; m++) {
 			c->expected[m]++;
 			if (done[m])
 				c->done[m]++;

@@ -2,13 +2,16 @@
 The demo county generator (build/nanti-demo, docs/demo.md) against the real daemon.
 
 Each test starts nantid on a fresh temporary directory and loads it with
-`nanti-demo --scale small` (3 townships and streets, 15 villages, about 60 people, 150
-cases), then reads the ledger back through pyclient's ReqClient, independently of the
-generator: every step, kind, focus area and source is there; the summary the generator
-prints is what the ledger holds; every crossed-off case went through the procedure in the
-order docs/workflow.md demands, each step by someone the permission table allows; the
-procedure's detours all happen; a few leaders are left without a case; one seed always
-gives the same county, another seed another one; a refusal stops the generator.
+`nanti-demo --scale small` (3 townships and streets, 15 villages, about 60 people, 900
+households, 150 cases), then reads the ledger back through pyclient's ReqClient,
+independently of the generator: every step, kind, focus area and source is there; the
+summary the generator prints is what the ledger holds; every crossed-off case went through
+the procedure in the order docs/workflow.md demands, each step by someone the permission
+table allows; the procedure's detours all happen; a few leaders are left without a case;
+the household register holds every category, every pairing cadre but a few has a
+low-income household and every such household but a few a cadre, most are visited, and
+the household consultations' cases name their households and consultation; one seed
+always gives the same county, another seed another one; a refusal stops the generator.
 
 Run with /usr/bin/python3 (Debian's python3-zmq and python3-msgpack):
     /usr/bin/python3 tests/integration/test_demo.py [NAME-FILTER]
@@ -69,16 +72,37 @@ def list_all(c, op):
         after = r["next"]
 
 
+def households(c, full=False):
+    """Every household of the register (household.list, by id), as the trusted
+    connection sees them: whole records if full."""
+    items, after = [], None
+    while True:
+        req = {"op": "household.list", "limit": 1000, "full": full}
+        if after is not None:
+            req["after"] = after
+        r = c.request(req)
+        assert r["ok"], r
+        items.extend(r["items"])
+        if r["next"] is None:
+            return items
+        after = r["next"]
+
+
 def snapshot(c):
-    """What one seed must reproduce: the units, the people, and the cases (title, kind,
-    area, unit, lead, step, redos), the cases as a sorted list so that the comparison does
-    not depend on the order the daemon numbered them in."""
+    """What one seed must reproduce: the units, the people, the cases (title, kind, area,
+    unit, lead, step, redos), the cases as a sorted list so that the comparison does not
+    depend on the order the daemon numbered them in, and the households (with their
+    sensitive fields, their cadre and visits)."""
     units = [(u["unit"], u["name"], u["kind"], u.get("parent")) for u in list_all(c, "unit.list")]
     people = [(p["person"], p["name"], p["unit"], tuple(p["roles"]), p.get("village"))
               for p in list_all(c, "person.list")]
     cases = sorted((k["title"], k["kind"], k["area"], k["unit"], k["lead"], k["step"],
                     k["redos"]) for k in list_cases(c, limit=1000))
-    return units, people, cases
+    hh = [(h["household"], h["village"], h["category"], h["members"], tuple(h.get("needs", ())),
+           h["head"], h.get("id_number"), h.get("phone"), h.get("address"),
+           tuple(h.get("member_names", ())), h.get("notes"), h.get("cadre"), h["visits"])
+          for h in households(c, full=True)]
+    return units, people, cases, hh
 
 
 def summary_counts(stdout, label):
@@ -264,6 +288,129 @@ def some_leaders_have_no_case(t):
             "the summary's idle leaders: %r, the ledger's: %r" % (m and m.group(1), idle))
 
 
+def summary_line(stdout, pattern):
+    """The numbers of the summary line matching pattern (a regex with groups), as ints."""
+    m = re.search(pattern, stdout, re.M)
+    assert m, "no line %r in:\n%s" % (pattern, stdout)
+    return [int(x) for x in m.groups()]
+
+
+ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+
+
+def id_number_valid(s):
+    """An 18-character identity card number with its GB 11643 check character."""
+    if not re.fullmatch(r"\d{17}[\dX]", s or ""):
+        return False
+    return "10X98765432"[sum(int(d) * w for d, w in zip(s, ID_WEIGHTS)) % 11] == s[17]
+
+
+def pairing_cadre(p, units):
+    return bool(set(p["roles"]) & {"county_leader", "leader", "unit_head", "cadre",
+                                   "resident_cadre"}) and units[p["unit"]] != "village"
+
+
+@test("the household register: every category in the counts the summary gives, well-formed "
+      "records, every village with households")
+def register_loads(t):
+    d, c, out = loaded(t, seed=4)
+    hh = households(c, full=True)
+    n, = summary_line(out, r"^households: (\d+)$")
+    cats = summary_counts(out, "category")
+    t.eq(len(hh), n, "households in the ledger")
+    t.eq(n, 900, "the small register")
+    for cat in ("low_income", "near_low_income", "other"):
+        t.eq(sum(h["category"] == cat for h in hh), cats[cat], "households of %s" % cat)
+        t.check(cats[cat] > 0, "no household of %s" % cat)
+    units = {u["unit"]: u["kind"] for u in list_all(c, "unit.list")}
+    t.eq({h["village"] for h in hh}, {u for u, k in units.items() if k == "village"},
+         "every village has households, and only villages")
+    for h in hh:
+        where = "household %s" % h["household"]
+        t.check(h["household"].startswith(h["village"] + ".h"), where + ": its id")
+        t.check(1 <= h["members"] <= 8, where + ": members %r" % h["members"])
+        t.eq(len(h.get("member_names", [])), h["members"] - 1, where + ": the other members")
+        t.check(h["hidden"] is False and any(ord(ch) > 0x2e80 for ch in h["head"]),
+                where + ": a Chinese head %r" % h.get("head"))
+        t.check(id_number_valid(h.get("id_number")), where + ": id number %r"
+                % h.get("id_number"))
+        t.check("phone" not in h or re.fullmatch(r"1[358]\d{9}", h["phone"]) is not None,
+                where + ": phone %r" % h.get("phone"))
+        t.check(h.get("address", "").endswith("号"), where + ": address %r" % h.get("address"))
+        if h["category"] != "other":
+            t.check(h.get("needs"), where + ": a low-income household with no need")
+
+
+@test("pairing, visits and consultations: a cadre for each pairing cadre but a few, a few "
+      "low-income households without one, most visited, and coverage shows the gaps")
+def register_pairs_and_gaps(t):
+    d, c, out = loaded(t, seed=4)
+    hh = households(c)
+    units = {u["unit"]: u["kind"] for u in list_all(c, "unit.list")}
+    people = list_all(c, "person.list")
+    cadres = {p["person"] for p in people if pairing_cadre(p, units)}
+    ncadres, with_hh, without, npaired, poor_without = summary_line(
+        out, r"^  pairing: (\d+) pairing cadres, (\d+) of them with a household, (\d+) "
+        r"without; (\d+) households paired; (\d+) low-income households without a cadre$")
+    nvisits, visited, supported, unvisited = summary_line(
+        out, r"^  visits: (\d+) to (\d+) households, (\d+) of them with support; (\d+) "
+        r"paired households not visited$")
+    nconsults, discussed, found, linked = summary_line(
+        out, r"^  consultations: (\d+), discussing (\d+) households, finding (\d+) cases; "
+        r"(\d+) household issues name their households$")
+    paired = [h for h in hh if h.get("cadre")]
+    poor = [h for h in hh if h["category"] != "other"]
+    t.eq(len(cadres), ncadres, "pairing cadres")
+    t.eq(len({h["cadre"] for h in paired}), with_hh, "cadres with a household")
+    t.check(1 <= without <= 5 and with_hh == ncadres - without, "a few cadres left unpaired")
+    t.eq(len(paired), npaired, "households paired")
+    t.check(all(h["cadre"] in cadres for h in paired), "only pairing cadres are paired")
+    t.check(all(h["category"] != "other" for h in paired), "only low-income households")
+    t.eq(len(poor) - len(paired), poor_without, "low-income households without a cadre")
+    t.check(1 <= poor_without <= 5, "a few of them")
+    t.eq(sum(h["visits"] for h in hh), nvisits, "visits")
+    t.eq(sum(h["visits"] > 0 for h in hh), visited, "households visited")
+    t.eq(sum(h.get("cadre") is not None and h["visits"] == 0 for h in hh), unvisited,
+         "paired households not visited")
+    t.check(1 <= unvisited <= 5 and visited >= 0.9 * npaired, "most paired households visited")
+    supports = {e["household"] for e in read_log(c, topic="household.visited")[0]
+                if e.get("support")}
+    t.eq(len(supports), supported, "households visited with support")
+
+    cov = {m["milestone"]: m for m in c.call("campaign.coverage")["milestones"]}
+    pair, visit = cov["pair"], cov["visit"]
+    t.check(pair["by"] is not None and visit["by"] is not None, "pair_by and visit_by are set")
+    t.eq((pair["expected"], pair["done"]), (ncadres + len(poor),
+                                            ncadres + len(poor) - without - poor_without),
+         "pair: every pairing cadre and low-income household expected, all but the gaps done")
+    t.eq(sorted(m["person"] for m in pair["missing"] if m["person"]),
+         sorted(cadres - {h["cadre"] for h in paired}), "pair: the cadres without a household")
+    t.eq(sorted(x for m in pair["missing"] if m["person"] is None for x in m["households"]),
+         sorted(h["household"] for h in poor if not h.get("cadre")),
+         "pair: the households without a cadre, by village")
+    t.eq((visit["expected"], visit["done"]), (npaired, npaired - unvisited),
+         "visit: the paired households, all but a few visited")
+
+    consulted = read_log(c, topic="household.consulted")[0]
+    t.eq(len(consulted), nconsults, "household consultations")
+    t.eq(sum(len(e["households"]) for e in consulted), discussed, "households discussed")
+    by_seq = {e["seq"]: e for e in consulted}
+    opened = [e for e in read_log(c, topic="case.opened")[0] if e["kind"] == "household_issue"]
+    from_consults = [e for e in opened if e.get("consultation")]
+    t.eq(len(from_consults), found, "cases found by the consultations")
+    t.eq(sum(bool(e.get("households")) for e in opened), linked,
+         "household issues naming their households")
+    for e in from_consults:
+        k = by_seq.get(e["consultation"])
+        t.require(k is not None, "case %d: its consultation %r" % (e["case"], e["consultation"]))
+        t.eq(e["unit"], k["village"], "case %d: in the consultation's village" % e["case"])
+        t.check(set(e["households"]) <= set(k["households"]),
+                "case %d: households the consultation discussed" % e["case"])
+        for hid in e["households"]:
+            r = c.call("household.get", household=hid)
+            t.check(e["case"] in r["cases"], "household %s lists case %d" % (hid, e["case"]))
+
+
 @test("the same seed builds the same county on two fresh daemons")
 def same_seed_same_county(t):
     d1, c1, out1 = loaded(t, seed=5)
@@ -274,6 +421,8 @@ def same_seed_same_county(t):
     t.eq(len(s2[2]), len(s1[2]), "number of cases")
     t.check(s2[2] == s1[2], "cases differ: %r" % [(a, b) for a, b in zip(s1[2], s2[2])
                                                    if a != b][:3])
+    t.check(s2[3] == s1[3], "households differ: %r" % [(a, b) for a, b in zip(s1[3], s2[3])
+                                                        if a != b][:3])
     strip = re.compile(r"^(elapsed|  [a-z]+ +loaded after|nanti-demo: loading).*$", re.M)
     t.eq(strip.sub("", out2), strip.sub("", out1), "the summaries but for times")
 
@@ -285,6 +434,7 @@ def another_seed_another_county(t):
     s1, s2 = snapshot(c1), snapshot(c2)
     t.check(s1[2] != s2[2], "seeds 1 and 2 gave the same cases")
     t.check(s1[1] != s2[1], "seeds 1 and 2 gave the same people")
+    t.check(s1[3] != s2[3], "seeds 1 and 2 gave the same households")
     cases = list_cases(c2, limit=1000)
     for step in STEPS:
         t.check(any(k["step"] == step for k in cases), "seed 2: no case at %s" % step)
@@ -292,18 +442,21 @@ def another_seed_another_county(t):
         t.check(any(k["kind"] == kind for k in cases), "seed 2: no case of kind %s" % kind)
 
 
-@test("loading the same seed again on the same ledger changes no unit or person")
+@test("loading the same seed again on the same ledger changes no unit, person, household "
+      "or pairing")
 def second_load_changes_no_unit_or_person(t):
     d, c, out = loaded(t, seed=1)
-    units, people, _ = snapshot(c)
+    units, people, _, hh = snapshot(c)
+    paired = sum(h[11] is not None for h in hh)
     p = run_demo(d, 1)
     t.require(p.returncode == 0, "second run exited %d:\n%s" % (p.returncode, p.stderr))
     m = re.search(r"; (\d+) puts changed nothing", p.stdout)
-    t.check(m is not None and int(m.group(1)) == len(units) + len(people),
-            "puts that changed nothing: %r, units and people: %d"
-            % (m and m.group(1), len(units) + len(people)))
-    u2, p2, cases = snapshot(c)
+    t.check(m is not None and int(m.group(1)) == len(units) + len(people) + len(hh) + paired,
+            "puts and pairings that changed nothing: %r; units, people, households and "
+            "pairings: %d" % (m and m.group(1), len(units) + len(people) + len(hh) + paired))
+    u2, p2, cases, hh2 = snapshot(c)
     t.eq((u2, p2), (units, people), "the county after the second load")
+    t.eq([x[:12] for x in hh2], [x[:12] for x in hh], "the register, its pairs too")
     t.eq(len(cases), 300, "cases after two loads")
 
 
