@@ -118,8 +118,7 @@ static MDB_env *open_ro(const char *path, unsigned flags)
 	return env;
 }
 
-/* Sync the directory holding path, so that a rename in it is durable. */
-static void sync_dir_of(const char *path)
+void admin_sync_dir_of(const char *path)
 {
 	char dir[PATH_MAX];
 	const char *slash = strrchr(path, '/');
@@ -172,7 +171,7 @@ int admin_backup_run(struct run *r)
 		unlink(tmp);
 		return CLI_LOCAL;
 	}
-	sync_dir_of(file);
+	admin_sync_dir_of(file);
 	/* what the copy holds, read from the copy itself */
 	if ((copy = open_ro(file, MDB_NOSUBDIR | MDB_NOLOCK)) == NULL || !last_seq(copy, &seq)) {
 		cli_warn("admin backup: %s was written but cannot be read back", file);
@@ -238,7 +237,7 @@ int admin_restore_run(struct run *r)
 		unlink(tmp);
 		return CLI_LOCAL;
 	}
-	sync_dir_of(data);
+	admin_sync_dir_of(data);
 	if (r->conf->json)
 		printf("{\"ok\": true, \"state_dir\": \"%s\", \"seq\": %" PRIu64 "}\n", dir, seq);
 	else
@@ -318,7 +317,7 @@ int admin_export_run(struct run *r)
 		if (rc != NT_OK)
 			unlink(tmp);
 		else
-			sync_dir_of(file);
+			admin_sync_dir_of(file);
 	}
 	if (rc != NT_OK) {
 		cli_warn("admin export: %s", why[0] ? why : nt_strerror(rc));

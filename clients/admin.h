@@ -35,4 +35,7 @@ int admin_import_run(struct run *r);
 extern const struct args_spec admin_verify_spec[ADMIN_NSPEC - 1];
 int admin_verify_run(struct run *r);
 
+/* Sync the directory holding path, so that a rename in it is durable. */
+void admin_sync_dir_of(const char *path);
+
 #endif

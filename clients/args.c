@@ -17,7 +17,9 @@
  * "--name value" are the same; "--" ends the options (for a title that starts with '-');
  * a string option given twice is an error rather than a silent last-wins. A list option
  * may be repeated, and a comma list (ARGS_CSV) also takes "a,b": ids never hold a comma,
- * so "--units a,b" and "--units a --units b" are the same list.
+ * so "--units a,b" and "--units a --units b" are the same list. Names and tags may hold a
+ * comma, so their lists (ARGS_SEMI) are separated by ';', as in the import files:
+ * "--member-names 张三;李四".
  */
 #include <ctype.h>
 #include <errno.h>
@@ -82,9 +84,9 @@ static int args_push(struct args_val *v, const char *value)
 	return CLI_OK;
 }
 
-/* Append the comma-separated values of value to v's list, from a copy that v keeps. An
+/* Append the values of value separated by sep to v's list, from a copy that v keeps. An
  * empty item ("a,,b") stays in the list, for the checker to refuse by name. */
-static int args_push_csv(struct args_val *v, const char *value)
+static int args_push_split(struct args_val *v, const char *value, char sep)
 {
 	char **grown = realloc(v->copies, (v->ncopies + 1) * sizeof *grown);
 	char *copy, *item, *comma;
@@ -98,7 +100,7 @@ static int args_push_csv(struct args_val *v, const char *value)
 	v->copies = grown;
 	v->copies[v->ncopies++] = copy;
 	for (item = copy; rc == CLI_OK; item = comma + 1) {
-		if ((comma = strchr(item, ',')) != NULL)
+		if ((comma = strchr(item, sep)) != NULL)
 			*comma = '\0';
 		rc = args_push(v, item);
 		if (comma == NULL)
@@ -114,7 +116,7 @@ static int args_set(const char *cmd, const struct args_spec *s, struct args_val 
 	char *end;
 
 	if (v->set && (s->type == ARGS_STR || s->type == ARGS_TEXT || s->type == ARGS_UINT ||
-		       s->type == ARGS_YESNO)) {
+		       s->type == ARGS_YESNO || s->type == ARGS_OPTSTR)) {
 		args_warn(cmd, "%s given twice", s->name);
 		return CLI_USAGE;
 	}
@@ -138,14 +140,17 @@ static int args_set(const char *cmd, const struct args_spec *s, struct args_val 
 		}
 		break;
 	case ARGS_STR:
+	case ARGS_OPTSTR:
 	case ARGS_TEXT:
 		v->s = value;
 		v->len = strlen(value);
 		break;
 	case ARGS_LIST:
 	case ARGS_REST:
-	case ARGS_CSV: {
-		int rc = s->type == ARGS_CSV ? args_push_csv(v, value) : args_push(v, value);
+	case ARGS_CSV:
+	case ARGS_SEMI: {
+		int rc = s->type == ARGS_CSV ? args_push_split(v, value, ',') :
+			 s->type == ARGS_SEMI ? args_push_split(v, value, ';') : args_push(v, value);
 
 		if (rc != CLI_OK)
 			return rc;
@@ -315,7 +320,8 @@ int args_finish(const char *cmd, struct args_table *t)
 		const struct args_spec *s = &t->spec[i];
 		struct args_val *v = &t->val[i];
 
-		if (args_is_operand(s) && s->type != ARGS_REST && !v->set) {
+		if (args_is_operand(s) && s->type != ARGS_REST && s->type != ARGS_OPTSTR &&
+		    !v->set) {
 			args_warn(cmd, "missing %s (see nanti %s --help)", s->name, cmd);
 			return CLI_USAGE;
 		}
@@ -374,11 +380,13 @@ void args_pack(proto_out *out, const char *op, proto_str id, proto_str actor,
 			proto_kv_u64(out, key, v->u);
 			break;
 		case ARGS_STR:
+		case ARGS_OPTSTR:
 		case ARGS_TEXT:
 			proto_kv_str(out, key, (proto_str){ v->s, (uint32_t)v->len });
 			break;
 		case ARGS_LIST:
 		case ARGS_CSV:
+		case ARGS_SEMI:
 		case ARGS_REST:
 			proto_pack_cstr(out, key);
 			msgpack_pack_array(&out->pk, v->n);
@@ -469,7 +477,8 @@ static void args_synopsis_one(FILE *f, const struct args_spec *s)
 	if (args_is_flag(s))
 		fputs(s->name, f);
 	else
-		fprintf(f, s->type == ARGS_LIST || s->type == ARGS_CSV ? "%s %s..." : "%s %s",
+		fprintf(f, s->type == ARGS_LIST || s->type == ARGS_CSV || s->type == ARGS_SEMI ?
+			"%s %s..." : "%s %s",
 			s->name, s->meta);
 }
 
@@ -477,7 +486,8 @@ void args_synopsis(FILE *f, const struct args_spec *spec, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		if (args_is_operand(&spec[i]))
-			fprintf(f, spec[i].type == ARGS_REST ? " [%s...]" : " %s", spec[i].name);
+			fprintf(f, spec[i].type == ARGS_REST ? " [%s...]" :
+				spec[i].type == ARGS_OPTSTR ? " [%s]" : " %s", spec[i].name);
 	for (size_t i = 0; i < n; i++) {
 		/* a required flag is always sent, so on the command line it is optional */
 		bool needed = spec[i].field.required && spec[i].type != ARGS_FLAG;

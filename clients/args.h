@@ -30,10 +30,12 @@ enum args_type {
 	ARGS_UINT,	/* a decimal integer >= 0 */
 	ARGS_LIST,	/* a string, repeatable; packed as an array of strings */
 	ARGS_CSV,	/* as ARGS_LIST, and one value may hold several, comma-separated */
+	ARGS_SEMI,	/* as ARGS_CSV, separated by ';' (names and tags, which may hold commas) */
 	ARGS_FLAG,	/* no value; packed as true (see above for a required one) */
 	ARGS_YESNO,	/* "yes" or "no"; packed as true or false */
 	ARGS_CONST,	/* no value; packs the string in meta (see alternatives above) */
 	ARGS_REST,	/* an operand that takes all remaining operands */
+	ARGS_OPTSTR,	/* a string operand that may be left out (after the others) */
 };
 
 struct args_spec {
@@ -43,8 +45,8 @@ struct args_spec {
 				 * for ARGS_CONST, the value it packs (not shown) */
 	const char *help;	/* one line */
 	/* The request key and its protocol limits; field.key NULL: used by the client only.
-	 * field.type must agree with type: PT_STR, PT_ID or PT_DATE for STR and TEXT;
-	 * PT_UINT for UINT; PT_STRS or PT_IDS for LIST and CSV; PT_BOOL for FLAG and YESNO;
+	 * field.type must agree with type: PT_STR, PT_ID or PT_DATE for STR, OPTSTR and TEXT;
+	 * PT_UINT for UINT; PT_STRS or PT_IDS for LIST, CSV and SEMI; PT_BOOL for FLAG and YESNO;
 	 * PT_STR for CONST. */
 	struct proto_field field;
 };
@@ -58,7 +60,7 @@ struct args_val {
 	const char **list;	/* LIST, CSV, REST: the values, in order */
 	size_t n;
 	char *owned;		/* TEXT read from stdin; s points into it */
-	char **copies;		/* CSV: the values split at commas; list points into them */
+	char **copies;		/* CSV, SEMI: the values split; list points into them */
 	size_t ncopies;
 };
 

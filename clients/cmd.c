@@ -34,9 +34,12 @@
 
 #include "admin.h"
 #include "cmd.h"
+#include "consult.h"
 #include "coverage.h"
+#include "households.h"
 #include "import.h"
 #include "keys.h"
+#include "pairing.h"
 #include "render.h"
 #include "watch.h"
 
@@ -163,15 +166,15 @@ static const struct args_spec cmd_person_list_spec[] = {
 };
 
 static const char *const cmd_milestones[] = {
-	"identify", "consult", "plan", "commit", "journal", NULL
+	"identify", "consult", "plan", "commit", "journal", "pair", "visit", NULL
 };
 
 static const struct args_spec cmd_coverage_spec[] = {
 	{ "--unit", ARGS_STR, "U", "only unit U and the units below it", F_ID("unit", OPT) },
-	{ "--milestone", ARGS_STR, "M", "only this milestone: identify, consult, plan, commit "
-	  "or journal", F_STR("milestone", OPT, 1, 16, cmd_milestones) },
-	{ "--by-unit", ARGS_FLAG, NULL, "per unit, how many people and cases are missing, "
-	  "instead of who", F_NONE },
+	{ "--milestone", ARGS_STR, "M", "only this milestone: identify, consult, plan, commit, "
+	  "journal, pair or visit", F_STR("milestone", OPT, 1, 16, cmd_milestones) },
+	{ "--by-unit", ARGS_FLAG, NULL, "per unit, how many people, cases and households are "
+	  "missing, instead of who", F_NONE },
 };
 
 static const struct args_spec cmd_campaign_set_spec[] = {
@@ -187,8 +190,99 @@ static const struct args_spec cmd_campaign_set_spec[] = {
 	{ "--commit-by", ARGS_STR, "D", "when commitments are to be published",
 	  F_DATE("commit_by", OPT) },
 	{ "--journal-by", ARGS_STR, "D", "when journals are due", F_DATE("journal_by", OPT) },
+	{ "--pair-by", ARGS_STR, "D", "when every pairing cadre and every low-income and "
+	  "near-low-income household is paired", F_DATE("pair_by", OPT) },
+	{ "--visit-by", ARGS_STR, "D", "when every paired household has had its first visit",
+	  F_DATE("visit_by", OPT) },
 	{ "--threshold", ARGS_UINT, "PCT", "the residents' satisfaction, in percent, that "
 	  "crossing a case off needs (default 80)", F_UINT("threshold", OPT, 0, 100) },
+};
+
+/* ---- households: the register, pairing, visits ---- */
+
+static const char *const cmd_categories[] = { "low_income", "near_low_income", "other", NULL };
+
+#define F_LINE(k, req, lo, hi) \
+	{ .key = k, .type = PT_LINE, .required = req, .min = lo, .max = hi }
+#define HOUSEHOLD_OPERAND \
+	{ "HOUSEHOLD", ARGS_STR, NULL, "the household's id (its number in the county's " \
+	  "register)", F_ID("household", REQ) }
+
+static const struct args_spec cmd_household_put_spec[] = {
+	HOUSEHOLD_OPERAND,
+	{ "--village", ARGS_STR, "V", "the village it lives in", F_ID("village", REQ) },
+	{ "--category", ARGS_STR, "C", "low_income (低保户), near_low_income (低保边缘户) or "
+	  "other", F_ENUM("category", REQ, cmd_categories) },
+	{ "--members", ARGS_UINT, "N", "people in the household, 1 to 99",
+	  F_UINT("members", REQ, 1, 99) },
+	{ "--head", ARGS_STR, "NAME", "the head of the household, 1 to 100 bytes (sensitive)",
+	  F_LINE("head", REQ, 1, CMD_MAX_NAME) },
+	{ "--needs", ARGS_SEMI, "A;B", "what it needs, as tags of 1 to 32 bytes (medical, "
+	  "housing, schooling, employment, ...); separate with ';' or repeat; at most 16",
+	  { .key = "needs", .type = PT_STRS, .min = 0, .max = 16, .item_max = 32 } },
+	{ "--id-number", ARGS_STR, "ID", "the head's identity card number (sensitive)",
+	  F_LINE("id_number", OPT, 1, 32) },
+	{ "--phone", ARGS_STR, "PHONE", "a phone number (sensitive)", F_LINE("phone", OPT, 1, 32) },
+	{ "--address", ARGS_STR, "ADDR", "the address, 1 to 200 bytes (sensitive)",
+	  F_LINE("address", OPT, 1, CMD_MAX_TITLE) },
+	{ "--member-names", ARGS_SEMI, "A;B", "the other members' names (sensitive); separate "
+	  "with ';' or repeat; at most 20",
+	  { .key = "member_names", .type = PT_STRS, .min = 0, .max = 20,
+	    .item_max = CMD_MAX_NAME } },
+	{ "--notes", ARGS_TEXT, "TEXT", "about the family, up to 2000 bytes (sensitive; '-': "
+	  "stdin)", F_STR("notes", OPT, 0, 2000, NULL) },
+};
+
+static const struct args_spec cmd_household_show_spec[] = {
+	HOUSEHOLD_OPERAND,
+};
+
+static const struct args_spec cmd_household_history_spec[] = {
+	HOUSEHOLD_OPERAND,
+	{ "--after", ARGS_UINT, "SEQ", "from after log entry SEQ on (default: from the start)",
+	  F_UINT("after", OPT, 0, UINT64_MAX) },
+	{ "--limit", ARGS_UINT, "N", "read N entries a request (1 to 1000; default 1000); "
+	  "history reads them all", F_UINT("limit", OPT, 1, CMD_MAX_LIMIT) },
+};
+
+static const struct args_spec cmd_household_list_spec[] = {
+	{ "--village", ARGS_STR, "V", "only households of village V", F_ID("village", OPT) },
+	{ "--cadre", ARGS_STR, "P", "only households paired with P", F_ID("cadre", OPT) },
+	{ "--within", ARGS_STR, "U", "only households of villages of U or below it",
+	  F_ID("within", OPT) },
+	{ "--category", ARGS_STR, "C", "only this category: low_income, near_low_income or other",
+	  F_ENUM("category", OPT, cmd_categories) },
+	{ "--paired", ARGS_YESNO, "yes|no", "only households with (yes) or without (no) a "
+	  "cadre", F_BOOL("paired", OPT) },
+	{ "--visited", ARGS_YESNO, "yes|no", "only households visited at least once (yes) or "
+	  "never (no)", F_BOOL("visited", OPT) },
+	{ "--limit", ARGS_UINT, "N", "at most N households (1 to 1000; default 100), reading on "
+	  "past those the filters leave out", F_UINT("limit", OPT, 1, CMD_MAX_LIMIT) },
+	{ "--after", ARGS_STR, "ID", "only households whose id sorts after ID",
+	  F_ID("after", OPT) },
+	ALL("household"),
+};
+
+static const struct args_spec cmd_visit_spec[] = {
+	HOUSEHOLD_OPERAND,
+	{ "--done", ARGS_TEXT, "TEXT", "what was done, 1 to 2000 bytes ('-': stdin)",
+	  F_STR("done", REQ, 1, 2000, NULL) },
+	{ "--support", ARGS_TEXT, "TEXT", "the support given: money, goods, a job found, a form "
+	  "filed (up to 2000 bytes)", F_STR("support", OPT, 0, 2000, NULL) },
+	{ "--date", ARGS_STR, "D", "the day of the visit (default today; not in the future)",
+	  F_DATE("date", OPT) },
+};
+
+/* nanti pair: the command line; the request is one of the two below. */
+static const struct args_spec cmd_pair_spec[] = {
+	HOUSEHOLD_OPERAND,
+	{ "CADRE", ARGS_OPTSTR, NULL, "the cadre who looks after it (county leader, leader, unit "
+	  "head, cadre or resident cadre)", F_NONE },
+	{ "--remove", ARGS_FLAG, NULL, "unpair the household instead (no CADRE)", F_NONE },
+};
+static const struct args_spec cmd_pair_req_spec[] = {
+	HOUSEHOLD_OPERAND,
+	{ "CADRE", ARGS_STR, NULL, "the cadre", F_ID("cadre", REQ) },
 };
 
 /* ---- cases: opening, the steps, what may happen any time ---- */
@@ -551,6 +645,22 @@ static void cmd_show_person(const struct run *r, const struct conn_reply *rep)
 	render_person(stdout, proto_map_get(rep->root, "person"));
 }
 
+static void cmd_show_household(const struct run *r, const struct conn_reply *rep)
+{
+	(void)r;
+	render_household(stdout, rep->root);
+}
+
+/* "household 1001: visit recorded, 3 so far (seq 40)" */
+static void cmd_show_visit(const struct run *r, const struct conn_reply *rep)
+{
+	(void)r;
+	fputs("household ", stdout);
+	render_text(stdout, cmd_str(rep->root, "household"), 0);
+	printf(": visit recorded, %" PRIu64 " so far", cmd_u64(rep->root, "visits"));
+	cmd_applied(rep);
+}
+
 static void cmd_show_coverage(const struct run *r, const struct conn_reply *rep)
 {
 	coverage_render(stdout, rep->root, args_find(r->t, "--by-unit")->set);
@@ -651,15 +761,7 @@ out:
 
 /* ---- paging: list, unit list, person list, show ---- */
 
-/* The pages read so far: kept whole, because rows point into their decoded replies. */
-struct cmd_pages {
-	struct conn_reply **page;
-	size_t npages;
-	const msgpack_object **row;
-	size_t nrows;
-};
-
-static void cmd_pages_fini(struct cmd_pages *p)
+void cmd_pages_fini(struct cmd_pages *p)
 {
 	for (size_t i = 0; i < p->npages; i++) {
 		conn_reply_fini(p->page[i]);
@@ -702,14 +804,8 @@ static bool cmd_key_past(proto_str a, proto_str b)
 	return c < 0 || (c == 0 && b.len > a.len);
 }
 
-/*
- * cmd_pages_read - send r's request and keep the reply in p, its maps under key in
- * p->row; then, while `all` and the reply's next is not nil, set --after to next (an
- * integer, or an id for ARGS_STR --after) and ask again. *next is the last reply's next.
- * A refusal is printed as JSON with --json. Returns an exit status.
- */
-static int cmd_pages_read(struct run *r, const char *key, bool all, struct cmd_pages *p,
-			  const msgpack_object **next)
+int cmd_pages_read(struct run *r, const char *key, bool all, size_t want, struct cmd_pages *p,
+		   const msgpack_object **next)
 {
 	struct args_val *after = args_find(r->t, "--after");
 	bool by_id = after != NULL && r->t->spec[after - r->t->val].type == ARGS_STR;
@@ -740,7 +836,7 @@ static int cmd_pages_read(struct run *r, const char *key, bool all, struct cmd_p
 		if (rc != CLI_OK)
 			goto out;
 		*next = proto_map_get(page->root, "next");
-		if ((*next)->type == MSGPACK_OBJECT_NIL || !all)
+		if ((*next)->type == MSGPACK_OBJECT_NIL || (!all && p->nrows >= want))
 			break;
 		if (by_id) {
 			proto_obj_str(*next, &id);
@@ -768,8 +864,14 @@ out:
 	return rc;
 }
 
-/* list, unit list, person list; the row's data is the render table of the items. */
-static int cmd_list(struct run *r)
+/*
+ * The lists: read the pages (one, every one with --all, or as many as it takes to find
+ * want items when want > 0: a filtered page may come short), then print them as the row's
+ * render table (its data), or as JSON: the reply itself when one page was asked for and
+ * read whole, else one object of the same shape holding every item. Past want items the list is cut,
+ * and `next` is then the id (under idkey) of the last item shown.
+ */
+static int cmd_list_pages(struct run *r, size_t want, const char *idkey)
 {
 	bool all = args_find(r->t, "--all")->set;
 	struct cmd_pages p = { NULL, 0, NULL, 0 };
@@ -777,10 +879,18 @@ static int cmd_list(struct run *r)
 	const struct conn_reply *last;
 	int rc;
 
-	if ((rc = cmd_pages_read(r, "items", all, &p, &next)) != CLI_OK)
+	if ((rc = cmd_pages_read(r, "items", all, want, &p, &next)) != CLI_OK)
 		goto out;
 	last = p.page[p.npages - 1];
-	if (r->conf->json && !all) {
+	if (!all && want > 0 && p.nrows > want) {
+		p.nrows = want;
+		next = proto_map_get(p.row[want - 1], idkey);
+		if (next == NULL || next->type != MSGPACK_OBJECT_STR) {
+			rc = conn_bad_reply(&r->conn, "an item without its id");
+			goto out;
+		}
+	}
+	if (r->conf->json && !all && p.npages == 1 && next == proto_map_get(last->root, "next")) {
 		render_json(stdout, last->root);
 	} else if (r->conf->json) {
 		printf("{\"ok\":true,\"seq\":%" PRIu64 ",\"items\":[", last->seq);
@@ -788,7 +898,9 @@ static int cmd_list(struct run *r)
 			fputs(i > 0 ? "," : "", stdout);
 			proto_json(stdout, p.row[i]);
 		}
-		fputs("],\"next\":null}\n", stdout);
+		fputs("],\"next\":", stdout);
+		proto_json(stdout, next);
+		fputs("}\n", stdout);
 	} else {
 		render_table(stdout, r->cmd->data, p.row, p.nrows);
 		if (next->type != MSGPACK_OBJECT_NIL) {
@@ -806,6 +918,20 @@ out:
 	return rc;
 }
 
+/* list, unit list, person list: a page, or --all. */
+static int cmd_list(struct run *r)
+{
+	return cmd_list_pages(r, 0, NULL);
+}
+
+/* household list: --limit households (default 100), however many pages the filters take. */
+static int cmd_household_list(struct run *r)
+{
+	const struct args_val *limit = args_find(r->t, "--limit");
+
+	return cmd_list_pages(r, limit->set ? limit->u : 100, "household");
+}
+
 /* show: the case and its whole history, however many pages that takes. */
 static int cmd_show_case(struct run *r)
 {
@@ -815,7 +941,7 @@ static int cmd_show_case(struct run *r)
 	const msgpack_object *next = NULL, *last;
 	int rc;
 
-	if ((rc = cmd_pages_read(r, "history", true, &p, &next)) != CLI_OK)
+	if ((rc = cmd_pages_read(r, "history", true, 0, &p, &next)) != CLI_OK)
 		goto out;
 	for (size_t i = 0; i < p.nrows; i++, prev = seq) {
 		if (!proto_obj_u64(proto_map_get(p.row[i], "seq"), &seq) || seq <= prev) {
@@ -846,6 +972,102 @@ static int cmd_show_case(struct run *r)
 	}
 out:
 	cmd_pages_fini(&p);
+	return rc;
+}
+
+/* household history: the household's entries, every page, told as a story. */
+static int cmd_household_history(struct run *r)
+{
+	struct cmd_pages p = { NULL, 0, NULL, 0 };
+	const msgpack_object *next = NULL;
+	const struct conn_reply *last;
+	uint64_t prev = args_find(r->t, "--after")->u, seq;
+	int rc;
+
+	if ((rc = cmd_pages_read(r, "items", true, 0, &p, &next)) != CLI_OK)
+		goto out;
+	for (size_t i = 0; i < p.nrows; i++, prev = seq) {
+		if (!proto_obj_u64(proto_map_get(p.row[i], "seq"), &seq) || seq <= prev) {
+			rc = conn_bad_reply(&r->conn, "history entries without a 'seq' in order");
+			goto out;
+		}
+	}
+	last = p.page[p.npages - 1];
+	if (r->conf->json && p.npages == 1) {
+		render_json(stdout, last->root);
+	} else if (r->conf->json) {
+		printf("{\"ok\":true,\"seq\":%" PRIu64 ",\"items\":[", last->seq);
+		for (size_t i = 0; i < p.nrows; i++) {
+			fputs(i > 0 ? "," : "", stdout);
+			proto_json(stdout, p.row[i]);
+		}
+		fputs("],\"next\":null}\n", stdout);
+	} else {
+		fputs("household ", stdout);
+		render_text(stdout, (proto_str){ args_find(r->t, "HOUSEHOLD")->s,
+						 (uint32_t)args_find(r->t, "HOUSEHOLD")->len }, 0);
+		if (p.nrows == 0)
+			puts(": no history to show");
+		else
+			printf(": %zu %s\n", p.nrows, p.nrows == 1 ? "entry" : "entries");
+		render_history(stdout, p.row, p.nrows);
+	}
+out:
+	cmd_pages_fini(&p);
+	return rc;
+}
+
+/*
+ * pair: `nanti pair H CADRE` (household.pair) or `nanti pair --remove H` (household.unpair),
+ * one request of its own table, so that it is checked as every request is.
+ */
+static int cmd_pair(struct run *r)
+{
+	static const struct cmd_need needs[] = { { "household", CMD_T(STR) }, { NULL, 0 } };
+	const struct args_val *h = args_find(r->t, "HOUSEHOLD"), *cadre = args_find(r->t, "CADRE");
+	bool remove = args_find(r->t, "--remove")->set, changed = true;
+	struct args_val val[2];
+	struct args_table t = { cmd_pair_req_spec, remove ? 1 : 2, val };
+	struct conn_reply rep = { .root = NULL };
+	proto_out out;
+	int rc;
+
+	if (remove == cadre->set) {
+		cli_warn(remove ? "pair: --remove takes the household alone" :
+			 "pair: missing CADRE (see nanti pair --help)");
+		return CLI_USAGE;
+	}
+	memset(val, 0, sizeof val);
+	val[0] = *h;
+	val[1] = *cadre;
+	proto_out_init(&out);
+	if ((rc = cmd_start(r, remove ? "household.unpair" : "household.pair", &t, &out)) != CLI_OK)
+		goto out;
+	rc = cmd_send(r, &out, needs, &rep);
+	if (rc != CLI_OK && rc != CLI_REFUSED)
+		goto out;
+	if (r->conf->json) {
+		render_json(stdout, rep.root);
+		goto out;
+	}
+	if (rc != CLI_OK)
+		goto out;
+	proto_obj_bool(proto_map_get(rep.root, "changed"), &changed);
+	fputs("household ", stdout);
+	render_text(stdout, cmd_str(rep.root, "household"), 0);
+	if (remove && changed)
+		fputs(" unpaired", stdout);
+	else if (remove)
+		fputs(" was not paired: unchanged\n", stdout);
+	else if (changed)
+		printf(" paired with %s", cadre->s);
+	else
+		printf(" is paired with %s already: unchanged\n", cadre->s);
+	if (changed)
+		cmd_applied(&rep);
+out:
+	conn_reply_fini(&rep);
+	proto_out_fini(&out);
 	return rc;
 }
 
@@ -1129,11 +1351,102 @@ const struct cmd cmd_table[] = {
 	{ .name = "coverage", .op = "campaign.coverage",
 	  .summary = "who has not done their part, per milestone and unit",
 	  .about = "For each milestone of the campaign (identify, consult, plan, commit,\n"
-		   "journal): its date, how many have done it in time, and one line per person\n"
-		   "missing it, by unit, with the cases concerned. A step recorded after the\n"
-		   "milestone's date counts as missing it.",
+		   "journal, pair, visit): its date, how many have done it in time, and one line\n"
+		   "per person missing it, by unit, with the cases (or households) concerned. A\n"
+		   "step recorded after the milestone's date counts as missing it.",
 	  CMD_SPEC(cmd_coverage_spec), .run = cmd_single, .show = cmd_show_coverage,
 	  .needs = { { "milestones", CMD_T(ARRAY) }, { "today", CMD_T(STR) }, { NULL, 0 } } },
+	/* households */
+	{ .name = "household import", .op = "household.put",
+	  .summary = "register or update households from a CSV file",
+	  .about = "Register or update the household register (民情档案) from a CSV file with\n"
+		   "the columns household, village, category, members, needs, head, id_number,\n"
+		   "phone, address, member_names, notes (needs and member_names separated by\n"
+		   "';'; docs/client.md). Every row is checked first, against the file and the\n"
+		   "ledger; if any is invalid, each error is printed as FILE:LINE: message and\n"
+		   "nothing is sent (exit status 1). Only the rows that differ from the ledger\n"
+		   "are sent, many at a time: importing the same file again sends nothing. By\n"
+		   "an admin, the theme office, or someone whose reach holds the villages.",
+	  .spec = households_import_spec, .nspec = HOUSEHOLDS_IMPORT_NSPEC,
+	  .run = households_import_run, .section = "households" },
+	{ .name = "household export", .op = "household.list",
+	  .summary = "the household register as a CSV file",
+	  .about = "Write the households (of --village or --within, else all) as a CSV file that\n"
+		   "household import reads back unchanged, in id order, sensitive fields and\n"
+		   "all: written to FILE.tmp (mode 0600), then renamed to FILE; '-' or no FILE:\n"
+		   "standard output. It needs someone who may see every household's sensitive\n"
+		   "fields (an admin, the offices); a household that comes without them stops\n"
+		   "the export (exit status 1) and no FILE is written.",
+	  .spec = households_export_spec, .nspec = HOUSEHOLDS_EXPORT_NSPEC,
+	  .run = households_export_run },
+	CMD_ORG_WRITE("household put", "household.put", cmd_household_put_spec, cmd_show_put,
+		      "household", "register a household, or change its record",
+		      "Register a household of the register, or replace what its record says:\n"
+		      "the fields not given are cleared (its pairing, visits and consultations\n"
+		      "stay). Putting it exactly as it is changes nothing. The head, identity\n"
+		      "number, phone, address, member names and notes are sensitive: never in the\n"
+		      "log, shown only to those who look after the household. By an admin, the\n"
+		      "theme office, or someone whose reach holds the village."),
+	{ .name = "household show", .op = "household.get", .summary = "show a household",
+	  .about = "Show a household: its record (the sensitive fields only if you may see\n"
+		   "them), its cadre, its visits, and the cases that concern it.",
+	  CMD_SPEC(cmd_household_show_spec), .run = cmd_single, .show = cmd_show_household,
+	  .needs = { { "household", CMD_T(MAP) }, { NULL, 0 } } },
+	{ .name = "household list", .op = "household.list", .summary = "list households",
+	  .about = "List households in id order: at most --limit (default 100), or --all.\n"
+		   "Filters combine; households you may not read are left out.",
+	  CMD_SPEC(cmd_household_list_spec), .run = cmd_household_list,
+	  .needs = NEEDS_PAGE(CMD_T(STR)), .data = &render_households_table },
+	{ .name = "household history", .op = "household.history",
+	  .summary = "tell a household's history",
+	  .about = "Tell a household's history in order, one block per entry: its record put\n"
+		   "and changed, its pairings, visits and consultations, the cases opened\n"
+		   "about it. Read to the end, a page at a time.",
+	  CMD_SPEC(cmd_household_history_spec), .run = cmd_household_history,
+	  .needs = NEEDS_PAGE(CMD_T(POSITIVE_INTEGER)) },
+	{ .name = "household consult", .op = "household.consult", .write = true,
+	  .summary = "record a household consultation and open its problems as cases",
+	  .about = "Record a household consultation (民情会诊) in VILLAGE about --households,\n"
+		   "then open one case for each --problem it found: kind household_issue,\n"
+		   "source household_consultation, in the village, naming the consultation and\n"
+		   "the households the problem concerns ('H1,H2=TITLE'; a bare TITLE concerns\n"
+		   "every household discussed). Prints the consultation's seq and the cases.\n"
+		   "The cases' request ids are the consultation's with .p1, .p2, ...: after a\n"
+		   "failure, run it again with the --request-id it printed, and nothing is\n"
+		   "recorded twice.",
+	  .spec = consult_spec, .nspec = CONSULT_NSPEC, .run = consult_run },
+	{ .name = "pair", .write = true, .summary = "pair a household with a cadre (一户一干部)",
+	  .about = "Pair HOUSEHOLD with CADRE, who looks after it, replacing the cadre it had;\n"
+		   "--remove unpairs it. By an admin, the theme office, or a unit head whose\n"
+		   "reach holds the household's village. Many at once: nanti pair import; the\n"
+		   "list to publish: nanti pair list.",
+	  CMD_SPEC(cmd_pair_spec), .run = cmd_pair },
+	{ .name = "pair import", .op = "household.pair",
+	  .summary = "pair households with cadres from a CSV file",
+	  .about = "Pair households with cadres from a CSV file with the columns household,\n"
+		   "cadre. Every row is checked first (the household and the cadre exist, the\n"
+		   "cadre may pair, a household once, you may pair it); if any is invalid, each\n"
+		   "error is printed as FILE:LINE: message and nothing is sent (exit status 1).\n"
+		   "Rows already paired so are not sent: importing the same file again sends\n"
+		   "nothing.",
+	  .spec = pairing_import_spec, .nspec = PAIRING_IMPORT_NSPEC,
+	  .run = pairing_import_run },
+	{ .name = "pair list", .op = "household.pairings",
+	  .summary = "the pairing list of a unit, ready to publish",
+	  .about = "The pairing list (一户一干部) of --unit and the units below it, or of the\n"
+		   "county: by unit, then by cadre, each cadre's households with their village,\n"
+		   "category and head (when you may see it); a cadre not yet paired says so.\n"
+		   "--csv writes one line per pairing for the office's tools.",
+	  .spec = pairing_list_spec, .nspec = PAIRING_LIST_NSPEC, .run = pairing_list_run,
+	  .needs = NEEDS_PAGE(CMD_T(STR)) },
+	{ .name = "visit", .op = "household.visit", .write = true,
+	  .summary = "record a visit to a household (走访)",
+	  .about = "Record a visit to HOUSEHOLD by the actor: what was done and the support\n"
+		   "given. By its paired cadre, anyone whose reach holds its village, or the\n"
+		   "theme office.",
+	  CMD_SPEC(cmd_visit_spec), .run = cmd_single, .show = cmd_show_visit,
+	  .needs = { { "household", CMD_T(STR) }, { "visits", CMD_T(POSITIVE_INTEGER) },
+		     { NULL, 0 } } },
 	/* the log and the daemon */
 	{ .name = "log", .op = "log.read", .summary = "read the log of changes",
 	  .about = "Print log entries in seq order, a page at a time (--all: up to the end).\n"
@@ -1242,12 +1555,20 @@ static int cmd_words(const char *name, int argc, char *const *argv)
 	return 0;
 }
 
+/* The longest name wins: `nanti pair import F` is pair import, `nanti pair H C` is pair. */
 const struct cmd *cmd_find(int argc, char *const *argv, int *words)
 {
-	for (size_t i = 0; i < cmd_count && argc > 0; i++)
-		if ((*words = cmd_words(cmd_table[i].name, argc, argv)) > 0)
-			return &cmd_table[i];
-	return NULL;
+	const struct cmd *found = NULL;
+	int n;
+
+	*words = 0;
+	for (size_t i = 0; i < cmd_count && argc > 0; i++) {
+		if ((n = cmd_words(cmd_table[i].name, argc, argv)) > *words) {
+			*words = n;
+			found = &cmd_table[i];
+		}
+	}
+	return found;
 }
 
 bool cmd_is_group(const char *word)

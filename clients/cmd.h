@@ -68,8 +68,8 @@ extern const size_t cmd_write_nspec;
 #define CMD_LOG_NSPEC 4
 extern const struct args_spec cmd_log_spec[CMD_LOG_NSPEC];
 
-/* The command whose words ("unit put", "admin key add") begin argv; *words says how many
- * it took. NULL if none. */
+/* The command whose words ("unit put", "admin key add") begin argv, the one of the most
+ * words if several do ("pair import", "pair"); *words says how many it took. NULL if none. */
 const struct cmd *cmd_find(int argc, char *const *argv, int *words);
 
 /* Is word the first word of two-word commands ("unit")? */
@@ -107,6 +107,27 @@ int cmd_send(struct run *r, const proto_out *out, const struct cmd_need *needs,
 typedef int (*cmd_entry_fn)(void *arg, const msgpack_object *entry, uint64_t seq);
 int cmd_log_read(struct run *r, struct args_table *t, uint64_t after, cmd_entry_fn each,
 		 void *arg, uint64_t *next, uint64_t *seq);
+
+/* The pages of a list read so far: kept whole, because rows point into their decoded
+ * replies. Start it zeroed; free it with cmd_pages_fini(). */
+struct cmd_pages {
+	struct conn_reply **page;
+	size_t npages;
+	const msgpack_object **row;
+	size_t nrows;
+};
+void cmd_pages_fini(struct cmd_pages *p);
+
+/*
+ * cmd_pages_read - send r's request (its op and table r->t) and keep the reply in p, its
+ * maps under key in p->row; then, while the reply's next is not nil and either `all` or
+ * fewer than want rows came (a filtered page may come short), set r->t's --after to next
+ * (an integer, or an id for an ARGS_STR --after) and ask again. *next is the last reply's
+ * next. Opens r's connection. A refusal is printed as JSON with --json. Returns an exit
+ * status.
+ */
+int cmd_pages_read(struct run *r, const char *key, bool all, size_t want, struct cmd_pages *p,
+		   const msgpack_object **next);
 
 /* Print one log entry: a JSON line with --json, else an aligned line (after a header). */
 void cmd_print_entry(struct run *r, const msgpack_object *entry);

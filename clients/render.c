@@ -176,6 +176,16 @@ static void render_pad(FILE *f, proto_str s, size_t width, size_t cap, bool righ
 		fprintf(f, "%*s", (int)(width > w ? width - w : 0), "");
 }
 
+size_t render_columns(proto_str s)
+{
+	return render_width(s);
+}
+
+void render_padded(FILE *f, proto_str s, size_t width, size_t cap)
+{
+	render_pad(f, s, width, cap, false);
+}
+
 static proto_str render_cstr(const char *s)
 {
 	return (proto_str){ s, (uint32_t)strlen(s) };
@@ -441,6 +451,8 @@ static const struct render_row render_campaign_rows[] = {
 	{ "plan by", "{plan_by}", NULL },
 	{ "commit by", "{commit_by}", NULL },
 	{ "journal by", "{journal_by}", NULL },
+	{ "pair by", "{pair_by}", NULL },
+	{ "visit by", "{visit_by}", NULL },
 	{ "threshold", "{threshold}% of the residents satisfied to cross a case off", NULL },
 	{ "set", "{set_at:time} (seq {set_seq})", NULL },
 };
@@ -467,6 +479,8 @@ static const struct render_row render_case_rows[] = {
 	{ "stable", "{stable}", NULL },
 	{ "repeats", "{repeats} ({skip_level_repeats:0} skipping a level)", NULL },
 	{ "tags", "{tags}", NULL },
+	{ "households", "{households}", NULL },
+	{ "consultation", "the household consultation of seq {consultation}", NULL },
 	{ "opened", "{opened_at:time} by {opened_by} (seq {opened_seq})", NULL },
 	{ "updated", "{updated_at:time} (seq {updated_seq})", NULL },
 	{ "description", "{description}", NULL },
@@ -481,6 +495,30 @@ static const struct render_record render_campaign_view =
 static const struct render_record render_case_view =
 	RENDER_RECORD("case {case}  {title}", render_case_rows);
 
+/* A household: its sensitive rows are simply absent when the viewer may not see them. */
+static const struct render_row render_household_rows[] = {
+	{ "village", "{village}", NULL },
+	{ "category", "{category}", NULL },
+	{ "members", "{members}", NULL },
+	{ "needs", "{needs}", NULL },
+	{ "head", "{head}", NULL },
+	{ "id number", "{id_number}", NULL },
+	{ "phone", "{phone}", NULL },
+	{ "address", "{address}", NULL },
+	{ "member names", "{member_names}", NULL },
+	{ "notes", "{notes}", NULL },
+	{ "cadre", "{cadre}, since {paired_at:time}", "not paired" },
+	{ "visits", "{visits}: the first on {first_visit}, the last on {last_visit}",
+	  "none yet" },
+	{ "consultations", "{consultations}", NULL },
+	{ "cases", "{cases}", NULL },
+	{ "created", CREATED, NULL },
+	{ "updated", UPDATED, NULL },
+};
+
+static const struct render_record render_household_view =
+	RENDER_RECORD("household {household}", render_household_rows);
+
 void render_unit(FILE *f, const msgpack_object *u)
 {
 	render_record(f, &render_unit_view, u, NULL);
@@ -489,6 +527,19 @@ void render_unit(FILE *f, const msgpack_object *u)
 void render_person(FILE *f, const msgpack_object *p)
 {
 	render_record(f, &render_person_view, p, NULL);
+}
+
+void render_household(FILE *f, const msgpack_object *reply)
+{
+	const msgpack_object *h = proto_map_get(reply, "household");
+	bool hidden = false;
+
+	render_record(f, &render_household_view, h, reply);
+	proto_obj_bool(proto_map_get(reply, "hidden"), &hidden);
+	if (hidden)
+		fputs("  (its head, identity number, phone, address, member names and notes are "
+		      "not shown to you: only to its paired cadre, the village's resident cadre, "
+		      "the theme and supervision offices and admins)\n", f);
 }
 
 void render_campaign(FILE *f, const msgpack_object *reply)
@@ -522,8 +573,8 @@ static const struct render_story render_stories[] = {
 	{ "case.opened", "opened: {title}",
 	  { ROW("kind", "{kind} ({area})"), ROW("unit", "{unit}"), ROW("lead", "{lead}"),
 	    ROW("units", "{units}"), ROW("deadline", "{deadline}"), ROW("source", "{source}"),
-	    ROW("taker", "{taker}"), ROW("tags", "{tags}"),
-	    ROW("description", "{description}") } },
+	    ROW("taker", "{taker}"), ROW("tags", "{tags}"), ROW("households", "{households}"),
+	    ROW("consultation", "seq {consultation}") } },
 	{ "case.planned", "plan filed: deadline {deadline}, units {units}",
 	  { ROW("measures", "{measures}"), ROW("schedule", "{schedule}"),
 	    ROW("lead", "{lead}") } },
@@ -592,7 +643,24 @@ static const struct render_story render_stories[] = {
 	{ "campaign.set", "campaign set: {name}, {start} to {end}",
 	  { ROW("threshold", "{threshold}%"), ROW("identify by", "{identify_by}"),
 	    ROW("consult by", "{consult_by}"), ROW("plan by", "{plan_by}"),
-	    ROW("commit by", "{commit_by}"), ROW("journal by", "{journal_by}") } },
+	    ROW("commit by", "{commit_by}"), ROW("journal by", "{journal_by}"),
+	    ROW("pair by", "{pair_by}"), ROW("visit by", "{visit_by}") } },
+	{ "household.created", "household {household} registered in {village}: {category}, "
+	  "{members} members",
+	  { ROW("needs", "{needs}"), ROW("fields", "{changed}"), ROW("cadre", "{cadre}") } },
+	{ "household.updated", "household {household} of {village} updated: {changed}",
+	  { ROW("moved from", "{moved_from}"), ROW("category", "{category}"),
+	    ROW("members", "{members}"), ROW("needs", "{needs}"), ROW("cadre", "{cadre}") } },
+	{ "household.paired", "household {household} of {village} paired with {cadre}",
+	  { ROW("previously", "{previous}"), ROW("category", "{category}") } },
+	{ "household.unpaired", "household {household} of {village} no longer paired with "
+	  "{cadre}", { { 0 } } },
+	{ "household.visited", "household {household} of {village} visited on {date}",
+	  { ROW("first visit", "{first}"), ROW("done", "{done}"), ROW("support", "{support}"),
+	    ROW("cadre", "{cadre}") } },
+	{ "household.consulted", "household consultation in {village} on {date}: {households}",
+	  { ROW("participants", "{participants}"), ROW("residents", "{residents}"),
+	    ROW("summary", "{summary}") } },
 };
 
 /* Keys every log entry has, which the story shows apart. */
@@ -656,10 +724,13 @@ static void render_unknown(FILE *f, const msgpack_object *e)
 	render_rows(f, rows, n, &m, RENDER_MARGIN);
 }
 
-/* The story: one block per entry of entries[0..n). */
-static void render_story(FILE *f, const msgpack_object *const *entries, size_t n)
+/* The story: one block per entry of entries[0..n). A case's story shows the steps it
+ * moves through; a household's (many cases) names the case of each entry instead. */
+static void render_story(FILE *f, const msgpack_object *const *entries, size_t n,
+			 bool one_case)
 {
 	proto_str step = PROTO_STR_NULL, now;
+	char cs[RENDER_NUM_BUF];
 
 	for (size_t i = 0; i < n; i++) {
 		const msgpack_object *e = entries[i];
@@ -671,10 +742,12 @@ static void render_story(FILE *f, const msgpack_object *const *entries, size_t n
 		fprintf(f, "\n%s  seq %s  ", at, render_uint(seq, proto_map_get(e, "seq")));
 		render_out(f, render_str(e, "actor"), 0, NULL);
 		fputs("\n" RENDER_MARGIN, f);
+		if (!one_case && proto_map_get(e, "case") != NULL)
+			fprintf(f, "case %s: ", render_uint(cs, proto_map_get(e, "case")));
 		render_what(f, e, 0, RENDER_MARGIN);
 		/* the step, when this entry moved the case: the opening does; a story that
 		 * starts later cannot tell for its first entry, so it starts from there */
-		if (proto_obj_str(proto_map_get(e, "step"), &now)) {
+		if (one_case && proto_obj_str(proto_map_get(e, "step"), &now)) {
 			bool opening = s != NULL && strcmp(s->topic, "case.opened") == 0;
 
 			if (i == 0 ? opening : step.ptr == NULL || now.len != step.len ||
@@ -690,6 +763,11 @@ static void render_story(FILE *f, const msgpack_object *const *entries, size_t n
 		else
 			render_unknown(f, e);
 	}
+}
+
+void render_history(FILE *f, const msgpack_object *const *entries, size_t n)
+{
+	render_story(f, entries, n, false);
 }
 
 void render_case(FILE *f, const msgpack_object *reply, const msgpack_object *const *history,
@@ -709,7 +787,7 @@ void render_case(FILE *f, const msgpack_object *reply, const msgpack_object *con
 			first, n, events);
 	else
 		fprintf(f, "\nhistory (%zu %s):\n", n, n == 1 ? "entry" : "entries");
-	render_story(f, history, n);
+	render_story(f, history, n, true);
 }
 
 /* ---- log entries ---- */
@@ -775,10 +853,23 @@ static const struct render_col render_person_cols[] = {
 	{ "NAME", "{name}", false },
 };
 
+static const struct render_col render_household_cols[] = {
+	{ "HOUSEHOLD", "{household}", false },
+	{ "VILLAGE", "{village}", false },
+	{ "CATEGORY", "{category}", false },
+	{ "MEMBERS", "{members}", true },
+	{ "CADRE", "{cadre}", false },
+	{ "VISITS", "{visits:0}", true },
+	{ "LAST VISIT", "{last_visit}", false },
+	{ "NEEDS", "{needs}", false },
+};
+
 #define RENDER_TABLE(cols, none) { cols, sizeof cols / sizeof cols[0], none }
 const struct render_table render_cases_table = RENDER_TABLE(render_case_cols, "no cases");
 const struct render_table render_units_table = RENDER_TABLE(render_unit_cols, "no units");
 const struct render_table render_people_table = RENDER_TABLE(render_person_cols, "no people");
+const struct render_table render_households_table =
+	RENDER_TABLE(render_household_cols, "no households");
 
 /* The text of a cell; the caller frees it. NULL when out of memory. */
 static char *render_cell(const struct render_col *col, const msgpack_object *row, size_t *len)

@@ -1207,7 +1207,8 @@ def _(t):
         "person show": "ID",
         "person list": "[--unit U] [--role R] [--within U] [--limit N] [--after ID] [--all]",
         "campaign set": "NAME --start D --end D [--identify-by D] [--consult-by D] "
-                        "[--plan-by D] [--commit-by D] [--journal-by D] [--threshold PCT]",
+                        "[--plan-by D] [--commit-by D] [--journal-by D] [--pair-by D] "
+                        "[--visit-by D] [--threshold PCT]",
         "campaign show": "",
         "show": "CASE [--after SEQ] [--limit N]",
         "list": "[--kind K] [--area A] [--unit U] [--lead P] [--step S] [--overdue] "
