@@ -815,8 +815,13 @@ int households_import_run(struct run *r)
 		goto out;
 	}
 	sheet_bar_start(&h.sh, "applying", h.nrows - h.counts[HH_SAME]);
+	/* in household id order, whatever the file's: a register's ids begin with their
+	 * village's code, so the households, their history and the village index each
+	 * grow at a few places a commit instead of at every village (every row has a valid
+	 * id by now, so the order holds them all) */
 	rc = sheet_apply(&h.sh, &h.pl, &(const struct sheet_puts){
-				 h.nrows, 1, hh_phase, hh_pack, hh_existed, &h }, &h.tally);
+				 h.nrows, 1, hh_phase, hh_pack, hh_existed, &h,
+				 h.norder == h.nrows ? h.order : NULL }, &h.tally);
 	if (rc != CLI_OK) {
 		cli_warn("household import: %zu of %zu rows confirmed in the ledger; the others may "
 			 "or may not be: importing the file again is safe and finishes it",

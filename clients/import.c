@@ -705,7 +705,7 @@ static bool import_existed(void *arg, size_t i)
 static int import_apply(struct import *im)
 {
 	const struct sheet_puts puts = {
-		im->nrows, im->k->phases, import_phase, import_pack, import_existed, im
+		im->nrows, im->k->phases, import_phase, import_pack, import_existed, im, NULL
 	};
 
 	sheet_bar_start(&im->sh, "applying", im->nrows);

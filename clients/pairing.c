@@ -469,7 +469,7 @@ int pairing_import_run(struct run *r)
 	}
 	sheet_bar_start(&p.sh, "applying", p.nrows - p.counts[PR_SAME]);
 	rc = sheet_apply(&p.sh, &p.pl, &(const struct sheet_puts){
-				 p.nrows, 1, pr_phase, pr_pack, pr_existed, &p }, &p.tally);
+				 p.nrows, 1, pr_phase, pr_pack, pr_existed, &p, NULL }, &p.tally);
 	if (rc != CLI_OK) {
 		cli_warn("pair import: %zu of %zu rows confirmed in the ledger; the others may or "
 			 "may not be: importing the file again is safe and finishes it",

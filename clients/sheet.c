@@ -777,7 +777,9 @@ int sheet_apply(struct sheet *s, struct pipeline *pl, const struct sheet_puts *p
 
 	proto_out_init(&out);
 	for (int phase = 0; phase < p->phases && !t->stop && rc == CLI_OK; phase++) {
-		for (size_t i = 0; i < p->nrows && !t->stop && rc == CLI_OK; i++) {
+		for (size_t k = 0; k < p->nrows && !t->stop && rc == CLI_OK; k++) {
+			size_t i = p->order != NULL ? p->order[k] : k;
+
 			if (p->phase(p->arg, i) != phase)
 				continue;
 			while (rc == CLI_OK && !t->stop && pipeline_full(pl))

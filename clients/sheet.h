@@ -237,6 +237,9 @@ struct sheet_puts {
 	/* Was row i's record in the ledger before (a success is "updated", not "created")? */
 	bool (*existed)(void *arg, size_t i);
 	void *arg;
+	/* The order to send the rows of a phase in: order[0..nrows) (NULL: line order). The
+	 * daemon's indexes are B-trees: rows sent in key order land on few pages a commit. */
+	const uint32_t *order;
 };
 
 /* What the puts did. */
