@@ -1004,13 +1004,21 @@ class Notify:
     def env(self):
         return {"NOTIFY_SOCKET": self.path}
 
-    def drain(self):
+    def drain(self, quiet=0.2):
+        """Read what has come, until nothing more comes for `quiet` seconds (0: only what
+        is queued now: a daemon sending every 0.2 s would otherwise keep it reading)."""
         import socket
-        while True:
-            try:
-                self.msgs.append(self.sock.recv(4096).decode(errors="replace"))
-            except socket.timeout:
-                return
+        self.sock.settimeout(quiet if quiet > 0 else None)
+        if quiet <= 0:
+            self.sock.setblocking(False)
+        try:
+            while True:
+                try:
+                    self.msgs.append(self.sock.recv(4096).decode(errors="replace"))
+                except (socket.timeout, BlockingIOError):
+                    return
+        finally:
+            self.sock.settimeout(0.2)
 
     def wait_for(self, line, timeout=15.0, start=0):
         """True once a datagram from msgs[start] on holds the line `line` (or starts with
