@@ -399,6 +399,34 @@ def _(t):
     t.eq(a["notify"], {"people": sorted([HEAD, COLLEAGUE, CADRE])}, "told themselves")
 
 
+@test("the visit milestone's date passing tells each cadre's unit of the households they "
+      "have not visited, and not of those visited in time")
+def _(t):
+    g = Register(t)
+    for hid in ("h1", "h2", "h3"):
+        g.ok(ADMIN, "household.put", **household(hid))
+    g.ok(ADMIN, "household.put", **household("far", village="dongcun"))
+    g.ok(ADMIN, "household.pair", household="h1", cadre=CADRE)
+    g.ok(ADMIN, "household.pair", household="h2", cadre=CADRE)
+    g.ok(ADMIN, "household.pair", household="h3", cadre=COLLEAGUE)
+    g.ok(ADMIN, "household.pair", household="far", cadre=County.OTHER_HEAD)
+    g.ok(CADRE, "household.visit", household="h1", date=today(-3), done="talked")
+    g.ok(COLLEAGUE, "household.visit", household="h3", date=today(-2), done="talked")
+    g.ok(THEME, "campaign.set", name="破难题", start=today(-30), end=today(60),
+         visit_by=today(-1))
+    deadline = time.time() + 15
+    notices = {}
+    while time.time() < deadline and len(notices) < 2:
+        notices = {e["unit"]: e for e in read_log(g.c, topic="campaign.missing")[0]
+                   if e["milestone"] == "visit" and e["level"] == 0}
+        time.sleep(0.2)
+    t.eq(sorted(notices), ["anling", "tianshi"], "the units of the cadres with a gap")
+    a = notices["anling"]
+    t.eq(([p["person"] for p in a["missing"]], a["households"], a["cases"]),
+         ([CADRE], 1, 0), "anling: wang.li has not visited h2; li.ming visited h3 in time")
+    t.eq(notices["tianshi"]["households"], 1, "tianshi: its head has not visited 'far'")
+
+
 @test("an export carries the households, and the import rebuilds their indexes byte for "
       "byte")
 def _(t):
