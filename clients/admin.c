@@ -262,6 +262,56 @@ static void print_counts(const struct run *r, const char *verb, const char *what
 		       n->people, n->cases, n->households, n->requests);
 }
 
+int admin_out_open(const char *what, const char *file, char *tmp, size_t tmplen, bool excl,
+		   FILE **f)
+{
+	int fd;
+
+	if (strcmp(file, "-") == 0) {
+		*f = stdout;
+		return CLI_OK;
+	}
+	if (snprintf(tmp, tmplen, "%s.tmp", file) >= (int)tmplen) {
+		cli_warn("%s: the file name is too long", what);
+		return CLI_USAGE;
+	}
+	/* 0600 (and again for a FILE.tmp left by a crash): the ledger holds petitioners' and
+	 * households' personal data */
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_CLOEXEC | (excl ? O_EXCL : O_TRUNC),
+		       0600)) < 0 || fchmod(fd, 0600) != 0 || (*f = fdopen(fd, "w")) == NULL) {
+		cli_warn("%s: %s: %s", what, tmp, strerror(errno));
+		if (fd >= 0) {
+			close(fd);
+			unlink(tmp);
+		}
+		return CLI_LOCAL;
+	}
+	return CLI_OK;
+}
+
+int admin_out_close(const char *what, const char *file, const char *tmp, FILE *f, int rc)
+{
+	if (f == stdout)
+		return rc;
+	if (rc == CLI_OK && (fflush(f) != 0 || fsync(fileno(f)) != 0)) {
+		cli_warn("%s: writing %s failed: %s", what, tmp, strerror(errno));
+		rc = CLI_LOCAL;
+	}
+	if (fclose(f) != 0 && rc == CLI_OK) {
+		cli_warn("%s: writing %s failed: %s", what, tmp, strerror(errno));
+		rc = CLI_LOCAL;
+	}
+	if (rc == CLI_OK && rename(tmp, file) != 0) {
+		cli_warn("%s: %s: %s", what, file, strerror(errno));
+		rc = CLI_LOCAL;
+	}
+	if (rc != CLI_OK)
+		unlink(tmp);
+	else
+		admin_sync_dir_of(file);
+	return rc;
+}
+
 int admin_export_run(struct run *r)
 {
 	const char *file = args_find(r->t, "FILE")->s;
@@ -272,8 +322,8 @@ int admin_export_run(struct run *r)
 	struct timespec ts;
 	struct stat st;
 	FILE *f = stdout;
-	int fd = -1;
 	nt_err rc;
+	int cr;
 
 	state_dir(r, dir, sizeof dir);
 	if (!out_stdout && stat(file, &st) == 0) {
@@ -285,44 +335,19 @@ int admin_export_run(struct run *r)
 			 rc == NT_EIO ? strerror(errno) : nt_strerror(rc));
 		return CLI_LOCAL;
 	}
-	snprintf(tmp, sizeof tmp, "%s.tmp", file);
-	/* 0600: the ledger holds petitioners' and households' personal data */
-	if (!out_stdout && ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0 ||
-			    (f = fdopen(fd, "w")) == NULL)) {
-		cli_warn("admin export: %s: %s", tmp, strerror(errno));
-		if (fd >= 0) {
-			close(fd);
-			unlink(tmp);
-		}
+	if ((cr = admin_out_open("admin export", file, tmp, sizeof tmp, true, &f)) != CLI_OK) {
 		ledger_close(&lg);
-		return CLI_LOCAL;
+		return cr;
 	}
 	clock_gettime(CLOCK_REALTIME, &ts);
 	rc = dump_export(lg, f, (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, &n, why,
 			 sizeof why);
 	ledger_close(&lg);
-	if (!out_stdout) {
-		if (rc == NT_OK && (fflush(f) != 0 || fsync(fileno(f)) != 0)) {
-			snprintf(why, sizeof why, "%s", strerror(errno));
-			rc = NT_EIO;
-		}
-		if (fclose(f) != 0 && rc == NT_OK) {
-			snprintf(why, sizeof why, "%s", strerror(errno));
-			rc = NT_EIO;
-		}
-		if (rc == NT_OK && rename(tmp, file) != 0) {
-			snprintf(why, sizeof why, "%s: %s", file, strerror(errno));
-			rc = NT_EIO;
-		}
-		if (rc != NT_OK)
-			unlink(tmp);
-		else
-			admin_sync_dir_of(file);
-	}
-	if (rc != NT_OK) {
+	if (rc != NT_OK)
 		cli_warn("admin export: %s", why[0] ? why : nt_strerror(rc));
-		return CLI_LOCAL;
-	}
+	if ((cr = admin_out_close("admin export", file, tmp, f, rc == NT_OK ? CLI_OK : CLI_LOCAL))
+	    != CLI_OK)
+		return cr;
 	if (!out_stdout)
 		print_counts(r, "exported", file, &n);
 	return CLI_OK;

@@ -34,12 +34,10 @@
  * an export that silently lacked a head of household would not import again.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "admin.h"
@@ -925,51 +923,6 @@ static bool hh_export_item(void *arg, const msgpack_object *item)
 	return !x->failed;
 }
 
-/* The output: FILE.tmp (mode 0600: the register's personal data), or stdout. */
-static int hh_export_open(const char *file, const char *tmp, FILE **f)
-{
-	int fd;
-
-	if (strcmp(file, "-") == 0) {
-		*f = stdout;
-		return CLI_OK;
-	}
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0 ||
-	    fchmod(fd, 0600) != 0 || (*f = fdopen(fd, "w")) == NULL) {
-		cli_warn("household export: %s: %s", tmp, strerror(errno));
-		if (fd >= 0) {
-			close(fd);
-			unlink(tmp);
-		}
-		return CLI_LOCAL;
-	}
-	return CLI_OK;
-}
-
-/* Finish the file: synced, renamed into place (or removed, when rc says it failed). */
-static int hh_export_close(const char *file, const char *tmp, FILE *f, int rc)
-{
-	if (f == stdout)
-		return rc;
-	if (rc == CLI_OK && (fflush(f) != 0 || fsync(fileno(f)) != 0)) {
-		cli_warn("household export: writing %s failed: %s", tmp, strerror(errno));
-		rc = CLI_LOCAL;
-	}
-	if (fclose(f) != 0 && rc == CLI_OK) {
-		cli_warn("household export: writing %s failed: %s", tmp, strerror(errno));
-		rc = CLI_LOCAL;
-	}
-	if (rc == CLI_OK && rename(tmp, file) != 0) {
-		cli_warn("household export: %s: %s", file, strerror(errno));
-		rc = CLI_LOCAL;
-	}
-	if (rc != CLI_OK)
-		unlink(tmp);
-	else
-		admin_sync_dir_of(file);
-	return rc;
-}
-
 int households_export_run(struct run *r)
 {
 	const struct args_val *files = args_find(r->t, "FILE");
@@ -991,11 +944,8 @@ int households_export_run(struct run *r)
 		kv[n++] = (struct sheet_kv){ "village", village->s, false };
 	if (within->set)
 		kv[n++] = (struct sheet_kv){ "within", within->s, false };
-	if (snprintf(tmp, sizeof tmp, "%s.tmp", file) >= (int)sizeof tmp) {
-		cli_warn("household export: the file name is too long");
-		return CLI_USAGE;
-	}
-	if ((rc = conn_open(&r->conn)) != CLI_OK || (rc = hh_export_open(file, tmp, &x.f)) != CLI_OK)
+	if ((rc = conn_open(&r->conn)) != CLI_OK ||
+	    (rc = admin_out_open("household export", file, tmp, sizeof tmp, false, &x.f)) != CLI_OK)
 		return rc;
 	for (int c = 0; c < HH_COLS; c++)
 		fprintf(x.f, "%s%s", c > 0 ? "," : "", hh_cols[c]);
@@ -1006,7 +956,8 @@ int households_export_run(struct run *r)
 			 "the output is incomplete" : "nothing was written");
 		rc = CLI_REFUSED;
 	}
-	if ((rc = hh_export_close(file, tmp, x.f, rc)) != CLI_OK || x.f == stdout)
+	if ((rc = admin_out_close("household export", file, tmp, x.f, rc)) != CLI_OK ||
+	    x.f == stdout)
 		return rc;
 	if (r->conf->json) {
 		printf("{\"ok\":true,\"records\":\"households\",\"file\":");

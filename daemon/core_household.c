@@ -46,9 +46,8 @@ nt_err core_get_household(const struct core_view *v, proto_str id, struct househ
 	return rec_decode(val.mv_data, val.mv_size, &household_desc, h);
 }
 
-/* The household a request names, or not_found saying so. */
-static nt_err get_named(const struct core_view *v, proto_str id, struct household_rec *h,
-			char *why, size_t whylen)
+nt_err core_get_household_named(const struct core_view *v, proto_str id,
+				struct household_rec *h, char *why, size_t whylen)
 {
 	nt_err rc = core_get_household(v, id, h);
 
@@ -324,7 +323,7 @@ static nt_err household_pair(const struct core_view *v, const struct core_req *r
 	nt_err rc;
 
 	if ((rc = perm_actor(v, r->actor, &actor, why, whylen)) != NT_OK ||
-	    (rc = get_named(v, a[PA_HOUSEHOLD].s, &h, why, whylen)) != NT_OK)
+	    (rc = core_get_household_named(v, a[PA_HOUSEHOLD].s, &h, why, whylen)) != NT_OK)
 		return rc;
 	if ((rc = core_get_person(v, a[PA_CADRE].s, &cadre)) == NT_ENOTFOUND)
 		return refuse(why, whylen, rc, "no person '%.*s' (the cadre)",
@@ -371,7 +370,7 @@ static nt_err household_unpair(const struct core_view *v, const struct core_req 
 	nt_err rc;
 
 	if ((rc = perm_actor(v, r->actor, &actor, why, whylen)) != NT_OK ||
-	    (rc = get_named(v, r->args[PA_HOUSEHOLD].s, &h, why, whylen)) != NT_OK ||
+	    (rc = core_get_household_named(v, r->args[PA_HOUSEHOLD].s, &h, why, whylen)) != NT_OK ||
 	    (rc = may_pair(v, &actor, &h, "household.unpair", why, whylen)) != NT_OK)
 		return rc;
 	if (h.cadre.len == 0) {
@@ -427,7 +426,7 @@ static nt_err household_visit(const struct core_view *v, const struct core_req *
 	nt_err rc;
 
 	if ((rc = perm_actor(v, r->actor, &actor, why, whylen)) != NT_OK ||
-	    (rc = get_named(v, a[HV_HOUSEHOLD].s, &h, why, whylen)) != NT_OK ||
+	    (rc = core_get_household_named(v, a[HV_HOUSEHOLD].s, &h, why, whylen)) != NT_OK ||
 	    (rc = past_day(v, &a[HV_DATE], &day, why, whylen)) != NT_OK)
 		return rc;
 	if (!(actor.roles & ROLE_THEME) && !proto_str_same(h.cadre, actor.id) &&
@@ -505,7 +504,7 @@ static nt_err household_consult(const struct core_view *v, const struct core_req
 		proto_str id;
 
 		proto_obj_str(&hs->via.array.ptr[i], &id);
-		if ((rc = get_named(v, id, &h, why, whylen)) != NT_OK)
+		if ((rc = core_get_household_named(v, id, &h, why, whylen)) != NT_OK)
 			return rc;
 		if (!proto_str_same(h.village, village))
 			return refuse(why, whylen, NT_EBADREQ, "household '%.*s' is of village "
@@ -616,7 +615,7 @@ nt_err core_case_households(const struct core_view *v, const struct person_rec *
 		bool yes;
 
 		proto_obj_str(&households->o->via.array.ptr[i], &id);
-		if ((rc = get_named(v, id, &h, why, whylen)) != NT_OK ||
+		if ((rc = core_get_household_named(v, id, &h, why, whylen)) != NT_OK ||
 		    (rc = perm_household_read(v, actor, &h, &yes)) != NT_OK)
 			return rc;
 		if (!yes)

@@ -35,8 +35,7 @@
 
 enum { M_IDENTIFY = MS_IDENTIFY, M_CONSULT = MS_CONSULT, M_PLAN = MS_PLAN,
        M_COMMIT = MS_COMMIT, M_JOURNAL = MS_JOURNAL, M_PAIR = MS_PAIR, M_VISIT = MS_VISIT };
-/* The milestones counted in households rather than cases. */
-#define HH_MILESTONE(m) ((m) == M_PAIR || (m) == M_VISIT)
+#define HH_MILESTONE(m) milestone_of_households((unsigned)(m))
 static const char *const milestone_rules[MILESTONES] = {
 	"every county leader, leadership member and village-resident cadre leads a case "
 	"identified by the date",

@@ -523,8 +523,10 @@ static nt_err link_households(struct importer *im, const msgpack_object *e, uint
 			      proto_str topic)
 {
 	const msgpack_object *one = proto_map_get(e, "household");
-	const msgpack_object *many = proto_map_get(e, "households");
 	bool consulted = proto_str_eq(topic, "household.consulted");
+	/* a list of households in these two; elsewhere (campaign.missing) a count */
+	const msgpack_object *many = consulted || proto_str_eq(topic, "case.opened")
+				     ? proto_map_get(e, "households") : NULL;
 	uint8_t key[HIX_KEY_MAX], be[8];
 	proto_str id;
 
@@ -534,7 +536,7 @@ static nt_err link_households(struct importer *im, const msgpack_object *e, uint
 			return bad(im, "entry %" PRIu64 " names no possible household", seq);
 		ledger_put(&im->t, DB_HINDEX, key, hix_key(key, HIX_HIST, id, be, 8), "", 0, false);
 	}
-	if (many == NULL || proto_str_eq(topic, "campaign.missing"))	/* there a count */
+	if (many == NULL)
 		return NT_OK;
 	if (many->type != MSGPACK_OBJECT_ARRAY)
 		return bad(im, "entry %" PRIu64 " has households that are not a list", seq);

@@ -81,16 +81,6 @@ static void pack_full(const struct ops_query_ctx *c, proto_out *out,
 	proto_kv_bool(out, "hidden", without != 0);
 }
 
-static nt_err get_or_say(struct core_view *v, proto_str id, struct household_rec *h,
-			 char *why, size_t whylen)
-{
-	nt_err rc = core_get_household(v, id, h);
-
-	if (rc == NT_ENOTFOUND)
-		snprintf(why, whylen, "no household '%.*s'", (int)id.len, id.ptr);
-	return rc;
-}
-
 /* The household a get or history names, readable by the viewer. */
 static nt_err readable(const struct ops_query_ctx *c, struct core_view *v, proto_str id,
 		       struct household_rec *h, const char *op, char *why, size_t whylen)
@@ -98,7 +88,7 @@ static nt_err readable(const struct ops_query_ctx *c, struct core_view *v, proto
 	bool yes;
 	nt_err rc;
 
-	if ((rc = get_or_say(v, id, h, why, whylen)) != NT_OK ||
+	if ((rc = core_get_household_named(v, id, h, why, whylen)) != NT_OK ||
 	    (rc = may_read(c, v, h, NULL, &yes)) != NT_OK)
 		return rc;
 	if (!yes) {

@@ -924,7 +924,7 @@ static nt_err send_missing(void *arg, proto_str unit, const proto_str *people, s
 		proto_pack_str(&body, people[i]);
 	proto_kv_u64(&body, "more", n - shown);
 	/* what they miss: cases, or for the household milestones households */
-	proto_kv_u64(&body, r->m == MS_PAIR || r->m == MS_VISIT ? "households" : "cases", count);
+	proto_kv_u64(&body, milestone_of_households(r->m) ? "households" : "cases", count);
 	submit_internal(r->d, msg_get(r->d), &body);
 	proto_out_fini(&body);
 	return NT_OK;

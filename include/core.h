@@ -240,6 +240,10 @@ nt_err core_get_unit(const struct core_view *v, proto_str id, struct unit_rec *u
 nt_err core_get_person(const struct core_view *v, proto_str id, struct person_rec *p);
 nt_err core_get_case(const struct core_view *v, uint64_t id, struct case_rec *c);
 nt_err core_get_household(const struct core_view *v, proto_str id, struct household_rec *h);
+/* The household a request names: as core_get_household(), and why says "no household
+ * 'ID'" when there is none. */
+nt_err core_get_household_named(const struct core_view *v, proto_str id,
+				struct household_rec *h, char *why, size_t whylen);
 /* The campaign, or the defaults (threshold CAMPAIGN_DEFAULT_THRESHOLD) if none is set. */
 nt_err core_get_campaign(const struct core_view *v, struct campaign_rec *c);
 

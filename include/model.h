@@ -184,6 +184,11 @@ extern const struct rec_desc campaign_desc;
 enum milestone { MS_IDENTIFY, MS_CONSULT, MS_PLAN, MS_COMMIT, MS_JOURNAL, MS_PAIR, MS_VISIT,
 		 MS__N };
 extern const char *const milestone_names[];	/* "identify", ... NULL */
+/* Is milestone m counted in households (pair, visit) rather than cases? */
+static inline bool milestone_of_households(unsigned m)
+{
+	return m == MS_PAIR || m == MS_VISIT;
+}
 /* The date of milestone m (a day; 0: none). */
 int64_t campaign_by(const struct campaign_rec *g, unsigned m);
 
