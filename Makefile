@@ -61,7 +61,8 @@ PATH_DEFS    = -DNANTI_DATADIR='"$(NANTI_DATADIR)"' -DNANTI_SYSCONFDIR='"$(SYSCO
 
 .PHONY: all deps run test bench memcheck fuzz clean demo install uninstall FORCE
 all: $(B)/nantid $(B)/nanti $(B)/nanti-demo $(UNIT_TESTS) $(B)/bench/nanti-bench \
-     $(B)/bench/nanti-bench-timers $(B)/bench/nanti-bench-households
+     $(B)/bench/nanti-bench-timers $(B)/bench/nanti-bench-households \
+     $(B)/bench/nanti-bench-reports
 
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do \
@@ -105,7 +106,7 @@ $(B)/tests/%: $(B)/tests/unit/%.o $(DAEMON_OBJ) $(PROTO_OBJ)
 # household register
 BENCH_LIB := $(B)/tests/bench/benchlib.o
 $(B)/tests/bench/bench.o $(B)/tests/bench/bench_timers.o $(B)/tests/bench/bench_households.o \
-	$(BENCH_LIB): tests/bench/benchlib.h
+	$(B)/tests/bench/bench_reports.o $(BENCH_LIB): tests/bench/benchlib.h
 
 $(B)/bench/nanti-bench: $(B)/tests/bench/bench.o $(BENCH_LIB) $(DAEMON_OBJ) $(PROTO_OBJ)
 	@mkdir -p $(dir $@)
@@ -118,6 +119,11 @@ $(B)/bench/nanti-bench-timers: $(B)/tests/bench/bench_timers.o $(BENCH_LIB) $(DA
 
 $(B)/bench/nanti-bench-households: $(B)/tests/bench/bench_households.o $(BENCH_LIB) \
 				   $(DAEMON_OBJ) $(PROTO_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/bench/nanti-bench-reports: $(B)/tests/bench/bench_reports.o $(BENCH_LIB) $(DAEMON_OBJ) \
+				$(PROTO_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -138,6 +144,7 @@ bench: deps
 	$(B)/bench/nanti-bench-timers --nantid $(B)/nantid
 	@echo
 	$(B)/bench/nanti-bench-households --nantid $(B)/nantid --nanti $(B)/nanti
+	$(B)/bench/nanti-bench-reports --nantid $(B)/nantid --demo $(B)/nanti-demo
 
 memcheck: deps
 	$(MAKE) $(UNIT_TESTS)
