@@ -209,6 +209,18 @@ static nt_err case_step(const struct step_op *op, const struct core_view *v,
 	if ((rc = op->fn(&x, &extra)) != NT_OK)
 		return rc;
 	e->entry.n += extra;
+	if (x.c.deadline != deadline) {
+		/* the deadline in force from here on, however it was given: what a replay of
+		 * the log (the reports) needs without the calendar */
+		char d[11];
+
+		proto_date_format(x.c.deadline, d);
+		if (x.c.deadline == 0)
+			proto_kv_nil(&e->buf, "new_deadline");
+		else
+			proto_kv_cstr(&e->buf, "new_deadline", d);
+		e->entry.n++;
+	}
 	proto_kv_cstr(&e->buf, "step", case_steps[x.c.step]);
 	e->entry.n++;
 	core_kvs_end(e, &e->entry);

@@ -470,55 +470,141 @@ out:
 
 /* ---- the daemon's campaign.missing notifications ---- */
 
-nt_err coverage_missing(struct ledger_txn *t, const struct core_view *v, unsigned m,
-			int64_t by, coverage_unit_fn fn, void *arg)
+/* Scan the ledger for the milestones whose by[] is set (a day; also sets what counts as
+ * done in time). */
+static nt_err scan_for(struct cov *c, struct ledger_txn *t, const struct core_view *v,
+		       const int64_t by[MILESTONES], const bool want[MILESTONES])
 {
 	const struct proto_arg all = { 0 };
 	struct core_view view = *v;
-	struct cov c = { 0 };
-	proto_str *people = NULL;
-	size_t i, j, n;
 	nt_err rc;
 
-	if (m >= MILESTONES)
-		return NT_EINTERNAL;
-	c.by[m] = by;
-	c.households = HH_MILESTONE(m);
-	if ((rc = load_people(&c, t, &view, &all)) != NT_OK ||
-	    (rc = scan_cases(&c, t, &view, &all)) != NT_OK ||
-	    (c.households && (rc = scan_households(&c, t, &view, &all)) != NT_OK) ||
-	    (c.households && (rc = cadre_missing(&c)) != NT_OK))
-		goto out;
-	if (m == M_IDENTIFY) {
-		if ((rc = owner_missing(&c)) != NT_OK)
-			goto out;
-	} else {
-		sort_ctx = &c;
-		qsort(c.miss[m], c.nmiss[m], sizeof(struct miss), miss_cmp);
+	for (unsigned m = 0; m < MILESTONES; m++) {
+		c->by[m] = by[m];
+		c->households |= want[m] && HH_MILESTONE(m);
 	}
-	if ((people = malloc((c.nmiss[m] + 1) * sizeof *people)) == NULL) {
-		rc = NT_ENOMEM;
-		goto out;
+	if ((rc = load_people(c, t, &view, &all)) != NT_OK ||
+	    (rc = scan_cases(c, t, &view, &all)) != NT_OK ||
+	    (c->households && (rc = scan_households(c, t, &view, &all)) != NT_OK) ||
+	    (c->households && (rc = cadre_missing(c)) != NT_OK))
+		return rc;
+	if (want[M_IDENTIFY])
+		return owner_missing(c);
+	return NT_OK;
+}
+
+/*
+ * Call fn once per unit missing milestone m (c scanned), in unit id order, with its people
+ * and count (coverage_missing()); people has room for all of them.
+ */
+static nt_err per_unit(struct cov *c, unsigned m, proto_str *people, coverage_unit_fn fn,
+		       void *arg)
+{
+	nt_err rc = NT_OK;
+	size_t i, j, n;
+
+	if (m != M_IDENTIFY) {
+		sort_ctx = c;
+		qsort(c->miss[m], c->nmiss[m], sizeof(struct miss), miss_cmp);
 	}
 	/* one call per unit missing it: the units of the people missing it, and the villages
 	 * of households without a person (leads no longer in the ledger have no unit to
 	 * tell, and are left out); sorted by unit, then person */
-	for (i = 0; i < c.nmiss[m] && rc == NT_OK; i = j) {
-		const struct miss *x = c.miss[m];
-		proto_str unit = miss_unit(&c, &x[i]);
+	for (i = 0; i < c->nmiss[m] && rc == NT_OK; i = j) {
+		const struct miss *x = c->miss[m];
+		proto_str unit = miss_unit(c, &x[i]);
 		uint64_t count = 0;
 
 		if (unit.len == 0) {
 			j = i + 1;
 			continue;
 		}
-		for (j = i, n = 0; j < c.nmiss[m] && proto_str_same(miss_unit(&c, &x[j]), unit); j++) {
+		for (j = i, n = 0; j < c->nmiss[m] && proto_str_same(miss_unit(c, &x[j]), unit);
+		     j++) {
 			if (x[j].lead >= 0 && (n == 0 || !proto_str_same(people[n - 1],
-									 c.people[x[j].lead].id)))
-				people[n++] = c.people[x[j].lead].id;
+									 c->people[x[j].lead].id)))
+				people[n++] = c->people[x[j].lead].id;
 			count += HH_MILESTONE(m) ? x[j].hh.len > 0 : m != M_IDENTIFY;
 		}
 		rc = fn(arg, unit, people, n, count);
+	}
+	return rc;
+}
+
+nt_err coverage_missing(struct ledger_txn *t, const struct core_view *v, unsigned m,
+			int64_t by, coverage_unit_fn fn, void *arg)
+{
+	int64_t dates[MILESTONES] = { 0 };
+	bool want[MILESTONES] = { false };
+	struct cov c = { 0 };
+	proto_str *people = NULL;
+	nt_err rc;
+
+	if (m >= MILESTONES)
+		return NT_EINTERNAL;
+	dates[m] = by;
+	want[m] = true;
+	if ((rc = scan_for(&c, t, v, dates, want)) != NT_OK)
+		goto out;
+	if ((people = malloc((c.nmiss[m] + 1) * sizeof *people)) == NULL) {
+		rc = NT_ENOMEM;
+		goto out;
+	}
+	rc = per_unit(&c, m, people, fn, arg);
+out:
+	free(people);
+	fini(&c);
+	return rc;
+}
+
+/* coverage_gaps(): a unit's gap is its people for identify, its misses for the others */
+struct gaps_arg {
+	coverage_gap_fn fn;
+	void *arg;
+	unsigned m;
+};
+
+static nt_err gap_of_unit(void *arg, proto_str unit, const proto_str *people, size_t npeople,
+			  uint64_t count)
+{
+	const struct gaps_arg *g = arg;
+	uint64_t gap = count;
+
+	(void)people;
+	if (g->m == M_IDENTIFY)
+		gap = npeople;
+	else if (g->m == M_PAIR)
+		gap += npeople;	/* the cadres without a household are people, and misses */
+	return g->fn(g->arg, g->m, unit, gap);
+}
+
+nt_err coverage_gaps(struct ledger_txn *t, const struct core_view *v,
+		     const int64_t by[MILESTONES], coverage_gap_fn fn, void *arg)
+{
+	bool want[MILESTONES];
+	struct cov c = { 0 };
+	proto_str *people = NULL;
+	size_t most = 0;
+	bool any = false;
+	nt_err rc;
+
+	for (unsigned m = 0; m < MILESTONES; m++)
+		any |= want[m] = by[m] != 0;
+	if (!any)
+		return NT_OK;
+	if ((rc = scan_for(&c, t, v, by, want)) != NT_OK)
+		goto out;
+	for (unsigned m = 0; m < MILESTONES; m++)
+		most = c.nmiss[m] > most ? c.nmiss[m] : most;
+	if ((people = malloc((most + 1) * sizeof *people)) == NULL) {
+		rc = NT_ENOMEM;
+		goto out;
+	}
+	for (unsigned m = 0; m < MILESTONES && rc == NT_OK; m++) {
+		struct gaps_arg g = { fn, arg, m };
+
+		if (want[m])
+			rc = per_unit(&c, m, people, gap_of_unit, &g);
 	}
 out:
 	free(people);

@@ -53,6 +53,8 @@
 #include "peers.h"
 #include "ledger.h"
 #include "proto.h"
+#include "report_ops.h"
+#include "reporter.h"
 #include "sys.h"
 #include "writer.h"
 
@@ -75,6 +77,7 @@ struct msg {
 	bool too_many;
 	struct batch_item item;
 	bool deferred;		/* a read that waits for a group commit */
+	bool report;		/* a deferred read for the report thread, once committed */
 	uint64_t peer;		/* its connection's key in peers (0: not counted) */
 	struct msg *next;	/* in the free list */
 };
@@ -107,6 +110,7 @@ struct daemon {
 	struct peers *peers;		/* requests in flight per connection */
 	struct group group[WRITER_GROUPS];	/* by ticket: group[ticket % WRITER_GROUPS] */
 	struct writer *writer;
+	struct reporter *reporter;	/* the report thread */
 	bool healthy;
 	int64_t next_due;		/* the first armed timer (0: none), as committed */
 	bool timers_dirty;		/* a commit may have armed or fired some: read again */
@@ -507,6 +511,7 @@ static int msg_recv(void *router, struct msg *m)
 	m->nframes = 0;
 	m->too_many = false;
 	m->deferred = false;
+	m->report = false;
 	do {
 		zmq_msg_t *f = m->nframes < PROTO_MAX_FRAMES ? &m->frames[m->nframes] : &extra;
 
@@ -608,12 +613,39 @@ static void heartbeat(struct daemon *d, int64_t now)
 	status(d);
 }
 
+/* Hand a report to the report thread, or refuse it when too many wait already. */
+static void report(struct daemon *d, struct msg *m)
+{
+	if (reporter_submit(d->reporter, &m->item, &d->cfg.policy, now_ms(), m))
+		return;
+	batch_item_fail(&m->item, NT_EUNAVAIL, "the report thread is busy: "
+			REPORTER_QUEUE_STR " reports wait for it already; retry in a moment "
+			"with the same request");
+	msg_send_reply(d, m);
+	msg_put(d, m);
+}
+
 static void answer_now(struct daemon *d, struct msg *m)
 {
+	if (!m->item.done && report_op(m->item.op)) {
+		report(d, m);
+		return;
+	}
 	if (!m->item.done)
 		batch_query(d->lg, &d->stats, &d->cfg.policy, &m->item, now_ms());
 	msg_send_reply(d, m);
 	msg_put(d, m);
+}
+
+/* Reply to the reports the report thread has answered. */
+static void reports_done(struct daemon *d)
+{
+	void *tag;
+
+	while (reporter_collect(d->reporter, &tag)) {
+		msg_send_reply(d, tag);
+		msg_put(d, tag);
+	}
 }
 
 /* Is there room for one more message? Otherwise requests stay queued in ZeroMQ. */
@@ -688,6 +720,10 @@ static void group_finish(struct daemon *d, struct group *g, bool committed)
 	for (size_t i = 0; i < g->n; i++) {
 		struct msg *m = g->msgs[i];
 
+		if (m->deferred && !m->item.done && report_op(m->item.op)) {
+			m->report = true;	/* handed on below, once the group is done with */
+			continue;
+		}
 		if (m->deferred)
 			batch_query(d->lg, &d->stats, &d->cfg.policy, &m->item, now_ms());
 		msg_send_reply(d, m);
@@ -719,8 +755,12 @@ static void group_finish(struct daemon *d, struct group *g, bool committed)
 	 * of puts that changed nothing stored their ids: it is) */
 	d->stats.events += events;
 	d->stats.commits += stored;
-	for (size_t i = 0; i < g->n; i++)
-		msg_put(d, g->msgs[i]);
+	for (size_t i = 0; i < g->n; i++) {
+		if (g->msgs[i]->report)
+			report(d, g->msgs[i]);
+		else
+			msg_put(d, g->msgs[i]);
+	}
 	g->n = 0;
 }
 
@@ -1164,10 +1204,11 @@ out:
 
 static void loop(struct daemon *d)
 {
-	zmq_pollitem_t items[4] = {
+	zmq_pollitem_t items[5] = {
 		{ NULL, d->sigpipe[0], ZMQ_POLLIN, 0 },
 		{ NULL, writer_fd(d->writer), ZMQ_POLLIN, 0 },
 		{ d->zap, 0, ZMQ_POLLIN, 0 },
+		{ NULL, reporter_fd(d->reporter), ZMQ_POLLIN, 0 },
 		{ d->router, 0, ZMQ_POLLIN, 0 },
 	};
 
@@ -1186,15 +1227,15 @@ static void loop(struct daemon *d)
 		fire_due(d, now);
 		recalendar_step(d);
 		maybe_ready(d, now);
-		nitems = room(d) ? 4 : 3;
+		nitems = room(d) ? 5 : 4;
 		wait = d->next_heartbeat - now;
 		if (d->watchdog_usec && d->next_watchdog - now < wait)
 			wait = d->next_watchdog - now;
 		/* a due timer wakes the loop, unless there is no room to fire it: then the
 		 * commit that makes room does */
-		if (d->firing == 0 && d->next_due != 0 && nitems == 4 && d->next_due - now < wait)
+		if (d->firing == 0 && d->next_due != 0 && nitems == 5 && d->next_due - now < wait)
 			wait = d->next_due - now;
-		if (d->firing == 0 && d->recal_next != 0 && nitems == 4)
+		if (d->firing == 0 && d->recal_next != 0 && nitems == 5)
 			wait = 0;	/* the pass goes on */
 		if (d->pub_rebinding && wait > 5)
 			wait = 5;	/* the port is free again in a moment */
@@ -1215,7 +1256,9 @@ static void loop(struct daemon *d)
 			complete(d);
 		if (items[2].revents & ZMQ_POLLIN)
 			auth_zap_serve(d->zap, d->lg);
-		if (nitems == 4 && (items[3].revents & ZMQ_POLLIN))
+		if (items[3].revents & ZMQ_POLLIN)
+			reports_done(d);
+		if (nitems == 5 && (items[4].revents & ZMQ_POLLIN))
 			receive(d);
 		if (d->rebind_pub)
 			pub_unbind(d);
@@ -1245,6 +1288,10 @@ static void shutdown_cleanly(struct daemon *d)
 	while (writer_pending(d->writer) != 0) {
 		writer_wait(d->writer);
 		complete(d);
+	}
+	while (reporter_pending(d->reporter) != 0) {
+		reporter_wait(d->reporter);
+		reports_done(d);
 	}
 	log_info("stopped at seq %" PRIu64, d->st.last_seq);
 }
@@ -1347,6 +1394,10 @@ int main(int argc, char **argv)
 		log_err("cannot start the commit thread: %s", nt_strerror(err));
 		goto out;
 	}
+	if ((err = reporter_start(&d.reporter, d.lg, &d.stats)) != NT_OK) {
+		log_err("cannot start the report thread: %s", nt_strerror(err));
+		goto out;
+	}
 	if (!signals_setup(&d) || !sockets_open(&d))
 		goto out;
 	d.stats.started_ms = now_ms();
@@ -1366,6 +1417,7 @@ out:
 		zmq_close(d.pub);
 	if (d.zctx != NULL)
 		zmq_ctx_term(d.zctx);
+	reporter_stop(&d.reporter);
 	writer_stop(&d.writer);
 	cal_free(&d.cal);
 	batch_spec_fini(&d.spec);

@@ -14,6 +14,7 @@
 #include "household.h"
 #include "ops.h"
 #include "perm.h"
+#include "report_ops.h"
 
 /* ---- ping, stats ---- */
 
@@ -641,7 +642,7 @@ const char *ops_too_wide(void)
 		{ read_ops, N(read_ops) }, { core_case_ops, core_case_nops },
 		{ core_org_ops, core_org_nops }, { core_timer_ops, core_timer_nops },
 		{ core_household_ops, core_household_nops },
-		{ household_read_ops, HOUSEHOLD_READ_NOPS },
+		{ household_read_ops, HOUSEHOLD_READ_NOPS }, { report_ops, REPORT_NOPS },
 	};
 
 	for (size_t i = 0; i < N(all); i++)
@@ -665,5 +666,7 @@ const struct op *ops_find(proto_str name)
 		op = find_in(core_household_ops, core_household_nops, name);
 	if (op == NULL)
 		op = find_in(household_read_ops, HOUSEHOLD_READ_NOPS, name);
+	if (op == NULL)
+		op = find_in(report_ops, REPORT_NOPS, name);
 	return op;
 }

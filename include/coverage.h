@@ -34,4 +34,15 @@ typedef nt_err (*coverage_unit_fn)(void *arg, proto_str unit, const proto_str *p
 nt_err coverage_missing(struct ledger_txn *t, const struct core_view *v, unsigned m,
 			int64_t by, coverage_unit_fn fn, void *arg);
 
+/*
+ * coverage_gaps - for each milestone m with by[m] set (a day), how many miss it per unit,
+ * in one scan of the ledger: fn is called once per milestone and unit with a gap, in
+ * milestone then unit id order, with the gap: people for identify, households and the
+ * cadres without one for pair, households for visit, cases for the others (report.units'
+ * `gaps`, docs/protocol.md).
+ */
+typedef nt_err (*coverage_gap_fn)(void *arg, unsigned m, proto_str unit, uint64_t gap);
+nt_err coverage_gaps(struct ledger_txn *t, const struct core_view *v, const int64_t by[MS__N],
+		     coverage_gap_fn fn, void *arg);
+
 #endif

@@ -186,6 +186,10 @@ void proto_kv_u64(proto_out *out, const char *key, uint64_t v);
 void proto_kv_i64(proto_out *out, const char *key, int64_t v);
 void proto_kv_bool(proto_out *out, const char *key, bool v);
 void proto_kv_nil(proto_out *out, const char *key);
+/* A map whose pairs are counted as they are packed: proto_map_begin() writes a map header
+ * and returns where; proto_map_end() sets its count (at most 65,535). */
+size_t proto_map_begin(proto_out *out);
+void proto_map_end(proto_out *out, size_t at, uint32_t n);
 /* Pack key then the object o as it is. */
 void proto_kv_obj(proto_out *out, const char *key, const msgpack_object *o);
 

@@ -910,6 +910,24 @@ void proto_kv_nil(proto_out *out, const char *key)
 	msgpack_pack_nil(&out->pk);
 }
 
+size_t proto_map_begin(proto_out *out)
+{
+	size_t at = out->sb.size;
+
+	msgpack_pack_map(&out->pk, 0xffff);	/* a map16 header (0xde, 2 bytes of count) */
+	return at;
+}
+
+void proto_map_end(proto_out *out, size_t at, uint32_t n)
+{
+	uint8_t *h = (uint8_t *)out->sb.data + at;
+
+	if (out->oom || at + 3 > out->sb.size || h[0] != 0xde)
+		return;
+	h[1] = (uint8_t)(n >> 8);
+	h[2] = (uint8_t)n;
+}
+
 void proto_kv_obj(proto_out *out, const char *key, const msgpack_object *o)
 {
 	proto_pack_cstr(out, key);
