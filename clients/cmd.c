@@ -41,7 +41,7 @@
 #include "keys.h"
 #include "pairing.h"
 #include "render.h"
-#include "report.h"
+#include "reports.h"
 #include "watch.h"
 
 #define N(a) (sizeof a / sizeof a[0])
@@ -1369,7 +1369,7 @@ const struct cmd cmd_table[] = {
 		   "per unit and sub-unit with every figure. --html FILE: the dashboard, one\n"
 		   "self-contained HTML page with its charts, fit to print (A4). By those who\n"
 		   "read the whole county, or whose reach holds the unit.",
-	  .spec = report_units_spec, .nspec = REPORT_UNITS_NSPEC, .run = report_units_run,
+	  .spec = reports_units_spec, .nspec = REPORTS_UNITS_NSPEC, .run = reports_units_run,
 	  .needs = { { "totals", CMD_T(MAP) }, { "rows", CMD_T(ARRAY) }, { NULL, 0 } },
 	  .section = "reports" },
 	{ .name = "scorecard", .op = "report.scorecard",
@@ -1380,8 +1380,8 @@ const struct cmd cmd_table[] = {
 		   "what it adds), at most 500 a figure. --csv: the figures as one line under a\n"
 		   "header (with --explain: one line per entry). A person's scorecard is theirs to\n"
 		   "read, and their unit's readers'.",
-	  .spec = report_scorecard_spec, .nspec = REPORT_SCORECARD_NSPEC,
-	  .run = report_scorecard_run,
+	  .spec = reports_scorecard_spec, .nspec = REPORTS_SCORECARD_NSPEC,
+	  .run = reports_scorecard_run,
 	  .needs = { { "figures", CMD_T(MAP) }, { NULL, 0 } } },
 	{ .name = "commitments", .op = "report.commitments",
 	  .summary = "the public commitment list (公开承诺), ready to publish",
@@ -1391,8 +1391,8 @@ const struct cmd cmd_table[] = {
 		   "notice board of a village). --open leaves out the cases crossed off. Every\n"
 		   "page is read. --csv: one line per case; --html FILE: a printable public\n"
 		   "notice for a notice board. Anyone may read it.",
-	  .spec = report_commitments_spec, .nspec = REPORT_COMMITMENTS_NSPEC,
-	  .run = report_commitments_run, .needs = NEEDS_PAGE(CMD_T(POSITIVE_INTEGER)) },
+	  .spec = reports_commitments_spec, .nspec = REPORTS_COMMITMENTS_NSPEC,
+	  .run = reports_commitments_run, .needs = NEEDS_PAGE(CMD_T(POSITIVE_INTEGER)) },
 	/* households */
 	{ .name = "household import", .op = "household.put",
 	  .summary = "register or update households from a CSV file",

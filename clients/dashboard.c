@@ -28,7 +28,7 @@
 
 #include "dashboard.h"
 #include "html.h"
-#include "report.h"
+#include "reports.h"
 
 #define N(a) (sizeof a / sizeof a[0])
 #define DASH_NIL "—"
@@ -75,12 +75,12 @@ static const struct {
 };
 
 /* The figure named key, as the text of a cell: "12", "33%", or "—". */
-static const char *dash_cell(char buf[REPORT_CELL], const msgpack_object *figs,
+static const char *dash_cell(char buf[REPORTS_CELL], const msgpack_object *figs,
 			     const char *key)
 {
-	for (size_t i = 0; i < report_nfigures; i++)
-		if (strcmp(report_figures[i].key, key) == 0)
-			return report_cell(buf, figs, &report_figures[i], DASH_NIL);
+	for (size_t i = 0; i < reports_nfigures; i++)
+		if (strcmp(reports_figures[i].key, key) == 0)
+			return reports_cell(buf, figs, &reports_figures[i], DASH_NIL);
 	return DASH_NIL;
 }
 
@@ -113,7 +113,7 @@ static void dash_head(FILE *f, const msgpack_object *u, const msgpack_object *co
 static void dash_bignums(FILE *f, const msgpack_object *totals)
 {
 	const msgpack_object *headline = proto_map_get(totals, "headline");
-	char cell[REPORT_CELL];
+	char cell[REPORTS_CELL];
 
 	fputs("<section id=\"headline\">\n<h2>Headline 主要成效</h2>\n<div class=\"bigs\">\n", f);
 	for (size_t i = 0; i < N(dash_bigs); i++) {
@@ -122,7 +122,7 @@ static void dash_bignums(FILE *f, const msgpack_object *totals)
 
 		if (dash_bigs[i].totals) {
 			v = dash_cell(cell, totals, dash_bigs[i].key);
-		} else if (report_int(headline, dash_bigs[i].key, &n)) {
+		} else if (reports_int(headline, dash_bigs[i].key, &n)) {
 			snprintf(cell, sizeof cell, "%" PRId64, n);
 			v = cell;
 		} else {
@@ -169,8 +169,8 @@ static void dash_steps(FILE *f, const msgpack_object *rows)
 		if (rows->via.array.ptr[i].type != MSGPACK_OBJECT_MAP)
 			continue;
 		steps = proto_map_get(&rows->via.array.ptr[i], "steps");
-		for (size_t s = 0; report_steps[s] != NULL && s < HTML_BARS; s++) {
-			r[k].value[s] = report_int(steps, report_steps[s], &v) ? v : 0;
+		for (size_t s = 0; reports_steps[s] != NULL && s < HTML_BARS; s++) {
+			r[k].value[s] = reports_int(steps, reports_steps[s], &v) ? v : 0;
 			snprintf(r[k].text[s], HTML_LABEL, "%" PRId64, r[k].value[s]);
 		}
 		k++;
@@ -197,8 +197,8 @@ static void dash_series(FILE *f, const msgpack_object *series)
 
 		if (day->type != MSGPACK_OBJECT_MAP)
 			continue;
-		report_int(day, "overdue", &o);
-		report_int(day, "open", &p);
+		reports_int(day, "overdue", &o);
+		reports_int(day, "open", &p);
 		x[k] = dash_str(day, "day");
 		v[k] = o;
 		v[n + k] = p;
@@ -233,7 +233,7 @@ static void dash_rates(FILE *f, const msgpack_object *rows)
 		for (size_t j = 0; j < N(figs); j++) {
 			int64_t v;
 
-			r[k].value[j] = report_int(row, figs[j], &v) ? v : HTML_NIL;
+			r[k].value[j] = reports_int(row, figs[j], &v) ? v : HTML_NIL;
 			if (r[k].value[j] == HTML_NIL)
 				snprintf(r[k].text[j], HTML_LABEL, DASH_NIL);
 			else
@@ -264,8 +264,8 @@ static void dash_coverage(FILE *f, const msgpack_object *cov)
 
 		if (m->type != MSGPACK_OBJECT_MAP)
 			continue;
-		report_int(m, "expected", &expected);
-		report_int(m, "done", &done);
+		reports_int(m, "expected", &expected);
+		reports_int(m, "done", &done);
 		r[k].label = dash_str(m, "milestone");
 		r[k].id = dash_str(m, "by");
 		r[k].value[0] = expected;
@@ -307,7 +307,7 @@ static const char *const dash_cols[][2] = {
 static void dash_tr(FILE *f, const msgpack_object *row, proto_str name, proto_str unit,
 		    const char *cls)
 {
-	char cell[REPORT_CELL], gaps[REPORT_GAPS];
+	char cell[REPORTS_CELL], gaps[REPORTS_GAPS];
 
 	fputs("<tr", f);
 	if (cls != NULL)
@@ -322,8 +322,18 @@ static void dash_tr(FILE *f, const msgpack_object *row, proto_str name, proto_st
 	for (size_t c = 0; c < N(dash_cols); c++)
 		fprintf(f, "<td class=\"num\" data-key=\"%s\">%s</td>", dash_cols[c][0],
 			dash_cell(cell, row, dash_cols[c][0]));
-	fputs("<td data-key=\"gaps\">", f);
-	html_cstr(f, report_gaps(gaps, proto_map_get(row, "gaps"), DASH_NIL));
+	/* one milestone a line, each kept whole: "consult 1" never breaks */
+	reports_gaps(gaps, proto_map_get(row, "gaps"), DASH_NIL);
+	fputs("<td data-key=\"gaps\"><span class=\"gap\">", f);
+	for (const char *g = gaps; *g; g++) {
+		if (g[0] == ',' && g[1] == ' ') {
+			fputs("</span>, <span class=\"gap\">", f);
+			g++;
+		} else {
+			html_text(f, (proto_str){ g, 1 }, 0);
+		}
+	}
+	fputs("</span>", f);
 	fputs("</td></tr>\n", f);
 }
 
@@ -382,7 +392,7 @@ static void dash_notice_row(FILE *f, const msgpack_object *it, const char *board
 	int64_t v;
 
 	fputs("<tr><td class=\"num\" data-key=\"case\">", f);
-	if (report_int(it, "case", &v))
+	if (reports_int(it, "case", &v))
 		fprintf(f, "%" PRId64, v);
 	fputs("</td><td data-key=\"title\">", f);
 	html_text(f, dash_str(it, "title"), 0);
