@@ -634,9 +634,9 @@ static void reports_explain(const msgpack_object *explain, const msgpack_object 
 		const msgpack_object *e = &es->via.array.ptr[i];
 
 		if (reports_int(e, "seq", &v))
-			printf("      seq %-8" PRId64 " ", v);
+			printf("      seq %-7" PRId64 " ", v);
 		else
-			printf("      seq %-8s ", "-");
+			printf("      seq %-7s ", "-");
 		render_padded(stdout, reports_str(e, "day", "-"), 10, 10);
 		fputs("  ", stdout);
 		render_padded(stdout, reports_str(e, "topic", "-"), 20, 32);
