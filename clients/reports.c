@@ -258,8 +258,8 @@ static void reports_written(const struct run *r, const char *file, const char *w
 		fputs("{\"ok\":true,\"file\":", stdout);
 		sheet_json_str(stdout, file);
 		printf(",\"%s\":%zu", what, n);
-		if (sub != NULL)
-			printf(",\"%s\":%zu", sub, m);
+		if (sub != NULL)	/* the only one: the dashboard's sub-units */
+			printf(",\"sub_units\":%zu", m);
 		printf(",\"seq\":%" PRIu64 "}\n", seq);
 		return;
 	}
