@@ -279,8 +279,8 @@ static void dash_coverage(FILE *f, const msgpack_object *cov)
 		k++;
 	}
 	html_bars(f, "At each milestone of the campaign, how many were expected to have done "
-		  "their part (people, cases or households) and how many did by its date", "coverage",
-		  keys, N(keys), r, k, 0, false);
+		  "their part (people, cases or households) and how many did by its date",
+		  "coverage", keys, N(keys), r, k, 0, false);
 	if (cov == NULL)
 		fputs("<p class=\"note\">campaign.coverage was not read</p>\n", f);
 	fputs("</section>\n", f);

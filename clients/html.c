@@ -222,9 +222,11 @@ static int64_t html_total(const struct html_row *r, size_t nkeys)
 void html_bars(FILE *f, const char *title, const char *data, const struct html_key *keys,
 	       size_t nkeys, const struct html_row *rows, size_t n, int64_t max, bool stacked)
 {
-	int row_h = stacked ? 24 : (int)nkeys * 16 + 10, h = (int)n * row_h + 8;
+	int row_h, h;
 
 	nkeys = nkeys > HTML_BARS ? HTML_BARS : nkeys;
+	row_h = stacked ? 24 : (int)nkeys * 16 + 10;
+	h = (int)n * row_h + 8;
 	if (max <= 0) {
 		for (size_t i = 0; i < n; i++) {
 			for (size_t k = 0; !stacked && k < nkeys; k++)

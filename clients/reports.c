@@ -91,14 +91,15 @@ bool reports_int(const msgpack_object *map, const char *key, int64_t *v)
 }
 
 const char *reports_cell(char buf[REPORTS_CELL], const msgpack_object *figs,
-			const struct reports_figure *fig, const char *absent)
+			 const struct reports_figure *fig, const char *absent)
 {
 	int64_t v;
 
 	if (fig->kind == REPORTS_STEPS || !reports_int(figs, fig->key, &v))
 		snprintf(buf, REPORTS_CELL, "%s", absent);
 	else
-		snprintf(buf, REPORTS_CELL, fig->kind == REPORTS_PCT ? "%" PRId64 "%%" : "%" PRId64, v);
+		snprintf(buf, REPORTS_CELL, fig->kind == REPORTS_PCT ? "%" PRId64 "%%" : "%" PRId64,
+			 v);
 	return buf;
 }
 
@@ -213,7 +214,7 @@ static int reports_outputs(const struct run *r, bool csv, bool html)
 /* Send the request of table t (op) on r's connection, opened here when it is not yet,
  * and check the reply's needs. A refusal is said on stderr, and printed with --json. */
 static int reports_ask(struct run *r, const char *op, const struct args_table *t,
-		      const struct cmd_need *needs, struct conn_reply *rep)
+		       const struct cmd_need *needs, struct conn_reply *rep)
 {
 	proto_out out;
 	int rc;
@@ -231,7 +232,7 @@ static int reports_ask(struct run *r, const char *op, const struct args_table *t
 
 /* Write a page to file ("-": stdout) with writer(f, arg); whole or not at all. */
 static int reports_page(const struct run *r, const char *file,
-		       void (*writer)(FILE *f, void *arg), void *arg)
+			void (*writer)(FILE *f, void *arg), void *arg)
 {
 	char tmp[4096];
 	FILE *f = NULL;
@@ -279,7 +280,7 @@ static proto_str reports_str(const msgpack_object *map, const char *key, const c
 
 /* "安岭乡 anling", or either alone. */
 static void reports_named(FILE *f, const msgpack_object *map, const char *name_key,
-			 const char *id_key)
+			  const char *id_key)
 {
 	proto_str name = reports_str(map, name_key, ""), id = reports_str(map, id_key, "");
 
@@ -318,7 +319,7 @@ struct reports_lines {
 
 /* rows (an array) and their sub-units, depth first, into ls. */
 static int reports_flatten(struct reports_lines *ls, const msgpack_object *rows,
-			  const msgpack_object *parent, int depth)
+			   const msgpack_object *parent, int depth)
 {
 	if (rows == NULL || rows->type != MSGPACK_OBJECT_ARRAY || depth >= REPORTS_DEPTH)
 		return CLI_OK;
@@ -355,7 +356,7 @@ struct reports_cells {
 };
 
 static size_t reports_cells(struct reports_cells *c, const msgpack_object *row, proto_str unit,
-			   proto_str name, int depth)
+			    proto_str name, int depth)
 {
 	size_t k = 0, len;
 
@@ -423,7 +424,7 @@ static void reports_units_text(const struct conn_reply *rep, const struct report
 	reports_widen(width, &head, ncols);
 	for (size_t i = 0; i < ls->n; i++) {
 		reports_cells(&cells[i], ls->l[i].row, reports_str(ls->l[i].row, "unit", "-"),
-			     reports_str(ls->l[i].row, "name", "-"), ls->l[i].depth);
+			      reports_str(ls->l[i].row, "name", "-"), ls->l[i].depth);
 		reports_widen(width, &cells[i], ncols);
 	}
 	reports_cells(&total, totals, sheet_cstr("(all)"), reports_str(rep->root, "name", "-"), 0);
@@ -483,7 +484,8 @@ static void reports_csv_figures(const msgpack_object *figs)
 		if (fig->kind == REPORTS_STEPS) {
 			for (size_t s = 0; reports_steps[s] != NULL; s++) {
 				putchar(',');
-				if (reports_int(proto_map_get(figs, fig->key), reports_steps[s], &v))
+				if (reports_int(proto_map_get(figs, fig->key), reports_steps[s],
+						&v))
 					printf("%" PRId64, v);
 			}
 			continue;
@@ -509,7 +511,7 @@ static void reports_csv_gaps(const msgpack_object *gaps)
 }
 
 static void reports_csv_line(const msgpack_object *figs, proto_str unit, proto_str name,
-			    proto_str kind, proto_str parent)
+			     proto_str kind, proto_str parent)
 {
 	reports_csv_str(unit);
 	putchar(',');
@@ -533,14 +535,14 @@ static void reports_units_csv(const struct conn_reply *rep, const struct reports
 	for (size_t i = 0; reports_milestones[i] != NULL; i++)
 		printf(",gap_%s", reports_milestones[i]);
 	putchar('\n');
-	reports_csv_line(proto_map_get(rep->root, "totals"), top, reports_str(rep->root, "name", ""),
-			PROTO_STR_NULL, PROTO_STR_NULL);
+	reports_csv_line(proto_map_get(rep->root, "totals"), top,
+			 reports_str(rep->root, "name", ""), PROTO_STR_NULL, PROTO_STR_NULL);
 	for (size_t i = 0; i < ls->n; i++) {
 		const struct reports_line *l = &ls->l[i];
 
 		reports_csv_line(l->row, reports_str(l->row, "unit", ""),
-				reports_str(l->row, "name", ""), reports_str(l->row, "kind", ""),
-				l->parent != NULL ? reports_str(l->parent, "unit", "") : top);
+				 reports_str(l->row, "name", ""), reports_str(l->row, "kind", ""),
+				 l->parent != NULL ? reports_str(l->parent, "unit", "") : top);
 	}
 }
 
@@ -624,7 +626,7 @@ out:
 
 /* The entries behind one figure, under it: "seq 41  2026-06-11  case.planned  case 2". */
 static void reports_explain(const msgpack_object *explain, const msgpack_object *more,
-			   const char *key)
+			    const char *key)
 {
 	const msgpack_object *es = proto_map_get(explain, key);
 	int64_t v, left = 0;
@@ -815,7 +817,7 @@ static bool reports_village(void *arg, const msgpack_object *item)
 
 /* Look the boards' villages up (one unit.list of the villages) and name each item's. */
 static int reports_boards(struct run *r, const msgpack_object *const *items, size_t n,
-			 struct reports_boards *b)
+			  struct reports_boards *b)
 {
 	static const struct sheet_kv villages[] = { { "kind", "village", false } };
 	proto_str board;
@@ -947,7 +949,7 @@ static void reports_commitments_text(const msgpack_object *top, uint64_t seq,
 }
 
 static void reports_commitments_csv(const msgpack_object *const *items, size_t n,
-				   const struct reports_boards *b)
+				    const struct reports_boards *b)
 {
 	static const char *const keys[] = {
 		"case", "title", "kind", "unit", "unit_name", "lead", "lead_name", "measures",

@@ -57,7 +57,7 @@ bool reports_int(const msgpack_object *map, const char *key, int64_t *v);
  * missing or mistyped value) as the string absent. Returns buf. */
 #define REPORTS_CELL 32
 const char *reports_cell(char buf[REPORTS_CELL], const msgpack_object *figs,
-			const struct reports_figure *fig, const char *absent);
+			 const struct reports_figure *fig, const char *absent);
 
 /* "identify 2, consult 1": the milestones of gaps (a map) with someone missing, in
  * order; "none" when nobody is; absent when there is no map. Returns buf. */
