@@ -61,7 +61,8 @@ PATH_DEFS    = -DNANTI_DATADIR='"$(NANTI_DATADIR)"' -DNANTI_SYSCONFDIR='"$(SYSCO
 
 .PHONY: all deps run test bench memcheck fuzz clean demo install uninstall FORCE
 all: $(B)/nantid $(B)/nanti $(B)/nanti-demo $(UNIT_TESTS) $(B)/bench/nanti-bench \
-     $(B)/bench/nanti-bench-timers $(B)/bench/nanti-bench-households
+     $(B)/bench/nanti-bench-timers $(B)/bench/nanti-bench-households \
+     $(B)/bench/nanti-bench-reports
 
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do \
@@ -105,7 +106,7 @@ $(B)/tests/%: $(B)/tests/unit/%.o $(DAEMON_OBJ) $(PROTO_OBJ)
 # household register
 BENCH_LIB := $(B)/tests/bench/benchlib.o
 $(B)/tests/bench/bench.o $(B)/tests/bench/bench_timers.o $(B)/tests/bench/bench_households.o \
-	$(BENCH_LIB): tests/bench/benchlib.h
+	$(B)/tests/bench/bench_reports.o $(BENCH_LIB): tests/bench/benchlib.h
 
 $(B)/bench/nanti-bench: $(B)/tests/bench/bench.o $(BENCH_LIB) $(DAEMON_OBJ) $(PROTO_OBJ)
 	@mkdir -p $(dir $@)
@@ -121,13 +122,19 @@ $(B)/bench/nanti-bench-households: $(B)/tests/bench/bench_households.o $(BENCH_L
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
+$(B)/bench/nanti-bench-reports: $(B)/tests/bench/bench_reports.o $(BENCH_LIB) $(DAEMON_OBJ) \
+				$(PROTO_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
 run: deps
 	$(MAKE) $(B)/nantid $(B)/nanti
 	@mkdir -p $(VAR)/lib $(VAR)/run
 	exec $(B)/nantid --state-dir $(VAR)/lib --runtime-dir $(VAR)/run
 
 test: deps
-	$(MAKE) all $(B)/tests/test_fuzz_request $(B)/tests/test_fuzz_json $(B)/tests/test_memcheck
+	$(MAKE) all $(B)/tests/test_fuzz_request $(B)/tests/test_fuzz_json \
+		$(B)/tests/test_fuzz_report $(B)/tests/test_memcheck
 	tests/run
 
 bench: deps
@@ -137,6 +144,7 @@ bench: deps
 	$(B)/bench/nanti-bench-timers --nantid $(B)/nantid
 	@echo
 	$(B)/bench/nanti-bench-households --nantid $(B)/nantid --nanti $(B)/nanti
+	$(B)/bench/nanti-bench-reports --nantid $(B)/nantid --demo $(B)/nanti-demo
 
 memcheck: deps
 	$(MAKE) $(UNIT_TESTS)
@@ -170,8 +178,9 @@ $(B)/tests/test_memcheck: $(UNIT_TESTS) tests/memcheck.sh
 	chmod +x $@
 
 # ---- fuzzing: clang's libFuzzer with ASan and UBSan (tests/fuzz/) ----
-# Two targets: fuzz_request (a request body: decode, validate, apply) and fuzz_json (a line
-# of an import: the JSON parser, the round trip, records from their export form).
+# Three targets: fuzz_request (a request body: decode, validate, apply), fuzz_json (a line
+# of an import: the JSON parser, the round trip, records from their export form) and
+# fuzz_report (a log replayed by the reports: report.c).
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 600
 FUZZ_SHORT   ?= 20
@@ -180,23 +189,30 @@ FUZZ_FLAGS   := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover
 FUZZ_LIB     := $(DAEMON_SRC) $(PROTO_SRC)
 FUZZ_JSON_ARGS := "the JSON parser of import" tests/fuzz/corpus-json tests/fuzz/json.dict \
                   tests/fuzz/regressions-json
+FUZZ_REPORT_ARGS := "the report replay" tests/fuzz/corpus-report tests/fuzz/report.dict \
+                    tests/fuzz/regressions-report
 
 $(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB) $(wildcard include/*.h) Makefile
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) $(PATH_DEFS) $(PKG_CFLAGS) -o $@ $< $(FUZZ_LIB) $(PKG_LIBS) \
 		-lpthread
 
-# both targets at once (one per core), FUZZ_SECONDS each
+# the first two at once (one per core), then the third, FUZZ_SECONDS each
 fuzz: deps
-	$(MAKE) $(B)/fuzz/fuzz_request $(B)/fuzz/fuzz_json
-	@mkdir -p $(B)/fuzz/corpus $(B)/fuzz/corpus-json $(B)/fuzz/artifacts
+	$(MAKE) $(B)/fuzz/fuzz_request $(B)/fuzz/fuzz_json $(B)/fuzz/fuzz_report
+	@mkdir -p $(B)/fuzz/corpus $(B)/fuzz/corpus-json $(B)/fuzz/corpus-report \
+		$(B)/fuzz/artifacts
 	$(B)/fuzz/fuzz_request -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=512 \
 		-dict=tests/fuzz/request.dict -artifact_prefix=$(B)/fuzz/artifacts/ \
 		$(B)/fuzz/corpus tests/fuzz/corpus & \
 	$(B)/fuzz/fuzz_json -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=512 \
 		-dict=tests/fuzz/json.dict -artifact_prefix=$(B)/fuzz/artifacts/json- \
 		$(B)/fuzz/corpus-json tests/fuzz/corpus-json; \
-	j=$$?; wait $$!; r=$$?; [ $$j -eq 0 ] && [ $$r -eq 0 ]
+	j=$$?; wait $$!; r=$$?; \
+	$(B)/fuzz/fuzz_report -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=512 \
+		-dict=tests/fuzz/report.dict -artifact_prefix=$(B)/fuzz/artifacts/report- \
+		$(B)/fuzz/corpus-report tests/fuzz/corpus-report; \
+	p=$$?; [ $$j -eq 0 ] && [ $$r -eq 0 ] && [ $$p -eq 0 ]
 
 # the short runs in make test: test programs for tests/run
 $(B)/tests/test_fuzz_request: $(B)/fuzz/fuzz_request tests/fuzz/short.sh
@@ -207,6 +223,11 @@ $(B)/tests/test_fuzz_json: $(B)/fuzz/fuzz_json tests/fuzz/short.sh
 	@mkdir -p $(dir $@)
 	printf '#!/bin/sh\nexec tests/fuzz/short.sh $(B)/fuzz/fuzz_json $(FUZZ_SHORT) %s\n' \
 		'$(FUZZ_JSON_ARGS)' >$@
+	chmod +x $@
+$(B)/tests/test_fuzz_report: $(B)/fuzz/fuzz_report tests/fuzz/short.sh
+	@mkdir -p $(dir $@)
+	printf '#!/bin/sh\nexec tests/fuzz/short.sh $(B)/fuzz/fuzz_report $(FUZZ_SHORT) %s\n' \
+		'$(FUZZ_REPORT_ARGS)' >$@
 	chmod +x $@
 
 # ---- installing (docs/operations.md, "Installing") ----

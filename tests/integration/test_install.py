@@ -246,6 +246,10 @@ def _(t):
         t.check(r.get("ok"), "ping over tcp: %r" % r)
         r = c.request({"op": "case.list", "limit": 10})
         t.check(r.get("ok") and len(r.get("items", [])) == 10, "case.list over tcp: %r" % r)
+        # a report: the report thread lowers its priority (setpriority) in the sandbox too
+        r = c.request({"op": "report.units", "unit": "anling"})
+        t.check(r.get("ok") and r["totals"]["cases"] == 200, "report.units over tcp: %r"
+                % {k: r.get(k) for k in ("ok", "error")})
     mark = len(n.msgs)
     d.send_signal(signal.SIGHUP)
     t.check(n.wait_for("RELOADING=1", start=mark), "RELOADING=1 after SIGHUP")

@@ -1192,7 +1192,7 @@ def _(t):
         steps = [
             (ACTOR, "case.plan", {"measures": "m", "schedule": "s", "deadline": dl,
                                   "units": ["anling", "water"], "lead": ACTOR},
-             "case.planned", {}, "planned"),
+             "case.planned", {"new_deadline": dl}, "planned"),
             (ACTOR, "case.consult", {"date": day, "place": "村部", "residents": 12,
                                      "summary": "s", "changes": "c"},
              "case.consulted", {}, "planned"),
