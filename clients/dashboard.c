@@ -453,7 +453,7 @@ void dashboard_notice(FILE *f, proto_str name, const msgpack_object *const *item
 			fputs(" <span class=\"id\">", f);
 			html_text(f, unit, 0);
 			fputs("</span></h2>\n<table>\n<thead><tr><th class=\"num\">编号<br>case</th>"
-			      "<th>难题<br>problem</th><th>主要责任人<br>lead</th>"
+			      "<th>难题<br>problem</th><th class=\"nw\">主要责任人<br>lead</th>"
 			      "<th>工作措施<br>measures</th><th>进度安排<br>schedule</th>"
 			      "<th class=\"num\">办理期限<br>deadline</th>"
 			      "<th>承诺公开<br>published</th></tr></thead>\n<tbody>\n", f);

@@ -140,7 +140,7 @@ static const char html_css[] =
 	"thead th { background: var(--head); text-align: left; }\n"
 	"td.num, th.num { text-align: right; white-space: nowrap; }\n"
 	"td.text { white-space: pre-line; }\n"
-	".gap { white-space: nowrap; }\n"
+	".gap, .nw { white-space: nowrap; }\n"
 	"tr.sub td:first-child { padding-left: 22px; }\n"
 	"tr.total td { font-weight: bold; background: #f6f8fa; }\n"
 	".id { color: var(--muted); font-size: 11px; }\n"
