@@ -318,6 +318,29 @@ static bool topic_wanted(proto_str t)
 	       key_is(t, "household.consulted");
 }
 
+/* The keys the replay reads; compared by length first (most keys of an entry are not). */
+enum ekey { K_SEQ, K_TOPIC, K_AT, K_CASE, K_ACTOR, K_STEP, K_UNIT, K_LEAD, K_KIND,
+	    K_HOUSEHOLD, K_VILLAGE, K_DEADLINE, K_NEW_DEADLINE, K_UNTIL, K_SUPPORT,
+	    K_SATISFIED, K_BASIC, K_DISSATISFIED, K__N };
+static const struct { const char *name; uint32_t len; } ekeys[K__N] = {
+#define EK(k, s) [k] = { s, sizeof s - 1 }
+	EK(K_SEQ, "seq"), EK(K_TOPIC, "topic"), EK(K_AT, "at"), EK(K_CASE, "case"),
+	EK(K_ACTOR, "actor"), EK(K_STEP, "step"), EK(K_UNIT, "unit"), EK(K_LEAD, "lead"),
+	EK(K_KIND, "kind"), EK(K_HOUSEHOLD, "household"), EK(K_VILLAGE, "village"),
+	EK(K_DEADLINE, "deadline"), EK(K_NEW_DEADLINE, "new_deadline"), EK(K_UNTIL, "until"),
+	EK(K_SUPPORT, "support"), EK(K_SATISFIED, "satisfied"),
+	EK(K_BASIC, "basically_satisfied"), EK(K_DISSATISFIED, "dissatisfied"),
+#undef EK
+};
+
+static int ekey_of(proto_str k)
+{
+	for (int i = 0; i < K__N; i++)
+		if (ekeys[i].len == k.len && memcmp(ekeys[i].name, k.ptr, k.len) == 0)
+			return i;
+	return -1;
+}
+
 /* Read what the replay needs of an entry; the rest is skipped. */
 static bool entry_read(const void *buf, size_t len, struct entry *e)
 {
@@ -329,58 +352,48 @@ static bool entry_read(const void *buf, size_t len, struct entry *e)
 	if (!proto_rd_map(&r, &n))
 		return false;
 	for (uint32_t i = 0; i < n; i++) {
-		proto_str k;
+		proto_str k, v;
 		bool ok = true;
 
 		if (!proto_rd_str(&r, &k))
 			return false;
-		if (key_is(k, "seq")) {
-			ok = proto_rd_u64(&r, &e->seq);
-		} else if (key_is(k, "topic")) {
-			ok = proto_rd_str(&r, &e->topic);
-			/* an entry the replay does not use: seq, topic and at are enough */
-		} else if (key_is(k, "at")) {
+		switch (ekey_of(k)) {
+		case K_SEQ: ok = proto_rd_u64(&r, &e->seq); break;
+		case K_TOPIC: ok = proto_rd_str(&r, &e->topic); break;
+		case K_AT:
 			ok = proto_rd_i64(&r, &e->at);
+			/* an entry the replay does not use: seq, topic and at are enough */
 			if (ok && e->topic.len > 0 && !topic_wanted(e->topic))
-				return true;
-		} else if (key_is(k, "case")) {
-			ok = proto_rd_u64(&r, &e->case_id);
-		} else if (key_is(k, "actor")) {
-			ok = proto_rd_str(&r, &e->actor);
-		} else if (key_is(k, "step")) {
-			ok = proto_rd_str(&r, &e->step);
-		} else if (key_is(k, "unit")) {
-			ok = proto_rd_str(&r, &e->unit);
-		} else if (key_is(k, "lead")) {
-			ok = proto_rd_str(&r, &e->lead);
-		} else if (key_is(k, "kind")) {
-			ok = proto_rd_str(&r, &e->kind);
-		} else if (key_is(k, "household")) {
-			ok = proto_rd_str(&r, &e->household);
-		} else if (key_is(k, "village")) {
-			ok = proto_rd_str(&r, &e->village);
-		} else if (key_is(k, "deadline")) {
+				return e->seq != 0;
+			break;
+		case K_CASE: ok = proto_rd_u64(&r, &e->case_id); break;
+		case K_ACTOR: ok = proto_rd_str(&r, &e->actor); break;
+		case K_STEP: ok = proto_rd_str(&r, &e->step); break;
+		case K_UNIT: ok = proto_rd_str(&r, &e->unit); break;
+		case K_LEAD: ok = proto_rd_str(&r, &e->lead); break;
+		case K_KIND: ok = proto_rd_str(&r, &e->kind); break;
+		case K_HOUSEHOLD: ok = proto_rd_str(&r, &e->household); break;
+		case K_VILLAGE: ok = proto_rd_str(&r, &e->village); break;
+		case K_DEADLINE:
 			ok = rd_str_or_nil(&r, &e->deadline);
 			e->has_deadline = true;
-		} else if (key_is(k, "new_deadline")) {
+			break;
+		case K_NEW_DEADLINE:
 			ok = rd_str_or_nil(&r, &e->new_deadline);
 			e->has_new_deadline = true;
-		} else if (key_is(k, "until")) {
+			break;
+		case K_UNTIL:
 			ok = proto_rd_str(&r, &e->until);
 			e->has_until = true;
-		} else if (key_is(k, "support")) {
-			proto_str v;
-
+			break;
+		case K_SUPPORT:
 			ok = rd_str_or_nil(&r, &v);
 			e->has_support = v.len > 0;
-		} else if (key_is(k, "satisfied")) {
-			ok = proto_rd_u64(&r, &e->satisfied);
-		} else if (key_is(k, "basically_satisfied")) {
-			ok = proto_rd_u64(&r, &e->basic);
-		} else if (key_is(k, "dissatisfied")) {
-			ok = proto_rd_u64(&r, &e->dissatisfied);
-		} else {
-			ok = proto_rd_skip(&r);
+			break;
+		case K_SATISFIED: ok = proto_rd_u64(&r, &e->satisfied); break;
+		case K_BASIC: ok = proto_rd_u64(&r, &e->basic); break;
+		case K_DISSATISFIED: ok = proto_rd_u64(&r, &e->dissatisfied); break;
+		default: ok = proto_rd_skip(&r); break;
 		}
 		if (!ok)
 			return false;
