@@ -87,9 +87,8 @@ static const char *dash_cell(char buf[REPORTS_CELL], const msgpack_object *figs,
 static void dash_head(FILE *f, const msgpack_object *u, const msgpack_object *cov)
 {
 	proto_str campaign = dash_str(cov, "campaign");
-	uint64_t seq = 0;
+	uint64_t seq = reports_seq(u);
 
-	proto_obj_u64(proto_map_get(u, "seq"), &seq);
 	fputs("<header>\n<h1>", f);
 	html_text(f, dash_str(u, "name"), 0);
 	fputs(" <span class=\"id\">", f);

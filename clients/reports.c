@@ -90,6 +90,15 @@ bool reports_int(const msgpack_object *map, const char *key, int64_t *v)
 	return proto_obj_i64(proto_map_get(map, key), v);
 }
 
+uint64_t reports_seq(const msgpack_object *reply)
+{
+	uint64_t seq = 0;
+
+	if (!proto_obj_u64(proto_map_get(reply, "report_seq"), &seq))
+		proto_obj_u64(proto_map_get(reply, "seq"), &seq);
+	return seq;
+}
+
 const char *reports_cell(char buf[REPORTS_CELL], const msgpack_object *figs,
 			 const struct reports_figure *fig, const char *absent)
 {
@@ -407,7 +416,7 @@ static void reports_units_text(const struct conn_reply *rep, const struct report
 	fputs("units of ", stdout);
 	reports_named(stdout, rep->root, "name", "unit");
 	fputs(" compared, ", stdout);
-	reports_period(stdout, rep->root, rep->seq);
+	reports_period(stdout, rep->root, reports_seq(rep->root));
 	fputs("; laggards first\n\n", stdout);
 	if ((cells = calloc(ls->n + 1, sizeof *cells)) == NULL) {
 		sheet_oom();
@@ -607,7 +616,7 @@ int reports_units_run(struct run *r)
 		for (size_t i = 0; i < ls.n; i++)
 			top += ls.l[i].depth == 0;
 		if ((rc = reports_page(r, html->s, reports_dash_write, &d)) == CLI_OK)
-			reports_written(r, html->s, "units", top, "sub-units", ls.n - top, rep.seq);
+			reports_written(r, html->s, "units", top, "sub-units", ls.n - top, reports_seq(rep.root));
 	} else if (r->conf->json) {
 		render_json(stdout, rep.root);
 	} else if (csv) {
@@ -673,7 +682,7 @@ static void reports_scorecard_text(const struct conn_reply *rep, bool explain)
 		fputs(" and the units under it", stdout);
 	}
 	fputs(", ", stdout);
-	reports_period(stdout, rep->root, rep->seq);
+	reports_period(stdout, rep->root, reports_seq(rep->root));
 	fputc('\n', stdout);
 	for (size_t i = 0; i < reports_nfigures; i++) {
 		const struct reports_figure *fig = &reports_figures[i];
@@ -742,7 +751,7 @@ static void reports_scorecard_csv(const struct conn_reply *rep, bool explain)
 	reports_csv_str(reports_str(rep->root, "from", ""));
 	putchar(',');
 	reports_csv_str(reports_str(rep->root, "to", ""));
-	printf(",%" PRIu64, rep->seq);
+	printf(",%" PRIu64, reports_seq(rep->root));
 	reports_csv_figures(proto_map_get(rep->root, "figures"));
 	putchar('\n');
 }

@@ -53,6 +53,11 @@ extern const char *const reports_milestones[];
  * integer. */
 bool reports_int(const msgpack_object *map, const char *key, int64_t *v);
 
+/* The last log entry a report read (protocol.md: the reply's seq): its report_seq when
+ * the daemon sends one (its seq is then the ledger's last, past the period's end when
+ * the period ends before today), else its seq. */
+uint64_t reports_seq(const msgpack_object *reply);
+
 /* The figure's value in figs as text into buf: "12", "33%"; absent (a nil rate, or a
  * missing or mistyped value) as the string absent. Returns buf. */
 #define REPORTS_CELL 32

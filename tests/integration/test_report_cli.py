@@ -292,6 +292,14 @@ def _(t):
             else:
                 t.eq(line.get(k), "" if v is None else str(v), "%s: %s" % (x["unit"], k))
 
+    # a period that ends before today: the report reads the entries up to its end only,
+    # and says the last it read
+    r0 = reply_of(t, g, "report --to day 0", "report", "--to", today())
+    last = r0.get("report_seq", r0["seq"])
+    t.check(last < r["seq"], "day 0's report reads fewer entries: %r" % last)
+    out = g.nanti("report", "--to", today()).stdout
+    t.check("(today %s, as of seq %d)" % (today(3), last) in out, out[:200])
+
     # one unit's sub-units; an unknown unit is the daemon's refusal, exit status 1
     r = reply_of(t, g, "report --unit anling", "report", "--unit", "anling")
     t.eq(sorted(x["unit"] for x in r["rows"]), ["shangxi", "xiaxi"], "anling's villages")
