@@ -880,7 +880,10 @@ uint32_t report_pack_explain(proto_out *o, const struct report_explain *x)
 				proto_kv_u64(o, "case", w->case_id);
 			} else {
 				proto_kv_nil(o, "case");
-				proto_kv_str(o, "household", w->household);
+				if (w->household.len > 0)
+					proto_kv_str(o, "household", w->household);
+				else	/* a household consultation: its households are in it */
+					proto_kv_nil(o, "household");
 			}
 			proto_kv_cstr(o, "day", d);
 			proto_kv_u64(o, "count", w->count);

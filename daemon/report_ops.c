@@ -15,9 +15,6 @@
 #include "report_ops.h"
 
 #define N(a) (sizeof a / sizeof a[0])
-#define PERIOD_FIELDS \
-	{ "from", PT_DATE, false, 0, 0, 0, NULL }, \
-	{ "to", PT_DATE, false, 0, 0, 0, NULL }
 
 /* ---- the period and the replay ---- */
 

@@ -103,6 +103,12 @@ SEEDS = {
     "unit-list": pack({"op": "unit.list", "within": "anling", "kind": "village"}),
     "person-list": pack({"op": "person.list", "role": "cadre", "after": "a"}),
     "log-read": pack({"op": "log.read", "after": 5, "limit": 100, "topic": "case."}),
+    "report-units": pack({"op": "report.units", "unit": "anling", "from": "2026-05-20",
+                          "to": TODAY, "sub_units": True, "series": True}),
+    "report-scorecard": pack({"op": "report.scorecard", "person": "li", "explain": True,
+                              "from": "2026-05-20"}),
+    "report-commitments": pack({"op": "report.commitments", "unit": "county",
+                                "crossed_off": False, "after": 1, "limit": 10}),
     # valid, in unusual encodings
     "note-uint64-case": map_raw([("op", pack("case.note")), ("id", pack("w1")),
                                  ("actor", pack("li")),
