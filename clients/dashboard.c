@@ -290,8 +290,7 @@ static void dash_coverage(FILE *f, const msgpack_object *cov)
 static const char *const dash_cols[][2] = {
 	{ "cases", "cases<br>难题" },
 	{ "progress", "progress<br>进度" },
-	{ "overdue", "overdue<br>超期" },
-	{ "late_open", "late, open<br>超期未办结" },
+	{ "overdue", "overdue<br>超期未办结" },
 	{ "on_time_rate", "on time<br>按期率" },
 	{ "days_overdue", "days overdue<br>超期天数" },
 	{ "extensions", "extensions<br>延期" },

@@ -43,8 +43,7 @@ const struct reports_figure reports_figures[] = {
 	{ "opened", "opened in the period", NULL, REPORTS_COUNT },
 	{ "steps", "at each step", NULL, REPORTS_STEPS },
 	{ "progress", "progress (resolved or beyond)", "PROGRESS", REPORTS_PCT },
-	{ "overdue", "overdue", "OVERDUE", REPORTS_COUNT },
-	{ "late_open", "overdue and not resolved", "LATE OPEN", REPORTS_COUNT },
+	{ "overdue", "overdue, not resolved", "OVERDUE", REPORTS_COUNT },
 	{ "resolved", "resolved in the period", NULL, REPORTS_COUNT },
 	{ "on_time", "resolved on time", NULL, REPORTS_COUNT },
 	{ "late", "resolved late", NULL, REPORTS_COUNT },
@@ -651,13 +650,15 @@ static void reports_explain(const msgpack_object *explain, const msgpack_object 
 		render_padded(stdout, reports_str(e, "day", "-"), 10, 10);
 		fputs("  ", stdout);
 		render_padded(stdout, reports_str(e, "topic", "-"), 20, 32);
-		if (reports_int(e, "case", &v))
+		/* a case, a household visited, or neither (a household consultation) */
+		if (reports_int(e, "case", &v)) {
 			printf("  case %-6" PRId64, v);
-		else if (proto_map_get(e, "household") != NULL) {
+		} else if (reports_str(e, "household", "").len > 0) {
 			fputs("  household ", stdout);
-			render_text(stdout, reports_str(e, "household", "-"), 64);
-		} else
+			render_text(stdout, reports_str(e, "household", ""), 64);
+		} else {
 			fputs("            ", stdout);
+		}
 		if (reports_int(e, "count", &v))
 			printf("  +%" PRId64, v);
 		fputc('\n', stdout);

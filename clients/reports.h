@@ -53,9 +53,9 @@ extern const char *const reports_milestones[];
  * integer. */
 bool reports_int(const msgpack_object *map, const char *key, int64_t *v);
 
-/* The last log entry a report read (protocol.md: the reply's seq): its report_seq when
- * the daemon sends one (its seq is then the ledger's last, past the period's end when
- * the period ends before today), else its seq. */
+/* The last log entry a report read: its report_seq (the reply's seq is the ledger's
+ * last, past the period's end when the period ends before today); its seq if it has no
+ * report_seq (report.commitments, of the present). */
 uint64_t reports_seq(const msgpack_object *reply);
 
 /* The figure's value in figs as text into buf: "12", "33%"; absent (a nil rate, or a
