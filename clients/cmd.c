@@ -576,6 +576,14 @@ static void cmd_show_stats(const struct run *r, const struct conn_reply *rep)
 	printf("commit thread     busy %.1f%% of the time since start\n",
 	       up > 0 ? (double)busy / 10.0 / (double)up : 0.0);
 	printf("uptime            %" PRIu64 " s\n", up / 1000);
+	printf("reports           %" PRIu64 " since start", cmd_u64(rep->root, "reports"));
+	if (cmd_u64(rep->root, "reports") > 0)
+		printf(", %.1f ms each on average", (double)cmd_u64(rep->root, "report_us") / 1e3 /
+		       (double)cmd_u64(rep->root, "reports"));
+	if (cmd_u64(rep->root, "reports_refused") > 0)
+		printf(", %" PRIu64 " refused (the report thread was busy)",
+		       cmd_u64(rep->root, "reports_refused"));
+	printf("\n");
 	printf("armed timers      %" PRIu64 " (cases and milestones with a timer)\n",
 	       cmd_u64(rep->root, "armed_timers"));
 	printf("ledger            %.1f MB used of a %.1f MB map (%.0f%%), data.mdb %.1f MB\n",

@@ -618,6 +618,7 @@ static void report(struct daemon *d, struct msg *m)
 {
 	if (reporter_submit(d->reporter, &m->item, &d->cfg.policy, now_ms(), m))
 		return;
+	d->stats.reports_refused++;
 	batch_item_fail(&m->item, NT_EUNAVAIL, "the report thread is busy: "
 			REPORTER_QUEUE_STR " reports wait for it already; retry in a moment "
 			"with the same request");
@@ -640,9 +641,12 @@ static void answer_now(struct daemon *d, struct msg *m)
 /* Reply to the reports the report thread has answered. */
 static void reports_done(struct daemon *d)
 {
+	uint64_t us;
 	void *tag;
 
-	while (reporter_collect(d->reporter, &tag)) {
+	while (reporter_collect(d->reporter, &tag, &us)) {
+		d->stats.reports++;
+		d->stats.report_us += us;
 		msg_send_reply(d, tag);
 		msg_put(d, tag);
 	}

@@ -40,6 +40,9 @@ static nt_err q_stats(const struct ops_query_ctx *c, const struct proto_arg *a, 
 	proto_kv_u64(out, "last_commit_us", c->stats->last_commit_us);
 	proto_kv_u64(out, "commit_us", c->stats->commit_us);
 	proto_kv_i64(out, "uptime_ms", c->now - c->stats->started_ms);
+	proto_kv_u64(out, "reports", c->stats->reports);
+	proto_kv_u64(out, "report_us", c->stats->report_us);
+	proto_kv_u64(out, "reports_refused", c->stats->reports_refused);
 	proto_kv_u64(out, "armed_timers", ledger_count(c->t, DB_TIMERS));
 	{
 		struct ledger_info li;
@@ -51,7 +54,7 @@ static nt_err q_stats(const struct ops_query_ctx *c, const struct proto_arg *a, 
 		proto_kv_u64(out, "readers", li.readers);
 		proto_kv_u64(out, "max_readers", li.max_readers);
 	}
-	*n = 12;
+	*n = 15;
 	return NT_OK;
 }
 

@@ -13,6 +13,7 @@
 #include <sys/eventfd.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "reporter.h"
@@ -26,6 +27,7 @@ struct job {
 	struct core_policy policy;	/* a copy: a reload may replace the daemon's */
 	int64_t now;
 	void *tag;
+	uint64_t us;			/* how long it took */
 };
 
 struct reporter {
@@ -41,6 +43,14 @@ struct reporter {
 	bool stop;
 };
 
+static uint64_t mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
 static void *run(void *arg)
 {
 	struct reporter *r = arg;
@@ -51,6 +61,7 @@ static void *run(void *arg)
 	pthread_mutex_lock(&r->mu);
 	for (;;) {
 		struct job *j;
+		uint64_t t0;
 
 		while (!r->stop && r->ran == r->in)
 			pthread_cond_wait(&r->cv, &r->mu);
@@ -58,7 +69,9 @@ static void *run(void *arg)
 			break;
 		j = &r->jobs[r->ran % REPORTER_QUEUE];
 		pthread_mutex_unlock(&r->mu);
+		t0 = mono_us();
 		batch_query(r->lg, r->stats, &j->policy, j->it, j->now);
+		j->us = mono_us() - t0;
 		pthread_mutex_lock(&r->mu);
 		r->ran++;
 		pthread_cond_broadcast(&r->cv);
@@ -126,7 +139,7 @@ bool reporter_submit(struct reporter *r, struct batch_item *it, const struct cor
 
 	pthread_mutex_lock(&r->mu);
 	if ((room = r->in - r->out < REPORTER_QUEUE)) {
-		r->jobs[r->in % REPORTER_QUEUE] = (struct job){ it, *policy, now, tag };
+		r->jobs[r->in % REPORTER_QUEUE] = (struct job){ it, *policy, now, tag, 0 };
 		r->in++;
 		pthread_cond_broadcast(&r->cv);
 	}
@@ -134,7 +147,7 @@ bool reporter_submit(struct reporter *r, struct batch_item *it, const struct cor
 	return room;
 }
 
-bool reporter_collect(struct reporter *r, void **tag)
+bool reporter_collect(struct reporter *r, void **tag, uint64_t *us)
 {
 	uint64_t n;
 	bool got;
@@ -143,8 +156,10 @@ bool reporter_collect(struct reporter *r, void **tag)
 		/* nothing counted since the last read: there may still be answers left */
 	}
 	pthread_mutex_lock(&r->mu);
-	if ((got = r->out < r->ran))
-		*tag = r->jobs[r->out++ % REPORTER_QUEUE].tag;
+	if ((got = r->out < r->ran)) {
+		*tag = r->jobs[r->out % REPORTER_QUEUE].tag;
+		*us = r->jobs[r->out++ % REPORTER_QUEUE].us;
+	}
 	pthread_mutex_unlock(&r->mu);
 	return got;
 }

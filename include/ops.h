@@ -22,6 +22,9 @@ struct ops_stats {
 	uint64_t events;	/* changes committed since start */
 	uint64_t last_commit_us;
 	uint64_t commit_us;	/* time the commit thread spent applying and committing */
+	uint64_t reports;	/* reports answered by the report thread */
+	uint64_t report_us;	/* time it spent on them */
+	uint64_t reports_refused;	/* refused because REPORTER_QUEUE were waiting */
 	int64_t started_ms;
 };
 

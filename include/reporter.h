@@ -34,8 +34,9 @@ int reporter_fd(const struct reporter *r);
  * REPORTER_QUEUE reports are waiting already. */
 bool reporter_submit(struct reporter *r, struct batch_item *it, const struct core_policy *policy,
 		     int64_t now, void *tag);
-/* The tag of the oldest answered report not yet collected; false if none. */
-bool reporter_collect(struct reporter *r, void **tag);
+/* The tag of the oldest answered report not yet collected, and how long it took to answer
+ * (us); false if none. */
+bool reporter_collect(struct reporter *r, void **tag, uint64_t *us);
 /* Reports submitted and not yet collected. */
 size_t reporter_pending(struct reporter *r);
 /* Block until the oldest report not yet answered is answered (if any). */

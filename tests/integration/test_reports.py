@@ -15,7 +15,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from pyclient import (  # noqa: E402
-    read_log, restart_shifted, run_tests, test, today,
+    new_id, read_log, restart_shifted, run_tests, test, today,
 )
 
 PLAN = {"measures": "repair the road", "schedule": "by July", "units": ["anling"]}
@@ -270,6 +270,33 @@ def _(t):
     t.eq(code(g.call("report.scorecard", actor="wang.li", person="wang.li")), (True, None),
          "wang.li reads their own")
     t.eq(read_log(g.c)[0][-1]["seq"], seq, "nothing was written")
+
+
+@test("reports pipelined past the report thread's queue are refused unavailable at once "
+      "and answered when retried; stats counts both; writes go on meanwhile")
+def _(t):
+    g, k = build(t)
+    reqs = [{"op": "report.units", "id": "r%d" % i, "series": True, "sub_units": True}
+            for i in range(60)]
+    notes = [{"op": "case.note", "id": new_id(), "actor": "wang.li", "case": k["a"],
+              "text": "note %d" % i} for i in range(20)]
+    with g.d.pipeline(window=80) as p:
+        replies = p.run(reqs + notes, timeout=60)
+    done = [r for r in replies[:60] if r["ok"]]
+    busy = [r for r in replies[:60] if not r["ok"]]
+    print("# %d of 60 reports answered at once, %d refused" % (len(done), len(busy)))
+    t.check(all(r["error"]["code"] == "unavailable" and "busy" in r["error"]["message"]
+                for r in busy), "a refusal says the report thread is busy: %r" % busy[:1])
+    t.check(all(r["totals"]["cases"] == 5 for r in done), "each answer is the whole report")
+    t.check(all(r["ok"] for r in replies[60:]), "the notes were written meanwhile")
+    again = [dict(q) for q in reqs if q["id"] in {r["id"] for r in busy}]
+    with g.d.pipeline(window=1) as p:
+        retried = p.run(again, timeout=60)
+    t.check(all(r["ok"] for r in retried), "each refused report answered when retried")
+    st = g.call("stats")
+    t.eq((st["reports"], st["reports_refused"]), (60, len(busy)),
+         "stats: every report answered once, and the refusals")
+    t.check(st["report_us"] > 0, "stats: the time the report thread spent")
 
 
 if __name__ == "__main__":
