@@ -27,7 +27,7 @@ LDLIBS  += $(PKG_LIBS) -lpthread
 DEB_PKGS := make gcc pkg-config libzmq3-dev libmsgpack-dev liblmdb-dev libsystemd-dev \
             python3 python3-zmq python3-msgpack procps clang libclang-rt-14-dev valgrind \
             jq curl tzdata systemd man-db groff-base python3-seccomp lmdb-utils \
-            libsodium-dev
+            libsodium-dev chromium fonts-wqy-zenhei poppler-utils
 
 B := build
 PROTO_SRC  := proto/proto.c proto/err.c proto/json.c

@@ -263,7 +263,7 @@ static void print_counts(const struct run *r, const char *verb, const char *what
 }
 
 int admin_out_open(const char *what, const char *file, char *tmp, size_t tmplen, bool excl,
-		   FILE **f)
+		   unsigned mode, FILE **f)
 {
 	int fd;
 
@@ -275,10 +275,11 @@ int admin_out_open(const char *what, const char *file, char *tmp, size_t tmplen,
 		cli_warn("%s: the file name is too long", what);
 		return CLI_USAGE;
 	}
-	/* 0600 (and again for a FILE.tmp left by a crash): the ledger holds petitioners' and
-	 * households' personal data */
+	/* the mode set again for a FILE.tmp left by a crash: an export holds petitioners' and
+	 * households' personal data (ADMIN_PRIVATE), and must not keep a wider mode */
 	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_CLOEXEC | (excl ? O_EXCL : O_TRUNC),
-		       0600)) < 0 || fchmod(fd, 0600) != 0 || (*f = fdopen(fd, "w")) == NULL) {
+		       (mode_t)mode)) < 0 || fchmod(fd, (mode_t)mode) != 0 ||
+	    (*f = fdopen(fd, "w")) == NULL) {
 		cli_warn("%s: %s: %s", what, tmp, strerror(errno));
 		if (fd >= 0) {
 			close(fd);
@@ -335,7 +336,8 @@ int admin_export_run(struct run *r)
 			 rc == NT_EIO ? strerror(errno) : nt_strerror(rc));
 		return CLI_LOCAL;
 	}
-	if ((cr = admin_out_open("admin export", file, tmp, sizeof tmp, true, &f)) != CLI_OK) {
+	if ((cr = admin_out_open("admin export", file, tmp, sizeof tmp, true, ADMIN_PRIVATE,
+				  &f)) != CLI_OK) {
 		ledger_close(&lg);
 		return cr;
 	}

@@ -39,15 +39,18 @@ int admin_verify_run(struct run *r);
 void admin_sync_dir_of(const char *path);
 
 /*
- * A file of personal data written whole or not at all (the exports): admin_out_open()
- * opens FILE.tmp (tmp, of tmplen bytes, receives its name) with mode 0600, or stdout for
- * "-"; excl: refuse a FILE.tmp that exists. admin_out_close() takes how the writing went
- * (a CLI_ status) and, for a file, syncs it, renames it into place and syncs its
- * directory, or removes it when anything failed. Both say what failed, as `what: ...`,
- * and return a CLI_ status.
+ * A file written whole or not at all (the exports, the reports): admin_out_open() opens
+ * FILE.tmp (tmp, of tmplen bytes, receives its name) with mode `mode` (ADMIN_PRIVATE for
+ * personal data, ADMIN_PUBLIC for what is made to be read: a report, a public notice),
+ * or stdout for "-"; excl: refuse a FILE.tmp that exists. admin_out_close() takes how
+ * the writing went (a CLI_ status) and, for a file, syncs it, renames it into place and
+ * syncs its directory, or removes it when anything failed. Both say what failed, as
+ * `what: ...`, and return a CLI_ status.
  */
+#define ADMIN_PRIVATE	0600
+#define ADMIN_PUBLIC	0644
 int admin_out_open(const char *what, const char *file, char *tmp, size_t tmplen, bool excl,
-		   FILE **f);
+		   unsigned mode, FILE **f);
 int admin_out_close(const char *what, const char *file, const char *tmp, FILE *f, int rc);
 
 #endif

@@ -41,6 +41,7 @@
 #include "keys.h"
 #include "pairing.h"
 #include "render.h"
+#include "reports.h"
 #include "watch.h"
 
 #define N(a) (sizeof a / sizeof a[0])
@@ -1364,6 +1365,42 @@ const struct cmd cmd_table[] = {
 		   "step recorded after the milestone's date counts as missing it.",
 	  CMD_SPEC(cmd_coverage_spec), .run = cmd_single, .show = cmd_show_coverage,
 	  .needs = { { "milestones", CMD_T(ARRAY) }, { "today", CMD_T(STR) }, { NULL, 0 } } },
+	/* reports */
+	{ .name = "report", .op = "report.units",
+	  .summary = "units compared: progress, overdue, on time, satisfaction, gaps",
+	  .about = "Compare the units directly under --unit (default: the county) over a period\n"
+		   "(--from, default the campaign's start; --to, default today): one row per unit,\n"
+		   "laggards first, with its cases, progress, overdue cases, on-time rate, days\n"
+		   "overdue, extensions, redos, satisfaction, consultations, households visited\n"
+		   "and who is missing each milestone passed; then the totals and the headline\n"
+		   "figures. --sub-units adds each unit's own sub-units under it. --csv: one line\n"
+		   "per unit and sub-unit with every figure. --html FILE: the dashboard, one\n"
+		   "self-contained HTML page with its charts, fit to print (A4). By those who\n"
+		   "read the whole county, or whose reach holds the unit.",
+	  .spec = reports_units_spec, .nspec = REPORTS_UNITS_NSPEC, .run = reports_units_run,
+	  .needs = { { "totals", CMD_T(MAP) }, { "rows", CMD_T(ARRAY) }, { NULL, 0 } },
+	  .section = "reports" },
+	{ .name = "scorecard", .op = "report.scorecard",
+	  .summary = "a person's or a unit's scorecard over a period",
+	  .about = "The figures of the cases --person P leads, or of the cases of --unit U and\n"
+		   "the units under it, over a period (--from, --to), one per line. --explain\n"
+		   "lists under each figure the log entries behind it (seq, day, topic, case,\n"
+		   "what it adds), at most 500 a figure. --csv: the figures as one line under a\n"
+		   "header (with --explain: one line per entry). A person's scorecard is theirs to\n"
+		   "read, and their unit's readers'.",
+	  .spec = reports_scorecard_spec, .nspec = REPORTS_SCORECARD_NSPEC,
+	  .run = reports_scorecard_run,
+	  .needs = { { "figures", CMD_T(MAP) }, { NULL, 0 } } },
+	{ .name = "commitments", .op = "report.commitments",
+	  .summary = "the public commitment list (公开承诺), ready to publish",
+	  .about = "The cases of --unit (default: the county) whose commitment is published,\n"
+		   "grouped by unit: the problem, its lead, the measures, the schedule, the\n"
+		   "deadline, and when and where it was published (the county news, or the\n"
+		   "notice board of a village). --open leaves out the cases crossed off. Every\n"
+		   "page is read. --csv: one line per case; --html FILE: a printable public\n"
+		   "notice for a notice board. Anyone may read it.",
+	  .spec = reports_commitments_spec, .nspec = REPORTS_COMMITMENTS_NSPEC,
+	  .run = reports_commitments_run, .needs = NEEDS_PAGE(CMD_T(POSITIVE_INTEGER)) },
 	/* households */
 	{ .name = "household import", .op = "household.put",
 	  .summary = "register or update households from a CSV file",

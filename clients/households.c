@@ -945,7 +945,8 @@ int households_export_run(struct run *r)
 	if (within->set)
 		kv[n++] = (struct sheet_kv){ "within", within->s, false };
 	if ((rc = conn_open(&r->conn)) != CLI_OK ||
-	    (rc = admin_out_open("household export", file, tmp, sizeof tmp, false, &x.f)) != CLI_OK)
+	    (rc = admin_out_open("household export", file, tmp, sizeof tmp, false,
+				   ADMIN_PRIVATE, &x.f)) != CLI_OK)
 		return rc;
 	for (int c = 0; c < HH_COLS; c++)
 		fprintf(x.f, "%s%s", c > 0 ? "," : "", hh_cols[c]);
