@@ -384,7 +384,7 @@ void dashboard_units(FILE *f, const msgpack_object *u, const msgpack_object *cov
 
 /* ---- the public commitment notice ---- */
 
-static void dash_notice_row(FILE *f, const msgpack_object *it, const char *board)
+static void dash_notice_row(FILE *f, const msgpack_object *it)
 {
 	proto_str venue = dash_str(it, "venue"), deadline = dash_str(it, "deadline");
 	int64_t v;
@@ -411,8 +411,8 @@ static void dash_notice_row(FILE *f, const msgpack_object *it, const char *board
 		fputs("<br>县报 county news", f);
 	} else if (proto_str_eq(venue, "notice_board")) {
 		fputs("<br>", f);
-		if (board != NULL && *board)
-			html_cstr(f, board);
+		if (dash_str(it, "board_name").len > 0)
+			html_text(f, dash_str(it, "board_name"), 0);
 		else
 			html_text(f, dash_str(it, "board"), 0);
 		fputs(" 公告栏 notice board", f);
@@ -426,7 +426,7 @@ static void dash_notice_row(FILE *f, const msgpack_object *it, const char *board
 }
 
 void dashboard_notice(FILE *f, proto_str name, const msgpack_object *const *items, size_t n,
-		      const char *const *boards, uint64_t seq)
+		      uint64_t seq)
 {
 	char title[256];
 
@@ -456,7 +456,7 @@ void dashboard_notice(FILE *f, proto_str name, const msgpack_object *const *item
 			      "<th class=\"num\">办理期限<br>deadline</th>"
 			      "<th>承诺公开<br>published</th></tr></thead>\n<tbody>\n", f);
 		}
-		dash_notice_row(f, items[i], boards != NULL ? boards[i] : NULL);
+		dash_notice_row(f, items[i]);
 	}
 	if (n > 0)
 		fputs("</tbody>\n</table>\n</section>\n", f);

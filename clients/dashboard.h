@@ -24,10 +24,10 @@ void dashboard_units(FILE *f, const msgpack_object *units, const msgpack_object 
 /*
  * dashboard_notice - the public commitment notice (公开承诺) of the unit called name:
  * items[0..n), report.commitments items grouped by their unit (consecutive items of one
- * unit share a table), with boards[i] the name of the village whose notice board carries
- * item i ("" if none or not known). seq: the ledger's seq it was read at.
+ * unit share a table; a notice board is named by the item's board_name). seq: the
+ * ledger's seq it was read at.
  */
 void dashboard_notice(FILE *f, proto_str name, const msgpack_object *const *items, size_t n,
-		      const char *const *boards, uint64_t seq);
+		      uint64_t seq);
 
 #endif

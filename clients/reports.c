@@ -785,102 +785,6 @@ out:
 
 /* ---- nanti commitments ---- */
 
-/* The names of the villages whose notice boards the items name, by item. */
-struct reports_boards {
-	char **name;		/* by item: "下溪村 xiaxi", or NULL */
-	const char **village;	/* by item: "下溪村", or "" when not known (into names) */
-	size_t n;
-	struct sheet_ids ids;	/* the villages named; kind: their index in names */
-	char **names;		/* the villages' names, as unit.list gave them */
-	size_t nnames, capnames;
-	bool oom;
-};
-
-static bool reports_village(void *arg, const msgpack_object *item)
-{
-	struct reports_boards *b = arg;
-	struct sheet_id *e;
-	proto_str id, name;
-
-	if (!proto_obj_str(proto_map_get(item, "unit"), &id) ||
-	    !proto_obj_str(proto_map_get(item, "name"), &name) ||
-	    (e = sheet_id_find(&b->ids, id)) == NULL)
-		return true;
-	if (b->nnames == b->capnames) {
-		size_t cap = b->capnames ? b->capnames * 2 : 16;
-		char **grown = realloc(b->names, cap * sizeof *grown);
-
-		if (grown == NULL) {
-			b->oom = true;
-			return false;
-		}
-		b->names = grown;
-		b->capnames = cap;
-	}
-	if ((b->names[b->nnames] = strndup(name.ptr, name.len)) == NULL) {
-		b->oom = true;
-		return false;
-	}
-	e->kind = (int32_t)b->nnames++;
-	return true;
-}
-
-/* Look the boards' villages up (one unit.list of the villages) and name each item's. */
-static int reports_boards(struct run *r, const msgpack_object *const *items, size_t n,
-			  struct reports_boards *b)
-{
-	static const struct sheet_kv villages[] = { { "kind", "village", false } };
-	proto_str board;
-	int rc;
-
-	b->n = n;
-	if ((b->name = calloc(n + 1, sizeof *b->name)) == NULL ||
-	    (b->village = calloc(n + 1, sizeof *b->village)) == NULL)
-		return sheet_oom();
-	for (size_t i = 0; i < n; i++)
-		b->village[i] = "";
-	for (size_t i = 0; i < n; i++)
-		if (proto_obj_str(proto_map_get(items[i], "board"), &board) &&
-		    sheet_id_add_dup(&b->ids, board) == NULL)
-			return sheet_oom();
-	if (b->ids.n == 0)
-		return CLI_OK;
-	if ((rc = sheet_list(r, "unit.list", villages, 1, SHEET_PAGE, reports_village, b)) !=
-	    CLI_OK)
-		return rc;
-	if (b->oom)
-		return sheet_oom();
-	for (size_t i = 0; i < n; i++) {
-		const struct sheet_id *e;
-		const char *name = "";
-		size_t len;
-
-		if (!proto_obj_str(proto_map_get(items[i], "board"), &board) ||
-		    (e = sheet_id_find(&b->ids, board)) == NULL)
-			continue;
-		if (e->kind >= 0)
-			name = b->village[i] = b->names[e->kind];
-		len = strlen(name) + board.len + 2;
-		if ((b->name[i] = malloc(len)) == NULL)
-			return sheet_oom();
-		snprintf(b->name[i], len, "%s%s%.*s", name, *name ? " " : "", (int)board.len,
-			 board.ptr);
-	}
-	return CLI_OK;
-}
-
-static void reports_boards_fini(struct reports_boards *b)
-{
-	for (size_t i = 0; b->name != NULL && i < b->n; i++)
-		free(b->name[i]);
-	free(b->name);
-	free(b->village);
-	for (size_t i = 0; i < b->nnames; i++)
-		free(b->names[i]);
-	free(b->names);
-	sheet_ids_fini(&b->ids);
-}
-
 /* By unit, then by case (the reply is by case). */
 static int reports_by_unit(const void *a, const void *b)
 {
@@ -897,7 +801,7 @@ static int reports_by_unit(const void *a, const void *b)
 }
 
 /* "2026-06-10, on the notice board of 下溪村 xiaxi, ref 公告第3号" */
-static void reports_venue(FILE *f, const msgpack_object *item, const char *board)
+static void reports_venue(FILE *f, const msgpack_object *item)
 {
 	proto_str venue = reports_str(item, "venue", "");
 
@@ -906,7 +810,7 @@ static void reports_venue(FILE *f, const msgpack_object *item, const char *board
 		fputs(", in the county news (县报)", f);
 	} else if (proto_str_eq(venue, "notice_board")) {
 		fputs(", on the notice board of ", f);
-		render_text(f, sheet_cstr(board != NULL ? board : "the village"), 0);
+		reports_named(f, item, "board_name", "board");
 	} else if (venue.len > 0) {
 		fputs(", ", f);
 		render_text(f, venue, 32);
@@ -917,8 +821,7 @@ static void reports_venue(FILE *f, const msgpack_object *item, const char *board
 }
 
 static void reports_commitments_text(const msgpack_object *top, uint64_t seq,
-				     const msgpack_object *const *items, size_t n,
-				     const struct reports_boards *b)
+				     const msgpack_object *const *items, size_t n)
 {
 	proto_str unit = PROTO_STR_NULL;
 	int64_t v;
@@ -951,19 +854,18 @@ static void reports_commitments_text(const msgpack_object *top, uint64_t seq,
 		fputs("\n    deadline   ", stdout);
 		render_text(stdout, reports_str(it, "deadline", "none set"), 12);
 		fputs("\n    committed  ", stdout);
-		reports_venue(stdout, it, b->name[i]);
+		reports_venue(stdout, it);
 		fputs("    step       ", stdout);
 		render_text(stdout, reports_str(it, "step", "-"), 16);
 		fputc('\n', stdout);
 	}
 }
 
-static void reports_commitments_csv(const msgpack_object *const *items, size_t n,
-				    const struct reports_boards *b)
+static void reports_commitments_csv(const msgpack_object *const *items, size_t n)
 {
 	static const char *const keys[] = {
 		"case", "title", "kind", "unit", "unit_name", "lead", "lead_name", "measures",
-		"schedule", "deadline", "committed", "venue", "ref", "board", NULL, "step"
+		"schedule", "deadline", "committed", "venue", "ref", "board", "board_name", "step"
 	};
 	int64_t v;
 
@@ -975,8 +877,6 @@ static void reports_commitments_csv(const msgpack_object *const *items, size_t n
 				putchar(',');
 			if (k == 0 && reports_int(items[i], "case", &v))
 				printf("%" PRId64, v);
-			else if (keys[k] == NULL)	/* board_name */
-				reports_csv_str(sheet_cstr(b->village[i]));
 			else if (k > 0)
 				reports_csv_str(reports_str(items[i], keys[k], ""));
 		}
@@ -998,7 +898,6 @@ struct reports_notice {
 	proto_str name;
 	const msgpack_object *const *items;
 	size_t n;
-	const char *const *boards;
 	uint64_t seq;
 };
 
@@ -1006,7 +905,7 @@ static void reports_notice_write(FILE *f, void *arg)
 {
 	const struct reports_notice *x = arg;
 
-	dashboard_notice(f, x->name, x->items, x->n, x->boards, x->seq);
+	dashboard_notice(f, x->name, x->items, x->n, x->seq);
 }
 
 int reports_commitments_run(struct run *r)
@@ -1017,13 +916,11 @@ int reports_commitments_run(struct run *r)
 	struct args_table t = { reports_commitments_req, N(reports_commitments_req), val };
 	struct args_table *own = r->t;
 	struct cmd_pages p = { NULL, 0, NULL, 0 };
-	struct reports_boards b;
 	const msgpack_object *next = NULL, *top;
 	const msgpack_object **items = NULL;
 	uint64_t seq;
 	int rc;
 
-	memset(&b, 0, sizeof b);
 	if ((rc = reports_outputs(r, csv, html->set)) != CLI_OK)
 		return rc;
 	if (html->set && html->len == 0) {
@@ -1062,21 +959,17 @@ int reports_commitments_run(struct run *r)
 	}
 	memcpy(items, p.row, p.nrows * sizeof *items);
 	qsort(items, p.nrows, sizeof *items, reports_by_unit);
-	if ((rc = reports_boards(r, items, p.nrows, &b)) != CLI_OK)
-		goto out;
 	if (html->set) {
-		struct reports_notice x = { reports_str(top, "name", ""), items, p.nrows,
-					   b.village, seq };
+		struct reports_notice x = { reports_str(top, "name", ""), items, p.nrows, seq };
 
 		if ((rc = reports_page(r, html->s, reports_notice_write, &x)) == CLI_OK)
 			reports_written(r, html->s, "cases", p.nrows, NULL, 0, seq);
 	} else if (csv) {
-		reports_commitments_csv(items, p.nrows, &b);
+		reports_commitments_csv(items, p.nrows);
 	} else {
-		reports_commitments_text(top, seq, items, p.nrows, &b);
+		reports_commitments_text(top, seq, items, p.nrows);
 	}
 out:
-	reports_boards_fini(&b);
 	free(items);
 	cmd_pages_fini(&p);
 	return rc;

@@ -541,7 +541,7 @@ static nt_err pack_commitment(const struct ops_query_ctx *c, proto_out *o,
 	    (rc = entry_at(c, cs->commit_seq, &commit)) != NT_OK)
 		goto out;
 	board = proto_map_get(&commit.root, "board");
-	msgpack_pack_map(&o->pk, 16 + (board != NULL));
+	msgpack_pack_map(&o->pk, 16 + 2 * (board != NULL));
 	proto_kv_u64(o, "case", cs->id);
 	proto_kv_str(o, "title", cs->title);
 	proto_kv_cstr(o, "kind", case_kinds[cs->kind]);
@@ -569,8 +569,16 @@ static nt_err pack_commitment(const struct ops_query_ctx *c, proto_out *o,
 	copy_key(o, &commit, "date", "committed");
 	copy_key(o, &commit, "venue", "venue");
 	copy_key(o, &commit, "ref", "ref");
-	if (board != NULL)
+	if (board != NULL) {
+		struct unit_rec village;
+		proto_str id;
+
 		proto_kv_obj(o, "board", board);
+		if (proto_obj_str(board, &id) && core_get_unit(&v, id, &village) == NT_OK)
+			proto_kv_str(o, "board_name", village.name);
+		else
+			proto_kv_nil(o, "board_name");
+	}
 	proto_kv_cstr(o, "step", case_steps[cs->step]);
 	proto_kv_u64(o, "commit_seq", cs->commit_seq);
 	proto_kv_u64(o, "plan_seq", cs->plan_seq);

@@ -391,8 +391,8 @@ def _(t):
     t.eq([x["case"] for x in r["items"]], [a, b, e], "the committed cases, in id order")
     t.eq(r["next"], None, "read to the end")
     it = {x["case"]: x for x in r["items"]}
-    t.eq((it[a]["venue"], it[a].get("board"), it[a]["lead_name"]),
-         ("notice_board", "xiaxi", "王立"), "A's commitment")
+    t.eq((it[a]["venue"], it[a].get("board"), it[a].get("board_name"), it[a]["lead_name"]),
+         ("notice_board", "xiaxi", "下溪村", "王立"), "A's commitment")
     t.eq((it[b]["venue"], it[b]["title"], it[b]["deadline"]),
          ("county_news", EVIL_TITLE, today(1)), "B's commitment")
 
