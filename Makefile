@@ -152,8 +152,9 @@ memcheck: deps
 
 # The demo county (docs/demo.md): a fresh nantid on build/demo, loaded with the full
 # county by nanti-demo, then the coverage per unit (`nanti coverage` without --by-unit
-# names every person missing); the daemon is stopped at the end and its state is kept in
-# build/demo/state.
+# names every person missing), the units compared (`nanti report`) and the dashboard
+# written to build/demo/dashboard.html; the daemon is stopped at the end and its state is
+# kept in build/demo/state.
 DEMO_DIR := $(CURDIR)/$(B)/demo
 demo: deps
 	$(MAKE) $(B)/nantid $(B)/nanti $(B)/nanti-demo
@@ -167,9 +168,13 @@ demo: deps
 	cat $(DEMO_DIR)/demo.txt; \
 	echo; \
 	$(B)/nanti --runtime-dir $(DEMO_DIR)/run coverage --by-unit; \
+	echo; \
+	$(B)/nanti --runtime-dir $(DEMO_DIR)/run report; \
+	$(B)/nanti --runtime-dir $(DEMO_DIR)/run report --html $(DEMO_DIR)/dashboard.html; \
 	kill -TERM $$pid; wait $$pid; trap - EXIT; \
 	echo; grep '^elapsed' $(DEMO_DIR)/demo.txt | sed 's/^/loaded: /'; \
-	echo "nantid stopped cleanly; state in $(DEMO_DIR)/state, log in $(DEMO_DIR)/nantid.log"
+	echo "nantid stopped cleanly; state in $(DEMO_DIR)/state, log in $(DEMO_DIR)/nantid.log,"; \
+	echo "the dashboard in $(DEMO_DIR)/dashboard.html"
 
 # the unit tests under valgrind, as one more test program for tests/run
 $(B)/tests/test_memcheck: $(UNIT_TESTS) tests/memcheck.sh
