@@ -1391,6 +1391,16 @@ const struct cmd cmd_table[] = {
 	  .spec = reports_scorecard_spec, .nspec = REPORTS_SCORECARD_NSPEC,
 	  .run = reports_scorecard_run,
 	  .needs = { { "figures", CMD_T(MAP) }, { NULL, 0 } } },
+	{ .name = "scorecards", .op = "report.people",
+	  .summary = "every case owner's scorecard, side by side",
+	  .about = "One line per person of --unit (default: the county) and the units under it\n"
+		   "who leads a case, or must (county leaders, leadership members, village-\n"
+		   "resident cadres), over a period (--from, --to): the figures of `nanti\n"
+		   "scorecard --person`, in the columns of `nanti report`. Every page is read.\n"
+		   "--csv: one line per person with every figure. By those who read the whole\n"
+		   "county, or whose reach holds the unit.",
+	  .spec = reports_people_spec, .nspec = REPORTS_PEOPLE_NSPEC, .run = reports_people_run,
+	  .needs = NEEDS_PAGE(CMD_T(STR)) },
 	{ .name = "commitments", .op = "report.commitments",
 	  .summary = "the public commitment list (公开承诺), ready to publish",
 	  .about = "The cases of --unit (default: the county) whose commitment is published,\n"

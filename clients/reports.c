@@ -2,6 +2,8 @@
  * reports.c - `nanti report`, `nanti scorecard` and `nanti commitments` (reports.h): the
  * reads of docs/protocol.md section 11, "Reports", for people, spreadsheets and scripts.
  *
+ * `nanti scorecards` is `nanti report`'s table with a line per person (report.people).
+ *
  * The daemon computes every figure (in its report thread, from the log up to the end of
  * the period); the client only lays them out, so a figure here is exactly the figure in
  * the reply and --json shows the reply itself. What each figure is called, and which are
@@ -34,7 +36,7 @@
 #define N(a) (sizeof a / sizeof a[0])
 #define REPORTS_DEPTH	4	/* levels of sub-units followed */
 #define REPORTS_NAME_MAX	30	/* display columns of a name in the units table */
-#define REPORTS_PAGE	1000	/* report.commitments items a request */
+#define REPORTS_PAGE	1000	/* report.commitments and report.people items a request */
 
 /* ---- the figures ---- */
 
@@ -174,6 +176,22 @@ const struct args_spec reports_scorecard_spec[REPORTS_SCORECARD_NSPEC] = {
 	  { .key = "explain", .type = PT_BOOL } },
 	{ "--csv", ARGS_FLAG, NULL, "the figures as one CSV line under a header (with "
 	  "--explain: one line per entry)", { .key = NULL } },
+};
+
+const struct args_spec reports_people_spec[REPORTS_PEOPLE_NSPEC] = {
+	{ "--unit", ARGS_STR, "U", "the people of U and the units under it (default: the county)",
+	  { .key = "unit", .type = PT_ID } },
+	PERIOD_SPECS,
+	{ "--csv", ARGS_FLAG, NULL, "one CSV line per person, every figure", { .key = NULL } },
+};
+
+/* What report.people is sent: every page. */
+static const struct args_spec reports_people_req[] = {
+	{ "--unit", ARGS_STR, "U", NULL, { .key = "unit", .type = PT_ID } },
+	PERIOD_SPECS,
+	{ "--after", ARGS_STR, "P", NULL, { .key = "after", .type = PT_ID } },
+	{ "--limit", ARGS_UINT, "N", NULL, { .key = "limit", .type = PT_UINT, .min = 1,
+					     .max = REPORTS_PAGE } },
 };
 
 const struct args_spec reports_commitments_spec[REPORTS_COMMITMENTS_NSPEC] = {
@@ -354,7 +372,8 @@ static int reports_flatten(struct reports_lines *ls, const msgpack_object *rows,
 	return CLI_OK;
 }
 
-/* The cells of one line of the units table: UNIT, NAME, the figure columns, GAPS. */
+/* The cells of one line of a table: the id (a unit, a person), NAME, the figure columns,
+ * and the last column (GAPS in the units table, the person's UNIT in the people's). */
 #define REPORTS_COLS_MAX 16
 struct reports_cells {
 	proto_str unit;
@@ -780,6 +799,119 @@ int reports_scorecard_run(struct run *r)
 		reports_scorecard_text(&rep, explain);
 out:
 	conn_reply_fini(&rep);
+	return rc;
+}
+
+static void reports_json_key(const char *key, const msgpack_object *o);
+
+/* ---- nanti scorecards ---- */
+
+/* The people's table: PERSON, NAME, the units table's figure columns, UNIT. */
+static void reports_people_text(const msgpack_object *top, uint64_t seq,
+				const struct cmd_pages *p)
+{
+	size_t width[REPORTS_COLS_MAX + 2] = { 4, 4 }, ncols = 0;
+	struct reports_cells *cells, head;
+
+	fputs("scorecards of the people of ", stdout);
+	reports_named(stdout, top, "name", "unit");
+	fputs(", ", stdout);
+	reports_period(stdout, top, seq);
+	fputs(": those who lead a case or must\n\n", stdout);
+	if ((cells = calloc(p->nrows + 1, sizeof *cells)) == NULL) {
+		sheet_oom();
+		return;
+	}
+	memset(&head, 0, sizeof head);
+	head.unit = sheet_cstr("PERSON");
+	snprintf(head.name, sizeof head.name, "NAME");
+	for (size_t i = 0; i < reports_nfigures; i++)
+		if (reports_figures[i].col != NULL && ncols < REPORTS_COLS_MAX)
+			snprintf(head.fig[ncols++], REPORTS_CELL, "%s", reports_figures[i].col);
+	snprintf(head.gaps, sizeof head.gaps, "UNIT");
+	reports_widen(width, &head, ncols);
+	for (size_t i = 0; i < p->nrows; i++) {
+		const msgpack_object *it = p->row[i];
+		proto_str unit = reports_str(it, "unit", "-");
+
+		reports_cells(&cells[i], proto_map_get(it, "figures"),
+			      reports_str(it, "person", "-"), reports_str(it, "name", "-"), 0);
+		snprintf(cells[i].gaps, sizeof cells[i].gaps, "%.*s",
+			 (int)(unit.len < 64 ? unit.len : 64), unit.ptr);
+		reports_widen(width, &cells[i], ncols);
+	}
+	reports_line_out(&head, ncols, width);
+	for (size_t i = 0; i < p->nrows; i++)
+		reports_line_out(&cells[i], ncols, width);
+	if (p->nrows == 0)
+		puts("(nobody leads a case or must)");
+	free(cells);
+}
+
+static void reports_people_csv(const struct cmd_pages *p)
+{
+	reports_csv_header("person,name,unit");
+	putchar('\n');
+	for (size_t i = 0; i < p->nrows; i++) {
+		const msgpack_object *it = p->row[i];
+
+		reports_csv_str(reports_str(it, "person", ""));
+		putchar(',');
+		reports_csv_str(reports_str(it, "name", ""));
+		putchar(',');
+		reports_csv_str(reports_str(it, "unit", ""));
+		reports_csv_figures(proto_map_get(it, "figures"));
+		putchar('\n');
+	}
+}
+
+int reports_people_run(struct run *r)
+{
+	bool csv = args_find(r->t, "--csv")->set;
+	struct args_val val[N(reports_people_req)];
+	struct args_table t = { reports_people_req, N(reports_people_req), val };
+	struct args_table *own = r->t;
+	struct cmd_pages p = { NULL, 0, NULL, 0 };
+	const msgpack_object *next = NULL, *top;
+	uint64_t seq;
+	int rc;
+
+	if ((rc = reports_outputs(r, csv, false)) != CLI_OK)
+		return rc;
+	memset(val, 0, sizeof val);
+	reports_copy(r, &t, "--unit");
+	reports_copy(r, &t, "--from");
+	reports_copy(r, &t, "--to");
+	*args_find(&t, "--limit") = (struct args_val){ .set = true, .u = REPORTS_PAGE };
+	/* every page: the pager sends r's op with r->t, and moves its --after on */
+	r->t = &t;
+	rc = cmd_pages_read(r, "items", true, 0, &p, &next);
+	r->t = own;
+	if (rc != CLI_OK)
+		goto out;
+	top = p.page[p.npages - 1]->root;
+	seq = reports_seq(top);
+	if (r->conf->json) {
+		printf("{\"ok\":true,\"seq\":%" PRIu64 ",\"report_seq\":%" PRIu64,
+		       p.page[p.npages - 1]->seq, seq);
+		reports_json_key("from", proto_map_get(top, "from"));
+		reports_json_key("to", proto_map_get(top, "to"));
+		reports_json_key("today", proto_map_get(top, "today"));
+		reports_json_key("unit", proto_map_get(top, "unit"));
+		reports_json_key("name", proto_map_get(top, "name"));
+		fputs(",\"items\":[", stdout);
+		for (size_t i = 0; i < p.nrows; i++) {
+			fputs(i > 0 ? "," : "", stdout);
+			proto_json(stdout, p.row[i]);
+		}
+		fputs("],\"next\":null}\n", stdout);
+	} else if (csv) {
+		reports_people_csv(&p);
+	} else {
+		reports_people_text(top, seq, &p);
+	}
+out:
+	cmd_pages_fini(&p);
 	return rc;
 }
 

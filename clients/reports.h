@@ -1,8 +1,9 @@
 /*
  * reports.h - the reports of the theme and supervision offices (docs/protocol.md section 11,
  * "Reports"): `nanti report` (units compared, report.units), `nanti scorecard` (a person's
- * or a unit's figures, report.scorecard) and `nanti commitments` (the public commitment
- * list, report.commitments); for people, as CSV, as JSON, and as HTML pages (dashboard.c).
+ * or a unit's figures, report.scorecard), `nanti scorecards` (every case owner's, side by
+ * side, report.people) and `nanti commitments` (the public commitment list,
+ * report.commitments); for people, as CSV, as JSON, and as HTML pages (dashboard.c).
  */
 #ifndef REPORTS_H
 #define REPORTS_H
@@ -14,14 +15,17 @@
 
 #define REPORTS_UNITS_NSPEC	6	/* --unit --from --to --sub-units --csv --html */
 #define REPORTS_SCORECARD_NSPEC	6	/* --person --unit --from --to --explain --csv */
+#define REPORTS_PEOPLE_NSPEC	4	/* --unit --from --to --csv */
 #define REPORTS_COMMITMENTS_NSPEC 5	/* --unit --open --after --csv --html */
 extern const struct args_spec reports_units_spec[REPORTS_UNITS_NSPEC];
 extern const struct args_spec reports_scorecard_spec[REPORTS_SCORECARD_NSPEC];
+extern const struct args_spec reports_people_spec[REPORTS_PEOPLE_NSPEC];
 extern const struct args_spec reports_commitments_spec[REPORTS_COMMITMENTS_NSPEC];
 
 /* Each returns an exit status (cli.h). */
 int reports_units_run(struct run *r);
 int reports_scorecard_run(struct run *r);
+int reports_people_run(struct run *r);
 int reports_commitments_run(struct run *r);
 
 /* ---- the figures, as data: what each command and page shows of them ---- */

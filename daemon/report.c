@@ -911,3 +911,85 @@ nt_err report_kind_figures(const struct report *r, int unit, uint32_t kind, stru
 			add_case(r, &s, i + 1, &r->cases[i]);
 	return NT_OK;
 }
+
+/* ---- every person's figures in one pass ---- */
+
+static int person_find(const proto_str *ids, size_t n, proto_str id)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = proto_str_cmp(ids[mid], id);
+
+		if (c == 0)
+			return (int)mid;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
+
+/* Visits by actor, then household, then seq. */
+static int actor_visit_cmp(const void *pa, const void *pb)
+{
+	const struct event *a = *(const struct event *const *)pa, *b = *(const struct event *const *)pb;
+	int c = proto_str_cmp(a->actor, b->actor);
+
+	return c != 0 ? c : visit_cmp(pa, pb);
+}
+
+static bool keep_all(const struct report *r, const struct event *ev, const void *arg)
+{
+	(void)r, (void)ev, (void)arg;
+	return true;
+}
+
+nt_err report_people_figures(const struct report *r, const proto_str *ids, size_t n,
+			     struct report_fig *figs)
+{
+	struct report_fig *one[1];
+	struct sink s = { one, 1, NULL };
+	const struct event **v;
+	size_t nv;
+	nt_err rc;
+	int p;
+
+	for (size_t i = 0; i < r->ncases; i++) {
+		const struct rcase *c = &r->cases[i];
+
+		if (c->known && (p = person_find(ids, n, c->lead)) >= 0) {
+			one[0] = &figs[p];
+			add_case(r, &s, i + 1, c);
+		}
+	}
+	for (size_t i = 0; i < r->nev; i++) {
+		const struct event *ev = &r->ev[i];
+		proto_str who;
+
+		if (ev->kind == EV_VISITED)
+			continue;
+		who = ev->case_id ? r->cases[ev->case_id - 1].lead : ev->actor;
+		if (ev->case_id && !r->cases[ev->case_id - 1].known)
+			continue;
+		if ((p = person_find(ids, n, who)) >= 0) {
+			one[0] = &figs[p];
+			add_case_event(&s, ev);
+		}
+	}
+	if ((rc = visits_of(r, &v, &nv)) != NT_OK)
+		return rc;
+	qsort(v, nv, sizeof *v, actor_visit_cmp);
+	for (size_t i = 0, j; i < nv; i = j) {
+		for (j = i; j < nv && proto_str_same(v[j]->actor, v[i]->actor); j++)
+			;
+		if ((p = person_find(ids, n, v[i]->actor)) >= 0) {
+			one[0] = &figs[p];
+			add_visits(&s, v + i, j - i, keep_all, r, NULL);
+		}
+	}
+	free(v);
+	return NT_OK;
+}

@@ -491,6 +491,154 @@ out:
 	return rc;
 }
 
+/* ---- report.people ---- */
+
+enum { RP_UNIT, RP_FROM, RP_TO, RP_AFTER, RP_LIMIT };
+static const struct proto_field people_fields[] = {
+	[RP_UNIT] = { "unit", PT_ID, false, 0, 0, 0, NULL },
+	[RP_FROM] = { "from", PT_DATE, false, 0, 0, 0, NULL },
+	[RP_TO] = { "to", PT_DATE, false, 0, 0, 0, NULL },
+	[RP_AFTER] = { "after", PT_ID, false, 0, 0, 0, NULL },
+	[RP_LIMIT] = { "limit", PT_UINT, false, 1, OPS_MAX_LIMIT, 0, NULL },
+};
+
+struct person_row {
+	proto_str id, name, unit;
+	uint32_t roles;
+};
+
+static int person_row_cmp(const void *a, const void *b)
+{
+	return proto_str_cmp(((const struct person_row *)a)->id, ((const struct person_row *)b)->id);
+}
+
+/* The people of unit `root` (and under it) whose id sorts after `after`, by id. */
+static nt_err people_of(const struct ops_query_ctx *c, const struct report *r, int root,
+			const struct proto_arg *after, struct person_row **out, size_t *n)
+{
+	struct ledger_iter it;
+	struct person_row *rows = NULL;
+	size_t cap = 0;
+	MDB_val k, v;
+	nt_err rc = NT_OK;
+
+	*n = 0;
+	ledger_iter_init(&it, c->t, DB_PEOPLE, after->set ? after->s.ptr : NULL,
+			 after->set ? after->s.len : 0);
+	while (rc == NT_OK && ledger_iter_next(&it, &k, &v)) {
+		struct person_rec p;
+		int u;
+
+		if (rec_decode(v.mv_data, v.mv_size, &person_desc, &p) != NT_OK) {
+			rc = NT_ECORRUPT;
+			break;
+		}
+		if (after->set && proto_str_cmp(p.id, after->s) <= 0)
+			continue;
+		if ((u = report_unit_find(r, p.unit)) < 0 || !report_unit_within(r, u, root))
+			continue;
+		if (*n == cap) {
+			struct person_row *grown;
+
+			cap = cap ? cap * 2 : 256;
+			if ((grown = realloc(rows, cap * sizeof *rows)) == NULL) {
+				rc = NT_ENOMEM;
+				break;
+			}
+			rows = grown;
+		}
+		rows[(*n)++] = (struct person_row){ p.id, p.name, p.unit, p.roles };
+	}
+	ledger_iter_close(&it);
+	if (rc == NT_OK)
+		rc = c->t->err;
+	if (rc == NT_OK && *n > 1)
+		qsort(rows, *n, sizeof *rows, person_row_cmp);
+	*out = rows;
+	return rc;
+}
+
+static nt_err q_people(const struct ops_query_ctx *c, const struct proto_arg *a, proto_out *out,
+		       uint32_t *n, char *why, size_t whylen)
+{
+	uint64_t limit = a[RP_LIMIT].set ? a[RP_LIMIT].u : OPS_MAX_LIMIT;
+	struct person_row *rows = NULL;
+	struct report_fig *figs = NULL;
+	proto_str *ids = NULL;
+	struct report *r = NULL;
+	struct unit_rec root;
+	uint32_t items = 0;
+	size_t nrows = 0, last = 0;
+	int64_t from, to;
+	bool more = false;
+	proto_out page;
+	nt_err rc;
+
+	if ((rc = root_unit(c, &a[RP_UNIT], &root, why, whylen)) != NT_OK ||
+	    (rc = may_read_unit(c, root.id, "report.people", why, whylen)) != NT_OK ||
+	    (rc = period(c, &a[RP_FROM], &from, &to, why, whylen)) != NT_OK)
+		return rc;
+	proto_out_init(&page);
+	if ((rc = report_new(&r, from, to, c->policy ? c->policy->utc_offset_min :
+			     MODEL_UTC_OFFSET_MIN)) != NT_OK ||
+	    (rc = replay(c, r, PROTO_STR_NULL)) != NT_OK ||
+	    (rc = people_of(c, r, report_unit_find(r, root.id), &a[RP_AFTER], &rows, &nrows)) !=
+	    NT_OK)
+		goto out;
+	if ((ids = malloc((nrows + 1) * sizeof *ids)) == NULL ||
+	    (figs = calloc(nrows + 1, sizeof *figs)) == NULL) {
+		rc = NT_ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < nrows; i++)
+		ids[i] = rows[i].id;
+	if ((rc = report_people_figures(r, ids, nrows, figs)) != NT_OK)
+		goto out;
+	/* those who lead a case, and those who must own one and lead none */
+	for (size_t i = 0; i < nrows; i++) {
+		if (figs[i].v[RF_CASES] == 0 && !(rows[i].roles & CASE_OWNER_ROLES))
+			continue;
+		if (items == limit) {
+			more = true;
+			break;
+		}
+		msgpack_pack_map(&page.pk, 4);
+		proto_kv_str(&page, "person", rows[i].id);
+		proto_kv_str(&page, "name", rows[i].name);
+		proto_kv_str(&page, "unit", rows[i].unit);
+		proto_pack_cstr(&page, "figures");
+		{
+			size_t at = proto_map_begin(&page);
+
+			proto_map_end(&page, at, report_pack_figures(&page, &figs[i]));
+		}
+		items++;
+		last = i;
+	}
+	if (page.oom) {
+		rc = NT_ENOMEM;
+		goto out;
+	}
+	*n = pack_head(out, c, r, from, to);
+	proto_kv_str(out, "unit", root.id);
+	proto_kv_str(out, "name", root.name);
+	*n += 2;
+	{
+		uint32_t pairs;
+
+		ops_page_pack(out, &page, items, more, more ? rows[last].id.ptr : NULL,
+			      more ? rows[last].id.len : 0, false, &pairs);
+		*n += pairs;
+	}
+out:
+	proto_out_fini(&page);
+	free(ids);
+	free(figs);
+	free(rows);
+	report_free(&r);
+	return rc;
+}
+
 /* ---- report.commitments ---- */
 
 enum { RC_UNIT, RC_CROSSED, RC_AFTER, RC_LIMIT };
@@ -659,6 +807,8 @@ const struct op report_ops[REPORT_NOPS] = {
 	  false },
 	{ "report.scorecard", false, scorecard_fields, N(scorecard_fields), NULL, q_scorecard,
 	  &rule_reach, false },
+	{ "report.people", false, people_fields, N(people_fields), NULL, q_people, &rule_reach,
+	  false },
 	{ "report.commitments", false, commitments_fields, N(commitments_fields), NULL,
 	  q_commitments, &rule_all, false },
 };

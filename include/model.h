@@ -252,6 +252,9 @@ static inline bool hh_needs_cadre(uint32_t category)
 {
 	return category == HH_LOW_INCOME || category == HH_NEAR_LOW_INCOME;
 }
+/* Roles of those who must each own a hard problem (the identify milestone): county
+ * leaders, leadership members, village-resident cadres */
+#define CASE_OWNER_ROLES	(ROLE_COUNTY | ROLE_LEADER | ROLE_RESIDENT)
 /* Roles of a pairing cadre (whose unit must also not be a village: perm_pairing_cadre) */
 #define HH_PAIR_ROLES	(ROLE_COUNTY | ROLE_LEADER | ROLE_HEAD | ROLE_CADRE | ROLE_RESIDENT)
 

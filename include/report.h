@@ -105,6 +105,13 @@ nt_err report_unit_figures(const struct report *r, struct report_fig *figs);
 nt_err report_scope_figures(const struct report *r, int unit, proto_str person,
 			    struct report_fig *f, struct report_explain *x);
 void report_explain_fini(struct report_explain *x);
+/*
+ * Every person's figures at once: figs[i] (zeroed by the caller) for the person ids[i]
+ * (n of them, sorted by proto_str_cmp, each once), as report_scope_figures() gives one
+ * person's: the cases each leads, and the household consultations and visits each made.
+ */
+nt_err report_people_figures(const struct report *r, const proto_str *ids, size_t n,
+			     struct report_fig *figs);
 /* The case figures of unit's cases of one kind (no events: report.units' disputes). */
 nt_err report_kind_figures(const struct report *r, int unit, uint32_t kind, struct report_fig *f);
 

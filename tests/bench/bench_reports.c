@@ -6,8 +6,8 @@
  * scale (182,479 events: 26,857 cases, 140,000 households...). Then, on one REQ socket,
  * N samples of each report as the theme office asks for it: report.units (the county's
  * comparison), the same with the series and the sub-units (what the dashboard asks for),
- * report.scorecard of the county with --explain, of one person, and report.commitments
- * (one page of 1,000); campaign.coverage (which report.units includes, for its gaps) and
+ * report.scorecard of the county with --explain, of one person, report.people (a page of
+ * 1,000 people) and report.commitments (one page of 1,000); campaign.coverage (which report.units includes, for its gaps) and
  * ping are the baselines.
  *
  * Beside them, the limits measured in the same run, in this process, on the same ledger
@@ -82,18 +82,19 @@ static double call(void *s, const proto_out *body, size_t *size)
 }
 
 enum req { Q_PING, Q_COVERAGE, Q_UNITS, Q_DASHBOARD, Q_SCORE_COUNTY, Q_SCORE_PERSON,
-	   Q_COMMITMENTS, Q__N };
+	   Q_PEOPLE, Q_COMMITMENTS, Q__N };
 static const char *const req_names[Q__N] = {
 	"ping (the baseline)", "campaign.coverage (the gaps' part)", "report.units",
 	"report.units, series and sub-units", "report.scorecard, the county, explain",
-	"report.scorecard, one person", "report.commitments, 1,000 items",
+	"report.scorecard, one person", "report.people, a page of 1,000",
+	"report.commitments, 1,000 items",
 };
 
 static void body_of(enum req q, proto_out *o, const char *person)
 {
 	proto_out_init(o);
 	msgpack_pack_map(&o->pk, q == Q_PING || q == Q_COVERAGE || q == Q_UNITS ? 1 :
-			 q == Q_SCORE_PERSON || q == Q_COMMITMENTS ? 2 : 3);
+			 q == Q_SCORE_PERSON || q == Q_COMMITMENTS || q == Q_PEOPLE ? 2 : 3);
 	switch (q) {
 	case Q_PING: proto_kv_cstr(o, "op", "ping"); break;
 	case Q_COVERAGE: proto_kv_cstr(o, "op", "campaign.coverage"); break;
@@ -111,6 +112,10 @@ static void body_of(enum req q, proto_out *o, const char *person)
 	case Q_SCORE_PERSON:
 		proto_kv_cstr(o, "op", "report.scorecard");
 		proto_kv_cstr(o, "person", person);
+		break;
+	case Q_PEOPLE:
+		proto_kv_cstr(o, "op", "report.people");
+		proto_kv_u64(o, "limit", 1000);
 		break;
 	case Q_COMMITMENTS:
 		proto_kv_cstr(o, "op", "report.commitments");

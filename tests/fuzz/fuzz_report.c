@@ -9,7 +9,8 @@
  *   - a unit's figures are at least those of each unit under it (roll-up);
  *   - each explained figure's counts sum to the figure, or to less when entries were left
  *     out (explain_more);
- *   - the series has at most REPORT_SERIES_MAX + 1 points, in day order.
+ *   - the series has at most REPORT_SERIES_MAX + 1 points, in day order;
+ *   - every person's figures computed at once equal each person's computed alone.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -86,6 +87,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			sum += x.items[k][i].count;
 		if (x.more[k] == 0 ? sum != f.v[k] : sum > f.v[k])
 			abort();
+	}
+	/* every person's figures at once are each person's own */
+	{
+		const proto_str ids[] = { S("li"), S("someone"), S("wang"), S("zhang") };
+		struct report_fig all[4] = { { { 0 } } };
+
+		if (report_people_figures(r, ids, 4, all) != NT_OK)
+			abort();
+		for (int i = 0; i < 4; i++) {
+			struct report_fig own = { 0 };
+
+			if (report_scope_figures(r, -1, ids[i], &own, NULL) != NT_OK ||
+			    memcmp(own.v, all[i].v, sizeof own.v) != 0 ||
+			    memcmp(own.steps, all[i].steps, sizeof own.steps) != 0)
+				abort();
+		}
 	}
 	p = report_points(r, &n);
 	if (n > REPORT_SERIES_MAX + 1)

@@ -2,8 +2,9 @@
 """
 test_report_cli.py - the reports from the command line (docs/client.md, "Reports"):
 `nanti report` (report.units) as text, CSV, JSON and the HTML dashboard, `nanti scorecard`
-(report.scorecard) with --explain, and `nanti commitments` (report.commitments) as text
-and as the public notice, against the real daemon.
+(report.scorecard) with --explain, `nanti scorecards` (report.people), and `nanti
+commitments` (report.commitments) as text and as the public notice, against the real
+daemon.
 
 The ledger (build()) is made through the daemon with known contents, then the daemon's
 clock is moved three days on (pyclient.restart_shifted) so that a deadline passes:
@@ -380,6 +381,35 @@ def _(t):
                  ["report", "--to", "2026-02-30"], ["report", "--csv", "--html", "x.html"]):
         p = g.nanti(*args)
         t.eq(p.returncode, 2, "%s: exit status (%s)" % (" ".join(args), p.stderr.strip()))
+
+
+@test("nanti scorecards sets every case owner's figures side by side, as text, CSV and "
+      "JSON, each equal to the person's own scorecard")
+def _(t):
+    g = build(t)
+    r = reply_of(t, g, "scorecards", "scorecards")
+    people = [i["person"] for i in r["items"]]
+    t.eq(people, ["chen.jie", "county.leader", "head.anling", "head.tianshi", "wang.li",
+                  "zhao.hua"], "those who lead a case or must, by id")
+    items = {i["person"]: i for i in r["items"]}
+    own = reply_of(t, g, "scorecard", "scorecard", "--person", "wang.li")["figures"]
+    t.eq(items["wang.li"]["figures"], own, "wang.li's line is wang.li's scorecard")
+    t.eq(items["head.tianshi"]["figures"]["cases"], 0, "a leader without a case is listed")
+
+    p = g.nanti("scorecards")
+    t.require(p.returncode == 0, "scorecards: %s" % p.stderr)
+    lines = {ln.split()[0]: ln.split() for ln in p.stdout.splitlines()[3:] if ln.strip()}
+    t.eq(sorted(lines), sorted(people), "one line a person")
+    w = lines.get("wang.li", [])
+    t.eq((w[1:3], w[-1]), (["王立", "2"], "anling"), "wang.li's line: name, cases, unit")
+    t.eq(w[3], shown(own["progress"], pct=True), "wang.li's progress")
+
+    p = g.nanti("scorecards", "--unit", "tianshi", "--csv")
+    rows = list(csv.DictReader(io.StringIO(p.stdout)))
+    t.eq([x["person"] for x in rows], ["chen.jie", "head.tianshi"], "tianshi's people")
+    cj = reply_of(t, g, "scorecard", "scorecard", "--person", "chen.jie")["figures"]
+    for k in FIGURES:
+        t.eq(rows[0].get(k), "" if cj.get(k) is None else str(cj[k]), "csv: %s" % k)
 
 
 @test("nanti commitments lists the published commitments by unit, --open leaves out the "

@@ -220,6 +220,35 @@ def _(t):
     t.eq((u["cases"], u["households_visited"]), (2, 1), "anling's scorecard")
 
 
+@test("report.people sets every case owner's scorecard side by side, those without a case "
+      "too, each equal to the person's own scorecard, and pages by person id")
+def _(t):
+    g, k = build(t)
+    g.shift(3)
+    g.resolve("wang.li", k["a"])
+    g.journal("wang.li", k["a"], 8, 1, 1)
+    r = g.report("report.people")
+    t.eq([i["person"] for i in r["items"]],
+         ["chen.jie", "county.leader", "head.anling", "head.tianshi", "wang.li", "zhao.hua"],
+         "those who lead a case and the leaders who must, by id (li.ming and xu.cun neither)")
+    items = {i["person"]: i for i in r["items"]}
+    t.eq((items["head.anling"]["figures"]["cases"], items["head.anling"]["name"]),
+         (0, "安岭乡乡长"), "a leader without a case is listed, with none")
+    for who in ("wang.li", "chen.jie", "zhao.hua"):
+        own = g.report("report.scorecard", person=who)["figures"]
+        t.eq(items[who]["figures"], own, "%s: as their own scorecard" % who)
+    t.eq(r["next"], None, "one page")
+    p1 = g.report("report.people", limit=4)
+    p2 = g.report("report.people", limit=4, after=p1["next"])
+    t.eq([i["person"] for i in p1["items"] + p2["items"]], [i["person"] for i in r["items"]],
+         "two pages of four and two")
+    t.eq(p2["next"], None, "the end")
+    r = g.report("report.people", unit="anling")
+    t.eq([i["person"] for i in r["items"]], ["head.anling", "wang.li"], "anling's people")
+    r = g.call("report.people", actor="chen.jie", unit="anling")
+    t.eq(r.get("error", {}).get("code"), "forbidden", "not tianshi's cadre")
+
+
 @test("the public commitment list holds each committed case with its plan and commitment")
 def _(t):
     g, k = build(t)
