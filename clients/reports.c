@@ -540,6 +540,8 @@ static void reports_csv_gaps(const msgpack_object *gaps)
 static void reports_csv_line(const msgpack_object *figs, proto_str unit, proto_str name,
 			     proto_str kind, proto_str parent)
 {
+	int64_t owners;
+
 	reports_csv_str(unit);
 	putchar(',');
 	reports_csv_str(name);
@@ -547,6 +549,9 @@ static void reports_csv_line(const msgpack_object *figs, proto_str unit, proto_s
 	reports_csv_str(kind);
 	putchar(',');
 	reports_csv_str(parent);
+	putchar(',');
+	if (reports_int(figs, "owners", &owners))
+		printf("%" PRId64, owners);
 	reports_csv_figures(figs);
 	reports_csv_gaps(proto_map_get(figs, "gaps"));
 	putchar('\n');
@@ -558,7 +563,7 @@ static void reports_units_csv(const struct conn_reply *rep, const struct reports
 {
 	proto_str top = reports_str(rep->root, "unit", "");
 
-	reports_csv_header("unit,name,kind,parent");
+	reports_csv_header("unit,name,kind,parent,owners");
 	for (size_t i = 0; reports_milestones[i] != NULL; i++)
 		printf(",gap_%s", reports_milestones[i]);
 	putchar('\n');

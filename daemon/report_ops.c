@@ -242,33 +242,72 @@ static const struct proto_field units_fields[] = {
 	[RU_SERIES] = { "series", PT_BOOL, false, 0, 0, 0, NULL },
 };
 
-struct rows_ctx {
+/* Where a unit ranks by progress: its percent; a unit without a case before every other
+ * when people there must own one (they have not identified their problems), after every
+ * other when nobody must (an office). */
+static int progress_rank(const struct report_fig *f)
+{
+	int p = report_progress(f);
+
+	return p >= 0 ? p : f->owners > 0 ? -1 : 101;
+}
+
+/* Laggards first: progress ascending, then overdue descending, then id (arg: the report;
+ * a and b: unit indexes into figs). */
+struct laggards {
 	const struct report *r;
 	const struct report_fig *figs;
-	int *order;		/* unit indexes, laggards first */
-	size_t n;
 };
 
-static const struct rows_ctx *rows_sort;
-
-/* Laggards first: progress ascending (no case first), then overdue descending, then id. */
-static int laggard_cmp(const void *pa, const void *pb)
+static int laggard_cmp(const void *pa, const void *pb, void *arg)
 {
-	const struct rows_ctx *x = rows_sort;
+	const struct laggards *x = arg;
 	int a = *(const int *)pa, b = *(const int *)pb;
-	int pa_ = report_progress(&x->figs[a]), pb_ = report_progress(&x->figs[b]);
-	uint64_t la = x->figs[a].v[RF_OVERDUE], lb = x->figs[b].v[RF_OVERDUE];
+	int ra = progress_rank(&x->figs[a]), rb = progress_rank(&x->figs[b]);
+	uint64_t oa = x->figs[a].v[RF_OVERDUE], ob = x->figs[b].v[RF_OVERDUE];
 	proto_str ia, ib, name;
 	uint32_t kind;
 	int parent;
 
-	if (pa_ != pb_)
-		return pa_ < pb_ ? -1 : 1;
-	if (la != lb)
-		return la > lb ? -1 : 1;
+	if (ra != rb)
+		return ra < rb ? -1 : 1;
+	if (oa != ob)
+		return oa > ob ? -1 : 1;
 	report_unit(x->r, a, &ia, &name, &kind, &parent);
 	report_unit(x->r, b, &ib, &name, &kind, &parent);
 	return proto_str_cmp(ia, ib);
+}
+
+/* Everyone who must own a case (CASE_OWNER_ROLES), counted in their unit and every unit
+ * above it. */
+static nt_err count_owners(const struct ops_query_ctx *c, const struct report *r,
+			   struct report_fig *figs)
+{
+	struct ledger_iter it;
+	MDB_val k, v;
+	nt_err rc = NT_OK;
+
+	ledger_iter_init(&it, c->t, DB_PEOPLE, NULL, 0);
+	while (rc == NT_OK && ledger_iter_next(&it, &k, &v)) {
+		struct person_rec p;
+		proto_str id, name;
+		uint32_t kind;
+		int u, parent;
+
+		if (rec_decode(v.mv_data, v.mv_size, &person_desc, &p) != NT_OK) {
+			rc = NT_ECORRUPT;
+			break;
+		}
+		if (!(p.roles & CASE_OWNER_ROLES))
+			continue;
+		u = report_unit_find(r, p.unit);
+		for (int depth = 0; u >= 0 && depth <= UNIT_MAX_DEPTH; depth++, u = parent) {
+			figs[u].owners++;
+			report_unit(r, u, &id, &name, &kind, &parent);
+		}
+	}
+	ledger_iter_close(&it);
+	return rc == NT_OK ? c->t->err : rc;
 }
 
 /* The rows of the direct sub-units of unit `of`, laggards first (with sub: theirs too). */
@@ -276,7 +315,7 @@ static nt_err pack_rows(proto_out *o, const struct report *r, const struct repor
 			int of, bool sub, int depth)
 {
 	size_t n = report_nunits(r), k = 0;
-	struct rows_ctx x = { r, figs, NULL, 0 };
+	struct laggards x = { r, figs };
 	int *order = malloc((n + 1) * sizeof *order);
 	nt_err rc = NT_OK;
 
@@ -291,10 +330,7 @@ static nt_err pack_rows(proto_out *o, const struct report *r, const struct repor
 		if (parent == of && (int)u != of)
 			order[k++] = (int)u;
 	}
-	x.order = order;
-	x.n = k;
-	rows_sort = &x;
-	qsort(order, k, sizeof *order, laggard_cmp);
+	qsort_r(order, k, sizeof *order, laggard_cmp, &x);
 	msgpack_pack_array(&o->pk, k);
 	for (size_t i = 0; i < k && rc == NT_OK; i++) {
 		proto_str id, name;
@@ -308,7 +344,8 @@ static nt_err pack_rows(proto_out *o, const struct report *r, const struct repor
 		proto_kv_str(o, "unit", id);
 		proto_kv_str(o, "name", name);
 		proto_kv_cstr(o, "kind", unit_kinds[kind]);
-		pairs = 3 + report_pack_figures(o, &figs[order[i]]);
+		proto_kv_u64(o, "owners", figs[order[i]].owners);
+		pairs = 4 + report_pack_figures(o, &figs[order[i]]);
 		if (sub && depth < UNIT_MAX_DEPTH) {
 			proto_pack_cstr(o, "sub_units");
 			rc = pack_rows(o, r, figs, order[i], true, depth + 1);
@@ -347,6 +384,7 @@ static nt_err q_units(const struct ops_query_ctx *c, const struct proto_arg *a, 
 		goto out;
 	}
 	if ((rc = report_unit_figures(r, figs)) != NT_OK || (rc = gaps(c, r, figs, to)) != NT_OK ||
+	    (rc = count_owners(c, r, figs)) != NT_OK ||
 	    (rc = report_kind_figures(r, ri, KIND_PETITION, &petitions)) != NT_OK)
 		goto out;
 
@@ -359,7 +397,8 @@ static nt_err q_units(const struct ops_query_ctx *c, const struct proto_arg *a, 
 		uint32_t pairs;
 		size_t at = proto_map_begin(out);
 
-		pairs = report_pack_figures(out, t);
+		proto_kv_u64(out, "owners", t->owners);
+		pairs = 1 + report_pack_figures(out, t);
 		proto_pack_cstr(out, "headline");
 		msgpack_pack_map(&out->pk, 6);
 		proto_kv_u64(out, "problems_solved", t->v[RF_RESOLVED]);

@@ -36,6 +36,7 @@ struct report_fig {
 	uint64_t steps[STEP__N];	/* cases at each step at the end of the period */
 	uint64_t gaps[MS__N];		/* set by the caller (coverage) */
 	bool has_gap[MS__N];
+	uint64_t owners;		/* set by the caller: people who must own a case */
 };
 
 /* One entry behind a figure (report.scorecard's explain). */

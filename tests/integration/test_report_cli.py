@@ -88,7 +88,7 @@ TOTALS = {"cases": 5, "progress": 40, "overdue": 1, "resolved": 2, "on_time": 1,
           "satisfaction": 95, "households_visited": 1, "households_supported": 1}
 HEADLINE = {"problems_solved": 2, "disputes_settled": 0, "households_visited": 1,
             "households_supported": 1, "consultations_held": 4, "crossed_off": 1}
-ORDER = ["nanfeng", "water", "anling", "tianshi"]      # laggards first
+ORDER = ["water", "anling", "tianshi", "nanfeng"]      # laggards first (nanfeng: no owner)
 GAPS = {"anling": {"identify": 0, "consult": 1}, "tianshi": {"identify": 1, "consult": 1},
         "water": {"identify": 1, "consult": 0}, "nanfeng": {"identify": 0, "consult": 0}}
 

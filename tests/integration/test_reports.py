@@ -133,7 +133,12 @@ def _(t):
     rows = {x["unit"]: x for x in r["rows"]}
     t.eq(sorted(rows), ["anling", "nanfeng", "tianshi", "water"], "one row per sub-unit")
     t.eq([x["unit"] for x in r["rows"]], ["water", "nanfeng", "tianshi", "anling"],
-         "laggards first: water has no case, then by progress: 0%, 50%, 100%")
+         "laggards first: water has no case and an owner (zhao.hua), then by progress: "
+         "0%, 50%, 100%")
+    t.eq([x["owners"] for x in r["rows"]], [1, 0, 2, 2], "the owners of each")
+    t.eq(r["totals"]["owners"], 6, "and of the county")
+    r0 = g.report("report.units", unit="nanfeng")
+    t.eq(r0["rows"][0]["owners"], 0, "beijie has no owner")
     an, ti, nf = rows["anling"], rows["tianshi"], rows["nanfeng"]
     t.eq((an["cases"], an["resolved"], an["on_time"], an["late"]), (2, 2, 2, 0), "anling")
     t.eq(an["steps"]["journaled"], 2, "anling: both journaled")
