@@ -189,6 +189,25 @@ static void html_legend(FILE *f, const struct html_key *keys, size_t nkeys,
 	fputs("</ul>\n", f);
 }
 
+/* A chart's opening: the figure, its caption and legend, then the SVG of height h; or,
+ * when empty is given, that note and the figure's end (false: nothing more to draw). */
+static bool html_chart_open(FILE *f, const char *title, const struct html_key *keys,
+			    size_t nkeys, const char *const *extra, const char *empty,
+			    const char *data, int h)
+{
+	fputs("<figure>\n<figcaption>", f);
+	html_cstr(f, title);
+	fputs("</figcaption>\n", f);
+	html_legend(f, keys, nkeys, extra);
+	if (empty != NULL) {
+		fprintf(f, "<p class=\"note\">%s</p>\n</figure>\n", empty);
+		return false;
+	}
+	fprintf(f, "<svg class=\"chart\" data-chart=\"%s\" viewBox=\"0 0 %d %d\" "
+		"role=\"img\">\n", data, HTML_W, h);
+	return true;
+}
+
 /* The row's label, right-aligned before the bars, its id smaller after it. */
 static void html_row_label(FILE *f, const struct html_row *r, int y)
 {
@@ -236,16 +255,9 @@ void html_bars(FILE *f, const char *title, const char *data, const struct html_k
 		}
 	}
 	max = max > 0 ? max : 1;
-	fputs("<figure>\n<figcaption>", f);
-	html_cstr(f, title);
-	fputs("</figcaption>\n", f);
-	html_legend(f, keys, nkeys, NULL);
-	if (n == 0) {
-		fputs("<p class=\"note\">nothing to show</p>\n</figure>\n", f);
+	if (!html_chart_open(f, title, keys, nkeys, NULL, n == 0 ? "nothing to show" : NULL,
+			     data, h))
 		return;
-	}
-	fprintf(f, "<svg class=\"chart\" data-chart=\"%s\" viewBox=\"0 0 %d %d\" "
-		"role=\"img\">\n", data, HTML_W, h);
 	fprintf(f, "<line class=\"axis\" x1=\"%d\" y1=\"0\" x2=\"%d\" y2=\"%d\"/>\n",
 		HTML_BAR_X, HTML_BAR_X, h);
 	for (size_t i = 0; i < n; i++) {
@@ -321,16 +333,9 @@ void html_lines(FILE *f, const char *title, const char *data, const struct html_
 		ex[k] = extra[k];
 	}
 	top = html_step(top) * 4;
-	fputs("<figure>\n<figcaption>", f);
-	html_cstr(f, title);
-	fputs("</figcaption>\n", f);
-	html_legend(f, keys, nkeys, ex);
-	if (n == 0) {
-		fputs("<p class=\"note\">no days to show</p>\n</figure>\n", f);
+	if (!html_chart_open(f, title, keys, nkeys, ex, n == 0 ? "no days to show" : NULL, data,
+			     H))
 		return;
-	}
-	fprintf(f, "<svg class=\"chart\" data-chart=\"%s\" viewBox=\"0 0 %d %d\" "
-		"role=\"img\">\n", data, HTML_W, H);
 	for (int g = 0; g <= 4; g++) {
 		int y = T + ph - g * ph / 4;
 

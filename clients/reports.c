@@ -423,6 +423,24 @@ static void reports_widen(size_t *width, const struct reports_cells *c, size_t n
 		width[k + 2] = strlen(c->fig[k]) > width[k + 2] ? strlen(c->fig[k]) : width[k + 2];
 }
 
+/* A table's header: ID, NAME, the figure columns, LAST; measured into width. Returns how
+ * many figure columns. */
+static size_t reports_head(struct reports_cells *head, const char *id, const char *last,
+			   size_t *width)
+{
+	size_t ncols = 0;
+
+	memset(head, 0, sizeof *head);
+	head->unit = sheet_cstr(id);
+	snprintf(head->name, sizeof head->name, "NAME");
+	for (size_t i = 0; i < reports_nfigures; i++)
+		if (reports_figures[i].col != NULL && ncols < REPORTS_COLS_MAX)
+			snprintf(head->fig[ncols++], REPORTS_CELL, "%s", reports_figures[i].col);
+	snprintf(head->gaps, sizeof head->gaps, "%s", last);
+	reports_widen(width, head, ncols);
+	return ncols;
+}
+
 static void reports_units_text(const struct conn_reply *rep, const struct reports_lines *ls)
 {
 	const msgpack_object *totals = proto_map_get(rep->root, "totals");
@@ -441,14 +459,7 @@ static void reports_units_text(const struct conn_reply *rep, const struct report
 		return;
 	}
 	/* the header, every line, then the totals: measured, then written */
-	memset(&head, 0, sizeof head);
-	head.unit = sheet_cstr("UNIT");
-	snprintf(head.name, sizeof head.name, "NAME");
-	for (size_t i = 0; i < reports_nfigures; i++)
-		if (reports_figures[i].col != NULL && ncols < REPORTS_COLS_MAX)
-			snprintf(head.fig[ncols++], REPORTS_CELL, "%s", reports_figures[i].col);
-	snprintf(head.gaps, sizeof head.gaps, "GAPS");
-	reports_widen(width, &head, ncols);
+	ncols = reports_head(&head, "UNIT", "GAPS", width);
 	for (size_t i = 0; i < ls->n; i++) {
 		reports_cells(&cells[i], ls->l[i].row, reports_str(ls->l[i].row, "unit", "-"),
 			      reports_str(ls->l[i].row, "name", "-"), ls->l[i].depth);
@@ -827,14 +838,7 @@ static void reports_people_text(const msgpack_object *top, uint64_t seq,
 		sheet_oom();
 		return;
 	}
-	memset(&head, 0, sizeof head);
-	head.unit = sheet_cstr("PERSON");
-	snprintf(head.name, sizeof head.name, "NAME");
-	for (size_t i = 0; i < reports_nfigures; i++)
-		if (reports_figures[i].col != NULL && ncols < REPORTS_COLS_MAX)
-			snprintf(head.fig[ncols++], REPORTS_CELL, "%s", reports_figures[i].col);
-	snprintf(head.gaps, sizeof head.gaps, "UNIT");
-	reports_widen(width, &head, ncols);
+	ncols = reports_head(&head, "PERSON", "UNIT", width);
 	for (size_t i = 0; i < p->nrows; i++) {
 		const msgpack_object *it = p->row[i];
 		proto_str unit = reports_str(it, "unit", "-");

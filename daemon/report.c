@@ -28,7 +28,7 @@ const char *const report_fig_names[RF__N] = {
 };
 
 struct unit {
-	proto_str id, name, parent_id;
+	proto_str id, name, parent_id;	/* id first: id_cmp() */
 	uint32_t kind;
 	int parent;
 };
@@ -170,22 +170,19 @@ static int unit_cmp(const void *a, const void *b)
 	return proto_str_cmp(((const struct unit *)a)->id, ((const struct unit *)b)->id);
 }
 
+/* bsearch()'s comparison of an id with an element that begins with its id (a proto_str
+ * array, struct unit). */
+static int id_cmp(const void *key, const void *elem)
+{
+	return proto_str_cmp(*(const proto_str *)key, *(const proto_str *)elem);
+}
+
 int report_unit_find(const struct report *r, proto_str id)
 {
-	size_t lo = 0, hi = r->nunits;
+	const struct unit *u = r->nunits > 0 ?
+			       bsearch(&id, r->units, r->nunits, sizeof *r->units, id_cmp) : NULL;
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = proto_str_cmp(r->units[mid].id, id);
-
-		if (c == 0)
-			return (int)mid;
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return -1;
+	return u != NULL ? (int)(u - r->units) : -1;
 }
 
 nt_err report_units_done(struct report *r)
@@ -705,6 +702,40 @@ static void add_visits(struct sink *s, const struct event **v, size_t n,
 	}
 }
 
+/*
+ * Where the contributions of a case (c), or of a household event (c NULL: its village unit
+ * and its actor), go: into out, at most UNIT_MAX_DEPTH + 1 figures; returns how many (0:
+ * not counted). One per way of setting cases together: every unit's, one scope's, every
+ * person's.
+ */
+typedef size_t (*route_fn)(const struct report *r, void *arg, const struct rcase *c,
+			   int unit, proto_str actor, struct report_fig **out);
+
+/* Every case, and every event of the period but the visits (add_visits()), where route
+ * sends them. */
+static void add_all(const struct report *r, route_fn route, void *arg,
+		    struct report_explain *x)
+{
+	struct report_fig *to[UNIT_MAX_DEPTH + 1];
+	struct sink s = { to, 0, x };
+
+	for (size_t i = 0; i < r->ncases; i++) {
+		const struct rcase *c = &r->cases[i];
+
+		if (c->known && (s.nfigs = route(r, arg, c, c->unit, PROTO_STR_NULL, to)) > 0)
+			add_case(r, &s, i + 1, c);
+	}
+	for (size_t i = 0; i < r->nev; i++) {
+		const struct event *ev = &r->ev[i];
+		const struct rcase *c = ev->case_id ? &r->cases[ev->case_id - 1] : NULL;
+
+		if (ev->kind == EV_VISITED || (c != NULL && !c->known))
+			continue;
+		if ((s.nfigs = route(r, arg, c, c != NULL ? c->unit : ev->unit, ev->actor, to)) > 0)
+			add_case_event(&s, ev);
+	}
+}
+
 /* Every unit's figures at once: each contribution goes to its unit and every unit above. */
 static size_t chain(const struct report *r, int u, struct report_fig *figs,
 		    struct report_fig *out[UNIT_MAX_DEPTH + 1])
@@ -714,6 +745,13 @@ static size_t chain(const struct report *r, int u, struct report_fig *figs,
 	for (; u >= 0 && n <= UNIT_MAX_DEPTH; u = r->units[u].parent)
 		out[n++] = &figs[u];
 	return n;
+}
+
+static size_t route_units(const struct report *r, void *arg, const struct rcase *c,
+			  int unit, proto_str actor, struct report_fig **out)
+{
+	(void)c, (void)actor;
+	return chain(r, unit, arg, out);
 }
 
 static bool visit_in_unit(const struct report *r, const struct event *ev, const void *arg)
@@ -730,22 +768,7 @@ nt_err report_unit_figures(const struct report *r, struct report_fig *figs)
 	size_t nv;
 	nt_err rc;
 
-	for (size_t i = 0; i < r->ncases; i++) {
-		const struct rcase *c = &r->cases[i];
-
-		if (c->known && c->unit >= 0 && (s.nfigs = chain(r, c->unit, figs, up)) > 0)
-			add_case(r, &s, i + 1, c);
-	}
-	for (size_t i = 0; i < r->nev; i++) {
-		const struct event *ev = &r->ev[i];
-		int u;
-
-		if (ev->kind == EV_VISITED)
-			continue;
-		u = ev->case_id ? r->cases[ev->case_id - 1].unit : ev->unit;
-		if (u >= 0 && (s.nfigs = chain(r, u, figs, up)) > 0)
-			add_case_event(&s, ev);
-	}
+	add_all(r, route_units, figs, NULL);
 	if ((rc = visits_of(r, &v, &nv)) != NT_OK)
 		return rc;
 	/* a household counts once in each unit above its village: per village, then up */
@@ -760,28 +783,44 @@ nt_err report_unit_figures(const struct report *r, struct report_fig *figs)
 	return NT_OK;
 }
 
+/* One scope: the cases of a unit and those under it (unit >= 0), or the cases a person
+ * leads; only one kind of case when kind >= 0; its figures in f. */
 struct scope {
 	int unit;
 	proto_str person;
+	int kind;
+	struct report_fig *f;
 };
 
-static bool case_in_scope(const struct report *r, const struct rcase *c, const struct scope *sc)
+/* A household event of the scope: for a unit, in a village under it; for a person, theirs. */
+static bool hh_in(const struct report *r, const struct scope *sc, int unit, proto_str actor)
 {
-	if (!c->known)
-		return false;
 	if (sc->unit >= 0)
-		return c->unit >= 0 && report_unit_within(r, c->unit, sc->unit);
-	return proto_str_same(c->lead, sc->person);
+		return unit >= 0 && report_unit_within(r, unit, sc->unit);
+	return proto_str_same(actor, sc->person);
 }
 
-/* A household event of the scope: for a unit, in a village under it; for a person, theirs. */
-static bool hh_in_scope(const struct report *r, const struct event *ev, const void *arg)
+static size_t route_scope(const struct report *r, void *arg, const struct rcase *c,
+			  int unit, proto_str actor, struct report_fig **out)
 {
 	const struct scope *sc = arg;
+	bool in;
 
-	if (sc->unit >= 0)
-		return ev->unit >= 0 && report_unit_within(r, ev->unit, sc->unit);
-	return proto_str_same(ev->actor, sc->person);
+	if (c == NULL)
+		in = sc->kind < 0 && hh_in(r, sc, unit, actor);
+	else if (sc->kind >= 0 && c->kind != (uint32_t)sc->kind)
+		in = false;
+	else if (sc->unit >= 0)
+		in = c->unit >= 0 && report_unit_within(r, c->unit, sc->unit);
+	else
+		in = proto_str_same(c->lead, sc->person);
+	out[0] = sc->f;
+	return in;
+}
+
+static bool visit_in_scope(const struct report *r, const struct event *ev, const void *arg)
+{
+	return hh_in(r, arg, ev->unit, ev->actor);
 }
 
 nt_err report_scope_figures(const struct report *r, int unit, proto_str person,
@@ -789,7 +828,7 @@ nt_err report_scope_figures(const struct report *r, int unit, proto_str person,
 {
 	struct report_fig *one[1] = { f };
 	struct sink s = { one, 1, x };
-	struct scope sc = { unit, person };
+	struct scope sc = { unit, person, -1, f };
 	const struct event **v;
 	size_t nv;
 	nt_err rc;
@@ -798,22 +837,19 @@ nt_err report_scope_figures(const struct report *r, int unit, proto_str person,
 		if (x->items[i] == NULL &&
 		    (x->items[i] = calloc(REPORT_EXPLAIN_MAX, sizeof *x->items[i])) == NULL)
 			return NT_ENOMEM;
-	for (size_t i = 0; i < r->ncases; i++)
-		if (case_in_scope(r, &r->cases[i], &sc))
-			add_case(r, &s, i + 1, &r->cases[i]);
-	for (size_t i = 0; i < r->nev; i++) {
-		const struct event *ev = &r->ev[i];
-
-		if (ev->kind == EV_VISITED)
-			continue;
-		if (ev->case_id ? case_in_scope(r, &r->cases[ev->case_id - 1], &sc) :
-				  hh_in_scope(r, ev, &sc))
-			add_case_event(&s, ev);
-	}
+	add_all(r, route_scope, &sc, x);
 	if ((rc = visits_of(r, &v, &nv)) != NT_OK)
 		return rc;
-	add_visits(&s, v, nv, hh_in_scope, r, &sc);
+	add_visits(&s, v, nv, visit_in_scope, r, &sc);
 	free(v);
+	return NT_OK;
+}
+
+nt_err report_kind_figures(const struct report *r, int unit, uint32_t kind, struct report_fig *f)
+{
+	struct scope sc = { unit, PROTO_STR_NULL, (int)kind, f };
+
+	add_all(r, route_scope, &sc, NULL);
 	return NT_OK;
 }
 
@@ -900,36 +936,13 @@ uint32_t report_pack_explain(proto_out *o, const struct report_explain *x)
 	return 2;
 }
 
-nt_err report_kind_figures(const struct report *r, int unit, uint32_t kind, struct report_fig *f)
-{
-	struct report_fig *one[1] = { f };
-	struct sink s = { one, 1, NULL };
-	struct scope sc = { unit, PROTO_STR_NULL };
-
-	for (size_t i = 0; i < r->ncases; i++)
-		if (r->cases[i].kind == kind && case_in_scope(r, &r->cases[i], &sc))
-			add_case(r, &s, i + 1, &r->cases[i]);
-	return NT_OK;
-}
-
 /* ---- every person's figures in one pass ---- */
 
 static int person_find(const proto_str *ids, size_t n, proto_str id)
 {
-	size_t lo = 0, hi = n;
+	const proto_str *p = n > 0 ? bsearch(&id, ids, n, sizeof *ids, id_cmp) : NULL;
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = proto_str_cmp(ids[mid], id);
-
-		if (c == 0)
-			return (int)mid;
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return -1;
+	return p != NULL ? (int)(p - ids) : -1;
 }
 
 /* Visits by actor, then household, then seq. */
@@ -947,9 +960,30 @@ static bool keep_all(const struct report *r, const struct event *ev, const void 
 	return true;
 }
 
+/* Every person's: the sorted ids and their figures. */
+struct people {
+	const proto_str *ids;
+	size_t n;
+	struct report_fig *figs;
+};
+
+static size_t route_people(const struct report *r, void *arg, const struct rcase *c,
+			   int unit, proto_str actor, struct report_fig **out)
+{
+	const struct people *pp = arg;
+	int p = person_find(pp->ids, pp->n, c != NULL ? c->lead : actor);
+
+	(void)r, (void)unit;
+	if (p < 0)
+		return 0;
+	out[0] = &pp->figs[p];
+	return 1;
+}
+
 nt_err report_people_figures(const struct report *r, const proto_str *ids, size_t n,
 			     struct report_fig *figs)
 {
+	struct people pp = { ids, n, figs };
 	struct report_fig *one[1];
 	struct sink s = { one, 1, NULL };
 	const struct event **v;
@@ -957,28 +991,7 @@ nt_err report_people_figures(const struct report *r, const proto_str *ids, size_
 	nt_err rc;
 	int p;
 
-	for (size_t i = 0; i < r->ncases; i++) {
-		const struct rcase *c = &r->cases[i];
-
-		if (c->known && (p = person_find(ids, n, c->lead)) >= 0) {
-			one[0] = &figs[p];
-			add_case(r, &s, i + 1, c);
-		}
-	}
-	for (size_t i = 0; i < r->nev; i++) {
-		const struct event *ev = &r->ev[i];
-		proto_str who;
-
-		if (ev->kind == EV_VISITED)
-			continue;
-		who = ev->case_id ? r->cases[ev->case_id - 1].lead : ev->actor;
-		if (ev->case_id && !r->cases[ev->case_id - 1].known)
-			continue;
-		if ((p = person_find(ids, n, who)) >= 0) {
-			one[0] = &figs[p];
-			add_case_event(&s, ev);
-		}
-	}
+	add_all(r, route_people, &pp, NULL);
 	if ((rc = visits_of(r, &v, &nv)) != NT_OK)
 		return rc;
 	qsort(v, nv, sizeof *v, actor_visit_cmp);

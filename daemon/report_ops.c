@@ -18,6 +18,12 @@
 
 /* ---- the period and the replay ---- */
 
+/* The county's time zone, as the days of the log are counted. */
+static int utc_offset(const struct ops_query_ctx *c)
+{
+	return c->policy != NULL ? c->policy->utc_offset_min : MODEL_UTC_OFFSET_MIN;
+}
+
 /* The day of the first log entry (0: an empty log). */
 static nt_err first_day(const struct ops_query_ctx *c, int64_t *day)
 {
@@ -37,8 +43,7 @@ static nt_err first_day(const struct ops_query_ctx *c, int64_t *day)
 	    !proto_obj_u64(proto_map_get(&doc.root, "at"), &at))
 		rc = NT_ECORRUPT;
 	proto_doc_fini(&doc);
-	*day = proto_day_of((int64_t)at, c->policy ? c->policy->utc_offset_min :
-				 MODEL_UTC_OFFSET_MIN);
+	*day = proto_day_of((int64_t)at, utc_offset(c));
 	return rc;
 }
 
@@ -76,13 +81,20 @@ static nt_err period(const struct ops_query_ctx *c, const struct proto_arg *a, i
 	return NT_OK;
 }
 
-/* The unit tree, then the log up to the end of the period. */
-static nt_err replay(const struct ops_query_ctx *c, struct report *r, proto_str series_id)
+/* The report of [from, to] in *out (the caller frees it, whatever the return): the unit
+ * tree, then the log up to the end of the period; with the series of series_id if given. */
+static nt_err replay(const struct ops_query_ctx *c, int64_t from, int64_t to,
+		     proto_str series_id, struct report **out)
 {
+	struct report *r;
 	struct ledger_iter it;
 	MDB_val k, v;
 	bool past = false;
-	nt_err rc = NT_OK;
+	nt_err rc;
+
+	if ((rc = report_new(out, from, to, utc_offset(c))) != NT_OK)
+		return rc;
+	r = *out;
 
 	ledger_iter_init(&it, c->t, DB_UNITS, NULL, 0);
 	while (rc == NT_OK && ledger_iter_next(&it, &k, &v)) {
@@ -371,9 +383,7 @@ static nt_err q_units(const struct ops_query_ctx *c, const struct proto_arg *a, 
 	    (rc = may_read_unit(c, root.id, "report.units", why, whylen)) != NT_OK ||
 	    (rc = period(c, &a[RU_FROM], &from, &to, why, whylen)) != NT_OK)
 		return rc;
-	if ((rc = report_new(&r, from, to, c->policy ? c->policy->utc_offset_min :
-			     MODEL_UTC_OFFSET_MIN)) != NT_OK ||
-	    (rc = replay(c, r, a[RU_SERIES].b ? root.id : PROTO_STR_NULL)) != NT_OK)
+	if ((rc = replay(c, from, to, a[RU_SERIES].b ? root.id : PROTO_STR_NULL, &r)) != NT_OK)
 		goto out;
 	if ((ri = report_unit_find(r, root.id)) < 0) {
 		rc = NT_ECORRUPT;
@@ -484,9 +494,7 @@ static nt_err q_scorecard(const struct ops_query_ctx *c, const struct proto_arg 
 	}
 	if (rc != NT_OK || (rc = period(c, &a[RS_FROM], &from, &to, why, whylen)) != NT_OK)
 		return rc;
-	if ((rc = report_new(&r, from, to, c->policy ? c->policy->utc_offset_min :
-			     MODEL_UTC_OFFSET_MIN)) != NT_OK ||
-	    (rc = replay(c, r, PROTO_STR_NULL)) != NT_OK)
+	if ((rc = replay(c, from, to, PROTO_STR_NULL, &r)) != NT_OK)
 		goto out;
 	if (a[RS_UNIT].set && (ui = report_unit_find(r, u.id)) < 0) {
 		rc = NT_ECORRUPT;
@@ -618,9 +626,7 @@ static nt_err q_people(const struct ops_query_ctx *c, const struct proto_arg *a,
 	    (rc = period(c, &a[RP_FROM], &from, &to, why, whylen)) != NT_OK)
 		return rc;
 	proto_out_init(&page);
-	if ((rc = report_new(&r, from, to, c->policy ? c->policy->utc_offset_min :
-			     MODEL_UTC_OFFSET_MIN)) != NT_OK ||
-	    (rc = replay(c, r, PROTO_STR_NULL)) != NT_OK ||
+	if ((rc = replay(c, from, to, PROTO_STR_NULL, &r)) != NT_OK ||
 	    (rc = people_of(c, r, report_unit_find(r, root.id), &a[RP_AFTER], &rows, &nrows)) !=
 	    NT_OK)
 		goto out;
